@@ -1,0 +1,66 @@
+"""Evaluation: loss, Top-1/Top-5 accuracy and error, per-class accuracy and the
+confusion matrix, written to ``metrics.json`` in the run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+
+def predict(net: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities and integer labels for every example of a batched
+    ``(image, one-hot label)`` dataset, with a progress bar."""
+    probabilities, labels = [], []
+    batches = int(dataset.cardinality())
+    progress = keras.utils.Progbar(batches if batches > 0 else None, unit_name="batch")
+    for images, one_hot in dataset:
+        probabilities.append(np.asarray(net.predict_on_batch(images), "float64"))
+        labels.append(np.argmax(np.asarray(one_hot), axis=-1))
+        progress.add(1)
+    return np.concatenate(probabilities), np.concatenate(labels)
+
+
+def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
+                             class_names: list[str]) -> dict:
+    """Loss, Top-1/Top-5 accuracy and error, per-class accuracy, confusion matrix."""
+    num_classes = len(class_names)
+    true_probability = probabilities[np.arange(len(labels)), labels]
+    ranked = np.argsort(-probabilities, axis=1)
+    top1 = float(np.mean(ranked[:, 0] == labels))
+    top5 = float(np.mean(np.any(ranked[:, :5] == labels[:, None], axis=1)))
+    confusion = np.zeros((num_classes, num_classes), "int64")
+    np.add.at(confusion, (labels, ranked[:, 0]), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    return {
+        "examples": int(len(labels)),
+        "loss": float(np.mean(-np.log(np.clip(true_probability, 1e-12, 1.0)))),
+        "top1": top1, "top5": top5, "top1_error": 1 - top1, "top5_error": 1 - top5,
+        "per_class_accuracy": dict(zip(class_names, map(float, per_class), strict=True)),
+        "class_names": list(class_names),
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def evaluate(net: keras.Model, dataset, class_names: list[str]) -> dict:
+    """Metrics of ``net`` over a batched evaluation dataset (see ``data.pipeline``)."""
+    probabilities, labels = predict(net, dataset)
+    return metrics_from_predictions(probabilities, labels, class_names)
+
+
+def save(metrics: dict, run_dir: Path) -> Path:
+    path = Path(run_dir) / "metrics.json"
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    return path
+
+
+def summary(metrics: dict) -> str:
+    """One line for people: Top-1/Top-5 error and loss."""
+    return (f"{metrics['examples']} images: top-1 error {metrics['top1_error']:.2%}, "
+            f"top-5 error {metrics['top5_error']:.2%}, loss {metrics['loss']:.3f}")
+
+
+def load_metrics(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "metrics.json").read_text())

@@ -1,0 +1,146 @@
+"""Matplotlib figures of a run: curves, errors, confusion, predictions, samples.
+
+Each function returns a Figure (shown inline in the notebook); ``save_run_plots``
+writes them all as PNG into a run folder.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+if matplotlib.get_backend().lower() not in ("inline", "module://matplotlib_inline.backend_inline"):
+    matplotlib.use("Agg")  # no display needed outside notebooks
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from alexnet import augment, data  # noqa: E402
+
+
+def read_history(path: Path) -> dict[str, np.ndarray]:
+    """``history.csv`` (Keras' CSVLogger) as columns of floats."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path}: no epochs recorded")
+    return {key: np.array([float(row[key]) for row in rows]) for key in rows[0]}
+
+
+def curves(history: dict[str, np.ndarray]) -> plt.Figure:
+    """Training and validation loss and accuracy per epoch."""
+    epochs = history["epoch"] + 1
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, title in ((axes[0], "loss", "Loss"), (axes[1], "accuracy", "Top-1 accuracy")):
+        ax.plot(epochs, history[key], "o-", label="train")
+        ax.plot(epochs, history[f"val_{key}"], "o-", label="validation")
+        ax.set(title=title, xlabel="epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def errors(history: dict[str, np.ndarray]) -> plt.Figure:
+    """Top-1 and Top-5 validation (and training) error per epoch, as the paper reports."""
+    epochs = history["epoch"] + 1
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("accuracy", "top-1"), ("top5_accuracy", "top-5")):
+        ax.plot(epochs, 100 * (1 - history[f"val_{key}"]), "o-", label=f"{label} validation")
+        ax.plot(epochs, 100 * (1 - history[key]), "--", alpha=0.6, label=f"{label} train")
+    ax.set(title="Error rate", xlabel="epoch", ylabel="error (%)", ylim=(0, None))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def confusion(metrics: dict) -> plt.Figure:
+    """Confusion matrix (rows: true class, columns: predicted), counts in the cells."""
+    matrix = np.array(metrics["confusion_matrix"])
+    names = data.display_names(metrics["class_names"])
+    size = max(5, 0.55 * len(names) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel="predicted", ylabel="true",
+           title=f"Confusion matrix (top-1 accuracy {metrics['top1']:.1%})")
+    if len(names) <= 20:
+        for (i, j), count in np.ndenumerate(matrix):
+            ax.text(j, i, count, ha="center", va="center", fontsize=8,
+                    color="white" if count > matrix.max() / 2 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def predictions(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarray,
+                class_names: list[str], count: int = 8) -> plt.Figure:
+    """Validation images with their top-5 predictions (green: the true class)."""
+    names = data.display_names(class_names)
+    count = min(count, len(images))
+    fig, axes = plt.subplots(2, count, figsize=(2.4 * count, 5.2),
+                             gridspec_kw={"height_ratios": [1.3, 1]})
+    axes = np.array(axes).reshape(2, count)
+    for i in range(count):
+        axes[0, i].imshow(augment.denormalize(images[i]))
+        axes[0, i].set_title(names[labels[i]], fontsize=9)
+        axes[0, i].axis("off")
+        top = np.argsort(-probabilities[i])[:5][::-1]
+        colours = ["tab:green" if k == labels[i] else "tab:grey" for k in top]
+        axes[1, i].barh(range(len(top)), probabilities[i][top], color=colours)
+        axes[1, i].set_yticks(range(len(top)), [names[k] for k in top], fontsize=8)
+        axes[1, i].set_xlim(0, 1)
+        axes[1, i].tick_params(axis="x", labelsize=7)
+    fig.suptitle("Validation images and their top-5 predictions")
+    fig.tight_layout()
+    return fig
+
+
+def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
+            title: str = "Augmented training samples", columns: int = 8) -> plt.Figure:
+    """A grid of (normalised) images with their class names."""
+    names = data.display_names(class_names)
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes.flat, images, labels, strict=False):
+        ax.imshow(augment.denormalize(image))
+        ax.set_title(names[label], fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def examples(split: data.Split, image_size: int, count: int,
+             training: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` images spread over the classes, as the train or eval pipeline gives them."""
+    subset = split.spread(count)
+    images, one_hot = next(iter(data.pipeline(subset, image_size, count, training=training)))
+    return np.asarray(images), np.argmax(np.asarray(one_hot), axis=-1)
+
+
+def save_run_plots(run_dir: Path, metrics: dict, net, train_split: data.Split,
+                   val_split: data.Split, image_size: int) -> list[Path]:
+    """Writes every figure of a run as PNG into ``run_dir``; returns the paths."""
+    run_dir = Path(run_dir)
+    history = read_history(run_dir / "history.csv")
+    val_images, val_labels = examples(val_split, image_size, 8, training=False)
+    train_images, train_labels = examples(train_split, image_size, 16, training=True)
+    figures = {
+        "curves.png": curves(history),
+        "errors.png": errors(history),
+        "confusion.png": confusion(metrics),
+        "predictions.png": predictions(val_images, net.predict(val_images, verbose=0),
+                                       val_labels, val_split.class_names),
+        "augmented.png": samples(train_images, train_labels, train_split.class_names),
+    }
+    paths = []
+    for name, fig in figures.items():
+        fig.savefig(run_dir / name, dpi=100)
+        plt.close(fig)
+        paths.append(run_dir / name)
+    return paths
