@@ -26,7 +26,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from alexnet import data, evaluate, model, plots
+    from alexnet import data, evaluate, model, pipeline, plots
     from alexnet.train import load_config
 
     run_dir = Path(args.model).parent
@@ -35,7 +35,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     root = data.locate(args.data or config.get("dataset_root") or "imagenette")
     split = data.list_split(root, "val", config.get("class_names"), limit=args.limit)
     image_size = net.input_shape[1]
-    dataset = data.pipeline(split, image_size, args.batch_size, training=False)
+    dataset = pipeline.batches(split, image_size, args.batch_size, training=False)
     metrics = evaluate.evaluate(net, dataset, split.class_names)
     out = Path(args.out) if args.out else run_dir
     out.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-# ImageNet RGB statistics on the 0-255 scale (the ones torchvision uses).
-MEAN = (123.675, 116.28, 103.53)
-STD = (58.395, 57.12, 57.375)
+from alexnet.data import MEAN, STD
 
 
 def resize_size(image_size: int) -> int:
@@ -42,10 +40,3 @@ def eval_transform(image: tf.Tensor, image_size: int) -> tf.Tensor:
 def normalize(image: tf.Tensor) -> tf.Tensor:
     """uint8 RGB -> float32, zero mean and unit variance per channel."""
     return (tf.cast(image, tf.float32) - MEAN) / STD
-
-
-def denormalize(images):
-    """Inverse of ``normalize`` for display, as uint8 (NumPy in, NumPy out)."""
-    import numpy as np
-
-    return np.clip(np.asarray(images) * STD + MEAN, 0, 255).astype("uint8")

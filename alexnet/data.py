@@ -1,5 +1,7 @@
-"""Datasets: find them on disk (or download Imagenette), list and label the images,
-and build the tf.data pipelines that feed training and evaluation.
+"""Datasets on disk: find them (or download Imagenette), list and label the images.
+
+No TensorFlow here, so every Keras backend can use it; ``pipeline.py`` turns a
+``Split`` into tf.data batches.
 
 A dataset root holds ``train/<class>/*`` and ``val/<class>/*``; class order is
 the sorted folder names and is saved with every run.
@@ -13,9 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
-
-from alexnet import augment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
@@ -150,35 +149,11 @@ def display_names(class_names: list[str]) -> list[str]:
     return [IMAGENETTE_NAMES.get(name, name) for name in class_names]
 
 
-def decode(path: tf.Tensor) -> tf.Tensor:
-    """Reads a JPEG/PNG/GIF/BMP file as a uint8 RGB image (greyscale and RGBA converted)."""
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    image.set_shape([None, None, 3])
-    return image
+# ImageNet RGB statistics on the 0-255 scale (the ones torchvision uses).
+MEAN = (123.675, 116.28, 103.53)
+STD = (58.395, 57.12, 57.375)
 
 
-def pipeline(split: Split, image_size: int, batch_size: int, training: bool,
-             seed: int | None = None, cache: bool = False) -> tf.data.Dataset:
-    """A batched ``(image, one-hot label)`` dataset.
-
-    Training: shuffle each epoch, decode, resize the shorter side, random crop,
-    flip. Evaluation: resize the shorter side, centre crop. Both normalise with
-    ImageNet's per-channel mean and std. ``cache`` keeps the decoded, resized
-    images in memory after the first epoch (about 0.2 MB each at 224 px).
-    """
-    num_classes = len(split.class_names)
-    short_side = augment.resize_size(image_size)
-    ds = tf.data.Dataset.from_tensor_slices((split.files, split.labels))
-    if training and not cache:  # shuffle names, not decoded images: a small buffer
-        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda f, y: (augment.resize_shorter(decode(f), short_side), y),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
-    if cache:
-        ds = ds.cache()
-        if training:
-            ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    transform = augment.train_transform if training else augment.eval_transform
-    ds = ds.map(lambda x, y: (augment.normalize(transform(x, image_size)),
-                              tf.one_hot(y, num_classes)),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def denormalize(images) -> np.ndarray:
+    """Inverse of the pipelines' normalisation, for display: uint8 RGB."""
+    return np.clip(np.asarray(images) * STD + MEAN, 0, 255).astype("uint8")

@@ -45,7 +45,7 @@ def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
 
 
 def evaluate(net: keras.Model, dataset, class_names: list[str]) -> dict:
-    """Metrics of ``net`` over a batched evaluation dataset (see ``data.pipeline``)."""
+    """Metrics of ``net`` over a batched evaluation dataset (see ``pipeline.batches``)."""
     probabilities, labels = predict(net, dataset)
     return metrics_from_predictions(probabilities, labels, class_names)
 

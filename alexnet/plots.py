@@ -16,7 +16,7 @@ if matplotlib.get_backend().lower() not in ("inline", "module://matplotlib_inlin
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alexnet import augment, data  # noqa: E402
+from alexnet import data  # noqa: E402
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
@@ -85,7 +85,7 @@ def predictions(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarra
                              gridspec_kw={"height_ratios": [1.3, 1]})
     axes = np.array(axes).reshape(2, count)
     for i in range(count):
-        axes[0, i].imshow(augment.denormalize(images[i]))
+        axes[0, i].imshow(data.denormalize(images[i]))
         axes[0, i].set_title(names[labels[i]], fontsize=9)
         axes[0, i].axis("off")
         top = np.argsort(-probabilities[i])[:5][::-1]
@@ -108,7 +108,7 @@ def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, label in zip(axes.flat, images, labels, strict=False):
-        ax.imshow(augment.denormalize(image))
+        ax.imshow(data.denormalize(image))
         ax.set_title(names[label], fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
@@ -118,8 +118,10 @@ def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
 def examples(split: data.Split, image_size: int, count: int,
              training: bool) -> tuple[np.ndarray, np.ndarray]:
     """``count`` images spread over the classes, as the train or eval pipeline gives them."""
+    from alexnet.pipeline import batches
+
     subset = split.spread(count)
-    images, one_hot = next(iter(data.pipeline(subset, image_size, count, training=training)))
+    images, one_hot = next(iter(batches(subset, image_size, count, training=training)))
     return np.asarray(images), np.argmax(np.asarray(one_hot), axis=-1)
 
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet import augment, data
+from alexnet import augment, pipeline
 
 
 def load_image(path: str | Path, image_size: int) -> np.ndarray:
@@ -18,7 +18,7 @@ def load_image(path: str | Path, image_size: int) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     try:
-        image = data.decode(tf.constant(str(path)))
+        image = pipeline.decode(tf.constant(str(path)))
     except tf.errors.InvalidArgumentError:
         raise ValueError(f"{path}: not an image (JPEG, PNG, GIF or BMP expected)") from None
     image = augment.resize_shorter(image, augment.resize_size(image_size))

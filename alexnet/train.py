@@ -16,7 +16,7 @@ from pathlib import Path
 
 import keras
 
-from alexnet import data, evaluate, model, plots
+from alexnet import data, evaluate, model, pipeline, plots
 
 CHECKPOINT_DIR = data.PROJECT_DIR / "checkpoints"
 
@@ -109,9 +109,9 @@ def train(config: TrainConfig) -> Path:
     run_dir = config.run_dir()
     save_config(run_dir, config, train_split.class_names, root)
 
-    train_ds = data.pipeline(train_split, config.image_size, config.batch_size, training=True,
+    train_ds = pipeline.batches(train_split, config.image_size, config.batch_size, training=True,
                              seed=config.seed, cache=config.cache)
-    val_ds = data.pipeline(val_split, config.image_size, config.batch_size, training=False,
+    val_ds = pipeline.batches(val_split, config.image_size, config.batch_size, training=False,
                            cache=config.cache)
     net = model.build(config.variant, len(train_split.class_names), config.image_size,
                       init=config.init, dropout=config.dropout)
