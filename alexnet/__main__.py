@@ -16,11 +16,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def cmd_train(args: argparse.Namespace) -> None:
     from alexnet import evaluate
-    from alexnet.train import TrainConfig, train
+    from alexnet.train import RECIPES, TrainConfig, train
 
     given = {k: v for k, v in vars(args).items() if v is not None}
-    options = {k: v for k, v in given.items() if k not in ("command", "func")}
-    run_dir = train(TrainConfig(**options))
+    options = {k: v for k, v in given.items() if k not in ("command", "func", "recipe")}
+    run_dir = train(TrainConfig(**{**RECIPES.get(args.recipe, {}), **options}))
     metrics = evaluate.load_metrics(run_dir)
     print(f"Run folder: {run_dir}\n{evaluate.summary(metrics)}")
 
@@ -72,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model; writes a run folder")
+    train.add_argument("--recipe", choices=("paper", "modern"),
+                       help="a preset of the settings below (see train.RECIPES)")
     train.add_argument("--data", help="dataset folder, or a name to find/download (imagenette)")
     train.add_argument("--variant", choices=variants, help="model variant (default bn)")
     train.add_argument("--epochs", type=int)
@@ -81,6 +83,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
     train.add_argument("--cache", action="store_true", default=None,
                        help="keep decoded images in memory after the first epoch")
+    train.add_argument("--augmentation", choices=("basic", "paper", "rrc"),
+                       help="crop+flip | + PCA lighting | random-resized crops")
+    train.add_argument("--in-memory", action="store_true", default=None,
+                       help="decode the dataset into RAM once and augment on the device")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default checkpoints/<run-name>/)")
     train.set_defaults(func=cmd_train)

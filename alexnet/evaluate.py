@@ -11,16 +11,22 @@ import numpy as np
 
 
 def predict(net: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities and integer labels for every example of a batched
-    ``(image, one-hot label)`` dataset, with a progress bar."""
+    """Class probabilities and integer labels for every example of batched
+    ``(image, one-hot label)`` pairs (a tf.data dataset or a list), with a progress bar."""
     probabilities, labels = [], []
-    batches = int(dataset.cardinality())
+    batches = len(dataset) if hasattr(dataset, "__len__") else int(dataset.cardinality())
     progress = keras.utils.Progbar(batches if batches > 0 else None, unit_name="batch")
     for images, one_hot in dataset:
         probabilities.append(np.asarray(net.predict_on_batch(images), "float64"))
         labels.append(np.argmax(np.asarray(one_hot), axis=-1))
         progress.add(1)
     return np.concatenate(probabilities), np.concatenate(labels)
+
+
+def array_batches(images: np.ndarray, one_hot: np.ndarray, batch_size: int) -> list:
+    """In-memory arrays as a list of ``(images, one_hot)`` batches."""
+    return [(images[i:i + batch_size], one_hot[i:i + batch_size])
+            for i in range(0, len(images), batch_size)]
 
 
 def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,

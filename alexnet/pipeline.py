@@ -19,7 +19,8 @@ def decode(path: tf.Tensor) -> tf.Tensor:
 
 
 def batches(split: Split, image_size: int, batch_size: int, training: bool,
-             seed: int | None = None, cache: bool = False) -> tf.data.Dataset:
+             seed: int | None = None, cache: bool = False,
+            augmentation: str = "basic") -> tf.data.Dataset:
     """A batched ``(image, one-hot label)`` dataset.
 
     Training: shuffle each epoch, decode, resize the shorter side, random crop,
@@ -27,6 +28,9 @@ def batches(split: Split, image_size: int, batch_size: int, training: bool,
     ImageNet's per-channel mean and std. ``cache`` keeps the decoded, resized
     images in memory after the first epoch (about 0.2 MB each at 224 px).
     """
+    if augmentation != "basic":
+        raise ValueError(f"augmentation {augmentation!r} is not in the tf.data pipeline yet; "
+                         "use --in-memory")
     num_classes = len(split.class_names)
     short_side = augment.resize_size(image_size)
     ds = tf.data.Dataset.from_tensor_slices((split.files, split.labels))

@@ -1,0 +1,118 @@
+"""Augmentation as a Keras layer (``keras.ops`` only), run on the accelerator.
+
+Used with in-memory datasets (arrays.py): the model takes a batch of uint8
+squares and crops, flips, colours and normalises them on the device, so the
+host only slices arrays. Training and inference differ as in pipeline.py:
+random crops and flips for training, resize and centre crop for evaluation.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from alexnet.data import MEAN, STD
+
+# PCA of ImageNet's RGB pixels (0-1 scale), as used for the paper's "fancy PCA"
+# colour augmentation; the values are those of fb.resnet.torch.
+EIGENVALUES = np.array([0.2175, 0.0188, 0.0045], "float32")
+EIGENVECTORS = np.array([[-0.5675, 0.7192, 0.4009],
+                         [-0.5808, -0.0045, -0.8140],
+                         [-0.5836, -0.6948, 0.4203]], "float32")
+
+
+def resize_size(image_size: int) -> int:
+    """Side to resize to before a centre crop: 256 for 224, in proportion otherwise."""
+    return round(image_size * 256 / 224)
+
+
+@keras.saving.register_keras_serializable(package="alexnet")
+class Augment(keras.layers.Layer):
+    """uint8 (B, S, S, 3) -> normalised float (B, image_size, image_size, 3).
+
+    ``crop="random"``: the paper's crops (resize to 256/224 of the crop size, take
+    a random crop); ``crop="resized"``: random-resized crops (area ``scale``,
+    aspect ratio 3/4 to 4/3) as in Inception and torchvision. Both flip half the
+    images; ``lighting`` > 0 adds PCA colour noise with that standard deviation
+    (the paper's 0.1). At inference: resize and centre crop, no randomness.
+    """
+
+    def __init__(self, image_size: int, crop: str = "random", scale=(0.25, 1.0),
+                 lighting: float = 0.0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if crop not in ("random", "resized"):
+            raise ValueError(f"unknown crop {crop!r}: choose 'random' or 'resized'")
+        self.image_size, self.crop, self.scale = image_size, crop, tuple(scale)
+        self.lighting, self.seed = lighting, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        x = ops.cast(images, "float32")
+        size = self.image_size
+        if training:
+            x = ops.image.resize(x, (size, size), antialias=True)
+            x = ops.image.affine_transform(x, self._crop_transforms(ops.shape(x)[0]),
+                                           interpolation="bilinear", fill_mode="reflect")
+            if self.lighting > 0:
+                x = x + self._lighting(ops.shape(x)[0])[:, None, None, :]
+        else:
+            side = resize_size(size)
+            x = ops.image.resize(x, (side, side), antialias=True)
+            offset = (side - size) // 2
+            x = x[:, offset:offset + size, offset:offset + size, :]
+        return (x - np.array(MEAN, "float32")) / np.array(STD, "float32")
+
+    def _uniform(self, batch, low=0.0, high=1.0):
+        return keras.random.uniform((batch,), low, high, seed=self.seed_generator)
+
+    def _crop_transforms(self, batch):
+        """Affine maps from output pixels to a random crop window (and its mirror)."""
+        size = float(self.image_size)
+        if self.crop == "resized":
+            area = self._uniform(batch, *self.scale)
+            log_ratio = self._uniform(batch, np.log(3 / 4), np.log(4 / 3))
+            width = ops.minimum(ops.sqrt(area * ops.exp(log_ratio)), 1.0) * size
+            height = ops.minimum(ops.sqrt(area / ops.exp(log_ratio)), 1.0) * size
+        else:  # a crop_size window of the image resized to resize_size(crop_size)
+            side = size * size / resize_size(self.image_size)
+            width = height = ops.full((batch,), side)
+        left = self._uniform(batch) * (size - width)
+        top = self._uniform(batch) * (size - height)
+        sx, sy = width / size, height / size
+        flip = ops.cast(self._uniform(batch) < 0.5, "float32")
+        a0 = sx * (1 - 2 * flip)
+        a2 = left + flip * (size - 1) * sx
+        zeros = ops.zeros_like(sx)
+        return ops.stack([a0, zeros, a2, zeros, sy, top, zeros, zeros], axis=1)
+
+    def _lighting(self, batch):
+        alpha = keras.random.normal((batch, 3), stddev=self.lighting, seed=self.seed_generator)
+        return ops.matmul(alpha * EIGENVALUES, ops.transpose(EIGENVECTORS)) * 255.0
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.image_size, self.image_size, 3)
+
+    def get_config(self):
+        return {**super().get_config(), "image_size": self.image_size, "crop": self.crop,
+                "scale": list(self.scale), "lighting": self.lighting, "seed": self.seed}
+
+
+def with_augmentation(net: keras.Model, **augment_options) -> keras.Model:
+    """``net`` behind an ``Augment`` layer: a model that takes uint8 squares of any
+    size, as ``arrays.load`` gives them."""
+    inputs = keras.Input((None, None, 3), dtype="uint8", name="image_uint8")
+    x = Augment(net.input_shape[1], name="augment", **augment_options)(inputs)
+    return keras.Model(inputs, net(x), name=net.name)
+
+
+def ten_crops(images, image_size: int) -> list:
+    """The paper's 10 test crops of uint8 squares, normalised: four corners and the
+    centre of the image resized to ``resize_size(image_size)``, each also mirrored."""
+    side, size = resize_size(image_size), image_size
+    x = ops.image.resize(ops.cast(images, "float32"), (side, side), antialias=True)
+    x = (x - np.array(MEAN, "float32")) / np.array(STD, "float32")
+    middle, far = (side - size) // 2, side - size
+    crops = [x[:, top:top + size, left:left + size, :]
+             for top, left in ((0, 0), (0, far), (far, 0), (far, far), (middle, middle))]
+    return crops + [ops.flip(crop, axis=2) for crop in crops]

@@ -1,0 +1,107 @@
+"""Trains the Imagenette recipes on a GPU machine that has Keras but no TensorFlow.
+
+Reads a packed dataset (``arrays.pack``), trains each recipe in mixed precision
+(bfloat16) with data in memory and augmentation on the GPU, then writes the small
+files a report needs into ``--out/<recipe>/``: config.json, history.csv,
+metrics.json (centre crop and 10-crop), predictions.npz, conv1_filters.npy and
+neighbours.json (nearest training images in FC7 space). Run by gpu_imagenette.sh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from alexnet import arrays, augment_layers, evaluate, model
+from alexnet.train import RECIPES, TrainConfig, train
+
+
+def probabilities(net: keras.Model, batches: list) -> np.ndarray:
+    return np.concatenate([np.asarray(net.predict_on_batch(b), "float32") for b in batches])
+
+
+def export(run_dir: Path, config: TrainConfig, images: dict, splits: dict) -> None:
+    """Centre-crop and 10-crop metrics, predictions, conv1 filters, FC7 neighbours."""
+    trained = model.load(run_dir / "best.keras")
+    net = trained.get_layer(f"alexnet_{config.variant}")
+    augment = trained.get_layer("augment")
+    val_x, val_split = images["val"], splits["val"]
+    size, step = config.image_size, 256
+
+    def centre(x):
+        return [augment(x[i:i + step], training=False) for i in range(0, len(x), step)]
+
+    centre_probs = probabilities(net, centre(val_x))
+    metrics = evaluate.metrics_from_predictions(centre_probs, val_split.labels,
+                                                val_split.class_names)
+    ten = np.zeros_like(centre_probs)
+    for i in range(0, len(val_x), step):
+        for crop in augment_layers.ten_crops(val_x[i:i + step], size):
+            ten[i:i + step] += np.asarray(net.predict_on_batch(crop), "float32") / 10
+    ten_metrics = evaluate.metrics_from_predictions(ten, val_split.labels, val_split.class_names)
+    metrics["ten_crop"] = {k: ten_metrics[k] for k in ("top1", "top5", "top1_error",
+                                                        "top5_error", "loss")}
+    evaluate.save(metrics, run_dir)
+    np.savez_compressed(run_dir / "predictions.npz", probabilities=centre_probs.astype("float16"),
+                        labels=val_split.labels, files=np.array(val_split.files))
+    np.save(run_dir / "conv1_filters.npy", np.asarray(net.get_layer("conv1").kernel, "float32"))
+
+    fc7 = keras.Model(net.input, net.get_layer("fc7_relu").output)
+    queries = val_split.spread(8)
+    query_index = [val_split.files.index(f) for f in queries.files]
+    query_features = probabilities(fc7, centre(val_x[query_index]))
+    gallery = probabilities(fc7, centre(images["train"]))
+    normalise = lambda f: f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-8)  # noqa: E731
+    similarity = normalise(query_features) @ normalise(gallery).T
+    names, train_split = val_split.class_names, splits["train"]
+    entries = []
+    for row, i in zip(similarity, query_index, strict=True):
+        best = np.argsort(-row)[:5]
+        entries.append({"file": val_split.files[i], "label": names[val_split.labels[i]],
+                        "neighbours": [{"file": train_split.files[j],
+                                        "label": names[train_split.labels[j]],
+                                        "similarity": float(row[j])} for j in best]})
+    (run_dir / "neighbours.json").write_text(json.dumps({"queries": entries}, indent=1) + "\n")
+    print(f"{config.variant}: centre crop {evaluate.summary(metrics)}; 10-crop top-1 error "
+          f"{metrics['ten_crop']['top1_error']:.2%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=".gpu/imagenette-128.npz")
+    parser.add_argument("--out", default="results/gpu")
+    parser.add_argument("--recipes", default="modern,paper")
+    parser.add_argument("--epochs", type=int, help="override the recipes' epochs")
+    parser.add_argument("--minutes", default="3", help="time limit per recipe, e.g. 4,2.5")
+    parser.add_argument("--precision", default="mixed_bfloat16")
+    args = parser.parse_args()
+    keras.mixed_precision.set_global_policy(args.precision)
+    unpacked = arrays.unpack(Path(args.data))
+    images = {name: x for name, (x, _) in unpacked.items()}
+    splits = {name: split for name, (_, split) in unpacked.items()}
+    print(f"backend {keras.backend.backend()}, {args.precision}, "
+          f"{ {k: v.shape for k, v in images.items()} }")
+    recipes = args.recipes.split(",")
+    minutes = [float(m) for m in args.minutes.split(",")]
+    for recipe, limit in zip(recipes, minutes * len(recipes), strict=False):
+        options = {**RECIPES[recipe], "data": args.data, "time_limit": limit,
+                   "out": f"checkpoints/gpu-{recipe}"}
+        if args.epochs:
+            options["epochs"] = args.epochs
+        config = TrainConfig(**options)
+        run_dir = train(config)
+        export(run_dir, config, images, splits)
+        out = Path(args.out) / recipe
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "history.csv", "metrics.json", "predictions.npz",
+                     "conv1_filters.npy", "neighbours.json"):
+            shutil.copy(run_dir / name, out / name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The command line: help, and one-line errors for bad arguments (issue 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import PROJECT, write_image
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "alexnet", *args], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "summary"])
+def test_help(command):
+    result = run(command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "/no/such/folder"], "error: --data /no/such/folder: no such folder"),
+    (["train", "--image-size", "40", "--data", "x"], "too small for variant 'bn'"),
+    (["evaluate", "--model", "/no/model.keras"], "error: /no/model.keras: no such model file"),
+])
+def test_bad_arguments_exit_with_one_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in last_line(result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_variant_is_refused_by_the_parser():
+    result = run("train", "--variant", "vgg")
+    assert result.returncode == 2 and "invalid choice: 'vgg'" in result.stderr
+
+
+def test_predict_refuses_a_non_image(tmp_path):
+    from alexnet import model
+
+    model_path = tmp_path / "m.keras"
+    model.build("bn", 3, 64).save(model_path)
+    (tmp_path / "config.json").write_text('{"class_names": ["a", "b", "c"]}')
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("not an image")
+    real = write_image(tmp_path / "real.png", (70, 90))
+    result = run("predict", "--model", str(model_path), str(real), str(fake))
+    assert result.returncode == 2, result.stderr
+    assert "notes.jpg: not an image" in last_line(result.stderr)
+    assert str(real) in result.stdout and "%" in result.stdout

@@ -1,0 +1,90 @@
+"""Model shapes, a short real training run, reloading, and learning (issue 2)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from alexnet import augment_layers, data, model, pipeline
+from alexnet.train import TrainConfig, compile_model, train
+
+
+@pytest.mark.parametrize("variant", model.VARIANTS)
+@pytest.mark.parametrize("size", [128, 160, 227])
+def test_output_shape_for_image_sizes(variant, size):
+    net = model.build(variant, num_classes=7, image_size=size)
+    assert net.output_shape == (None, 7)
+    probabilities = np.asarray(net(np.zeros((2, size, size, 3), "float32")))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_too_small_image_size_is_refused():
+    with pytest.raises(ValueError, match="too small"):
+        TrainConfig(variant="paper", image_size=32)
+
+
+def test_loss_falls_when_fitting_a_fixed_batch(imagenette):
+    keras.utils.set_random_seed(0)
+    train_split, _ = data.load(imagenette, limit=2)
+    images, labels = next(iter(pipeline.batches(train_split, 96, 20, training=False)))
+    net = compile_model(model.build("bn", 10, 96), TrainConfig(lr=0.01, image_size=96), 1)
+    losses = [float(net.train_on_batch(images, labels)[0]) for _ in range(8)]
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+@pytest.fixture(scope="module")
+def short_run(imagenette, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    config = TrainConfig(data=str(imagenette), epochs=2, limit=4, image_size=96,
+                         batch_size=8, out=str(run_dir))
+    return train(config), config
+
+
+def test_short_run_writes_the_run_folder(short_run):
+    run_dir, config = short_run
+    for name in ("config.json", "best.keras", "history.csv", "metrics.json", "curves.png",
+                 "errors.png", "confusion.png", "predictions.png", "augmented.png"):
+        assert (run_dir / name).is_file(), name
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["image_size"] == 96 and len(saved["class_names"]) == 10
+    with open(run_dir / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["examples"] == 40 and 0 <= metrics["top1"] <= metrics["top5"] <= 1
+    assert np.array(metrics["confusion_matrix"]).sum() == 40
+
+
+def test_saved_model_reloads_and_predicts_the_same(short_run, imagenette):
+    run_dir, _ = short_run
+    _, val = data.load(imagenette, limit=1)
+    images, _ = next(iter(pipeline.batches(val, 96, 10, training=False)))
+    first, second = model.load(run_dir / "best.keras"), model.load(run_dir / "best.keras")
+    np.testing.assert_allclose(first.predict(images, verbose=0),
+                               second.predict(images, verbose=0), atol=1e-6)
+    assert first.predict(images, verbose=0).shape == (10, 10)
+
+
+def test_in_memory_training_augments_on_the_device(imagenette, tmp_path):
+    config = TrainConfig(data=str(imagenette), epochs=1, limit=2, image_size=64, batch_size=10,
+                         in_memory=True, augmentation="rrc", out=str(tmp_path))
+    run_dir = train(config)
+    trained = model.load(run_dir / "best.keras")
+    assert isinstance(trained.get_layer("augment"), augment_layers.Augment)
+    assert json.loads((run_dir / "metrics.json").read_text())["examples"] == 20
+
+
+def test_augment_layer_crops_flips_and_is_deterministic_at_inference():
+    images = np.random.default_rng(0).integers(0, 256, (4, 80, 80, 3)).astype("uint8")
+    layer = augment_layers.Augment(64, crop="resized", lighting=0.1, seed=3)
+    a, b = np.asarray(layer(images, training=True)), np.asarray(layer(images, training=True))
+    assert a.shape == (4, 64, 64, 3) and not np.allclose(a, b)
+    c, d = np.asarray(layer(images, training=False)), np.asarray(layer(images, training=False))
+    np.testing.assert_array_equal(c, d)
+    crops = augment_layers.ten_crops(images, 64)
+    assert len(crops) == 10
+    np.testing.assert_allclose(np.asarray(crops[5]), np.asarray(crops[0])[:, :, ::-1], atol=1e-5)
