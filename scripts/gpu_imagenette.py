@@ -75,7 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=".gpu/imagenette-128.npz")
     parser.add_argument("--out", default="results/gpu")
-    parser.add_argument("--recipes", default="modern,paper")
+    parser.add_argument("--recipes", default="modern,paper",
+                        help="comma-separated; a recipe may override settings: "
+                             "modern:lr=0.1:weight_decay=0.001")
     parser.add_argument("--epochs", type=int, help="override the recipes' epochs")
     parser.add_argument("--minutes", default="3", help="time limit per recipe, e.g. 4,2.5")
     parser.add_argument("--precision", default="mixed_bfloat16")
@@ -88,15 +90,21 @@ def main() -> None:
           f"{ {k: v.shape for k, v in images.items()} }")
     recipes = args.recipes.split(",")
     minutes = [float(m) for m in args.minutes.split(",")]
-    for recipe, limit in zip(recipes, minutes * len(recipes), strict=False):
+    for spec, limit in zip(recipes, minutes * len(recipes), strict=False):
+        recipe, *overrides = spec.split(":")
+        name = "-".join([recipe, *(o.replace("=", "") for o in overrides)])
         options = {**RECIPES[recipe], "data": args.data, "time_limit": limit,
-                   "out": f"checkpoints/gpu-{recipe}"}
+                   "out": f"checkpoints/gpu-{name}"}
         if args.epochs:
             options["epochs"] = args.epochs
+        for override in overrides:
+            key, value = override.split("=")
+            options[key] = type(TrainConfig.__dataclass_fields__[key].default or 0.0)(value) \
+                if key != "init" else value
         config = TrainConfig(**options)
         run_dir = train(config)
         export(run_dir, config, images, splits)
-        out = Path(args.out) / recipe
+        out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         for name in ("config.json", "history.csv", "metrics.json", "predictions.npz",
                      "conv1_filters.npy", "neighbours.json"):
