@@ -61,7 +61,10 @@ def keras_weights(state: Mapping[str, np.ndarray]) -> dict[str, list[np.ndarray]
             kernel = kernel.transpose(2, 3, 1, 0)
         elif name == "fc6":                       # (out, c*h*w) -> (h*w*c, out)
             out, flat = kernel.shape
-            channels = flat // (POOLED * POOLED)
+            channels, rest = divmod(flat, POOLED * POOLED)
+            if rest:
+                raise ValueError(f"{module}.weight: {flat} inputs is not a {POOLED}x{POOLED} "
+                                 "feature map flattened")
             kernel = kernel.reshape(out, channels, POOLED, POOLED).transpose(2, 3, 1, 0)
             kernel = kernel.reshape(flat, out)
         else:                                     # dense: (out, in) -> (in, out)

@@ -96,11 +96,14 @@ def test_paper_init(paper):
         assert np.all(bias == (1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0))
 
 
-def test_default_init_is_he():
-    net = model.build("paper", 10, image_size=67)  # 67: the smallest input, a small FC6
-    for name, fan_in in (("conv2", 5 * 5 * 48), ("conv3", 3 * 3 * 256), ("fc6", 256)):
+@pytest.mark.parametrize("init", ["glorot", "he"])
+def test_modern_inits(init):
+    net = model.build("paper", 10, image_size=67, init=init)  # 67: the minimum, a small FC6
+    for name, fan_in, fan_out in (("conv2", 5 * 5 * 48, 5 * 5 * 256),
+                                  ("conv3", 3 * 3 * 256, 3 * 3 * 384), ("fc6", 256, 4096)):
         kernel, bias = (np.asarray(w) for w in net.get_layer(name).get_weights())
-        assert kernel.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.05), name
+        std = np.sqrt(2 / (fan_in + fan_out) if init == "glorot" else 2 / fan_in)
+        assert kernel.std() == pytest.approx(std, rel=0.05), name
         assert np.all(bias == 0)
     assert net.get_layer("pool5").output.shape[1:3] == (1, 1)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import write_image
 
-from alexnet import model, port
+from alexnet import model, port, predict
 from alexnet.__main__ import main
 
 torch = pytest.importorskip("torch")
@@ -75,24 +75,19 @@ def test_state_dict_keys_are_torchvisions(torch_net):
 # 224: avgpool is the identity (6x6 in); 256: 7x7 -> 6x6 with overlapping windows.
 @pytest.mark.parametrize("image_size", [224, 256])
 def test_ported_logits_match_pytorch(torch_net, image_size):
-    net = port.port_state_dict(state_numpy(torch_net), image_size)
+    state = state_numpy(torch_net)
+    net = port.port_state_dict(state, image_size)
     expected, actual = both_logits(torch_net, net, image_size)
-    assert expected.std() > 0.5  # a comparison that can fail
+    assert expected.std() > 0.5  # logits large enough for the comparison to fail
     np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=0)
 
-
-def test_fc6_flatten_order_matters(torch_net):
-    """Without the NCHW -> NHWC permutation of FC6's rows the logits differ: the
-    comparison above really checks the flatten order."""
-    state = state_numpy(torch_net)
-    net = port.port_state_dict(state, 224)
+    # Without the NCHW -> NHWC permutation of FC6's rows the logits differ: the
+    # comparison really checks the flatten order.
     net.get_layer("fc6").set_weights([state["classifier.1.weight"].T, state["classifier.1.bias"]])
-    expected, actual = both_logits(torch_net, net, 224)
-    assert np.abs(actual - expected).max() > 0.1
+    assert np.abs(both_logits(torch_net, net, image_size)[1] - expected).max() > 0.1
 
 
-def test_port_command_writes_a_keras_model_that_predicts_class_names(torch_net, tmp_path,
-                                                                     capsys):
+def test_port_command_and_imagenet_class_names(torch_net, tmp_path):
     pth = tmp_path / "alexnet.pth"
     torch.save(torch_net.state_dict(), pth)
     out = tmp_path / "alexnet_owt.keras"
@@ -102,16 +97,14 @@ def test_port_command_writes_a_keras_model_that_predicts_class_names(torch_net, 
     expected, actual = both_logits(torch_net, net, 224, seed=1)
     np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=0)
 
-    # imagenet_class_index.json format: {"0": ["wnid", "name"], ...}
-    names = [f"class_{i}" for i in range(10)]
+    # What `predict --classes imagenet_class_index.json` does with the ported model.
     index = tmp_path / "imagenet_class_index.json"
-    index.write_text(json.dumps({str(i): [f"n{i:08d}", n] for i, n in enumerate(names)}))
+    index.write_text(json.dumps({str(i): [f"n{i:08d}", f"class {i}"] for i in range(10)}))
+    names = predict.class_names(out, index)
+    assert names == [f"class {i}" for i in range(10)]
     image = write_image(tmp_path / "photo.jpg", size=(300, 240))
-    capsys.readouterr()
-    assert main(["predict", "--model", str(out), "--classes", str(index), str(image)]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == str(image) and len(lines) == 6
-    assert all(line.split()[-1] in names for line in lines[1:])
+    probabilities = predict.predict_file(net, image)
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
 
 
 def test_weights_only_refuses_pickled_code(tmp_path):
@@ -129,6 +122,11 @@ def test_bad_state_dicts_are_named(torch_net, tmp_path, capsys):
     state = state_numpy(torch_net)
     del state["features.3.bias"]
     with pytest.raises(ValueError, match=r"missing \['features.3.bias'\]"):
+        port.port_state_dict(state)
+
+    state = state_numpy(torch_net)
+    state["classifier.1.weight"] = state["classifier.1.weight"][:, :9100]
+    with pytest.raises(ValueError, match="classifier.1.weight: 9100 inputs"):
         port.port_state_dict(state)
 
     state = state_numpy(torch_net)
