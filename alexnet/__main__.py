@@ -61,10 +61,9 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from alexnet import model
 
     net = model.build(args.variant, args.classes, args.image_size)
-    net.summary(line_length=100)
+    net.summary()
     where = model.layout(net)
     print(f"Input: {net.input_shape[1]}x{net.input_shape[2]}x3, {args.classes} classes")
-    print(f"Parameters: {net.count_params():,}")
     print(f"Multiply-accumulates per image: {model.count_macs(net) / 1e9:.3f} G")
     print(f"LRN after: {', '.join(where['lrn']) or '-'}; BatchNorm after: "
           f"{', '.join(where['batchnorm']) or '-'}; grouped: {', '.join(where['grouped']) or '-'}")
