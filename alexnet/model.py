@@ -50,8 +50,8 @@ INITS = ("glorot", "he", "paper")
 def _initializers(init: str, name: str):
     """Kernel and bias initialisers for the layer ``name``.
 
-    ``glorot`` (default, Keras' own): Glorot-uniform weights, zero biases. With
-    the SGD recipe of train.py (lr 0.01, momentum 0.9) it trains every variant;
+    ``glorot`` (default, Keras' own): Glorot-uniform weights, zero biases; stable
+    for every variant with the SGD recipe of train.py (lr 0.01, momentum 0.9).
     ``he`` (He-normal) suits ``bn`` but makes ``owt`` diverge to NaN within ten
     steps on Imagenette. ``paper``: N(0, 0.01) weights; biases 1 in conv2, conv4,
     conv5, fc6 and fc7, 0 elsewhere (Caffe's reference model found bias 1 gave a
