@@ -1,4 +1,4 @@
-"""Command line: ``python -m alexnet train|evaluate|predict|summary ...``.
+"""Command line: ``python -m alexnet train|evaluate|predict|summary|port ...``.
 
 Thin on purpose: parse the arguments, call the package, print. Bad arguments
 and missing files end with a one-line ``error: ...`` and exit status 2.
@@ -61,9 +61,20 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from alexnet import model
 
     net = model.build(args.variant, args.classes, args.image_size)
-    net.summary(line_length=100)
-    print(f"Parameters: {net.count_params():,}")
+    net.summary()
+    where = model.layout(net)
+    print(f"Input: {net.input_shape[1]}x{net.input_shape[2]}x3, {args.classes} classes")
     print(f"Multiply-accumulates per image: {model.count_macs(net) / 1e9:.3f} G")
+    print(f"LRN after: {', '.join(where['lrn']) or '-'}; BatchNorm after: "
+          f"{', '.join(where['batchnorm']) or '-'}; grouped: {', '.join(where['grouped']) or '-'}")
+
+
+def cmd_port(args: argparse.Namespace) -> None:
+    from alexnet import port
+
+    net = port.port(args.pth, args.out, args.image_size)
+    print(f"Wrote {args.out}: torchvision AlexNet weights from {args.pth} in the owt variant "
+          f"({net.input_shape[1]}x{net.input_shape[2]} input, {net.output_shape[-1]} classes)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -111,6 +122,12 @@ def parser() -> argparse.ArgumentParser:
     summary.add_argument("--image-size", type=int)
     summary.add_argument("--classes", type=int, default=1000)
     summary.set_defaults(func=cmd_summary)
+
+    port = commands.add_parser("port", help="torchvision AlexNet weights (.pth) -> .keras model")
+    port.add_argument("pth", help="a torchvision alexnet state dict, e.g. alexnet-owt-7be5be79.pth")
+    port.add_argument("out", help="the .keras file to write (variant owt)")
+    port.add_argument("--image-size", type=int, default=224)
+    port.set_defaults(func=cmd_port)
     return root
 
 

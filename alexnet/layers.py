@@ -10,15 +10,21 @@ from keras import ops
 class LocalResponseNormalization(keras.layers.Layer):
     """Local response normalisation across channels (Krizhevsky et al. 2012, sec. 3.3).
 
-    b[c] = a[c] / (k + alpha * sum_{c'=c-n/2}^{c+n/2} a[c']^2) ** beta
+    b[c] = a[c] / (k + alpha * sum_{c'=max(0, c-n/2)}^{min(N-1, c+n/2)} a[c']^2) ** beta
 
-    with the paper's k=2, n=5, alpha=1e-4, beta=0.75; channels past the edges
-    count as zero. This is the paper's formula and `tf.nn.local_response_normalization`
-    with depth_radius=n//2. Caffe and PyTorch (`nn.LocalResponseNorm`) divide
-    alpha by n, so their alpha=1e-4 is the paper's 2e-5: port weights with care.
+    over the last (channel) axis, with the paper's k=2, n=5, alpha=1e-4,
+    beta=0.75. Channels past the edges count as zero, and alpha multiplies the
+    plain sum of squares, not its mean. This equals
+    `tf.nn.local_response_normalization(depth_radius=n // 2, bias=k, alpha=alpha,
+    beta=beta)`. Caffe's LRN layer and PyTorch's `nn.LocalResponseNorm` divide
+    alpha by n, so the paper's alpha=1e-4 is their alpha=5e-4. The original
+    two-GPU code normalised each tower's channels separately; like Caffe, this
+    layer normalises all channels together, which differs only next to the
+    tower boundary.
     """
 
-    def __init__(self, size=5, k=2.0, alpha=1e-4, beta=0.75, **kwargs):
+    def __init__(self, size: int = 5, k: float = 2.0, alpha: float = 1e-4, beta: float = 0.75,
+                 **kwargs):
         super().__init__(**kwargs)
         if size < 1 or size % 2 == 0:
             raise ValueError(f"LRN size must be odd and positive, got {size}")
