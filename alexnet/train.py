@@ -31,8 +31,8 @@ RECIPES = {
                   patience=20),
     # What a practitioner would use today for AlexNet from scratch on Imagenette:
     # BatchNorm, random-resized crops, label smoothing, warm-up then cosine decay.
-    "modern": dict(variant="bn", lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=256,
-                   schedule="cosine", warmup_epochs=5, augmentation="rrc",
+    "modern": dict(variant="bn", init="he", lr=0.05, momentum=0.9, weight_decay=5e-4,
+                   batch_size=256, schedule="cosine", warmup_epochs=5, augmentation="rrc",
                    label_smoothing=0.1, epochs=80, patience=80),
 }
 
@@ -52,7 +52,7 @@ class TrainConfig:
     lr_patience: int = 3            # epochs without val_loss improvement before lr /= 10
     patience: int = 8               # epochs without val_accuracy improvement before stopping
     dropout: float = 0.5
-    init: str = "he"                # he | paper
+    init: str = "glorot"            # glorot | he | paper (see model.py)
     limit: int | None = None        # images per class, for quick runs
     augmentation: str = "basic"     # basic (crop+flip) | paper (+PCA lighting) | rrc
     label_smoothing: float = 0.0

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_image
 
 from alexnet import model, port, predict
 from alexnet.__main__ import main
+from conftest import write_image
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
