@@ -1,4 +1,4 @@
-"""Command line: ``python -m alexnet train|evaluate|predict|summary ...``.
+"""Command line: ``python -m alexnet train|evaluate|predict|summary|report ...``.
 
 Thin on purpose: parse the arguments, call the package, print. Bad arguments
 and missing files end with a one-line ``error: ...`` and exit status 2.
@@ -66,6 +66,15 @@ def cmd_summary(args: argparse.Namespace) -> None:
     print(f"Multiply-accumulates per image: {model.count_macs(net) / 1e9:.3f} G")
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from alexnet import report
+
+    out, notes = report.build(args.run_dir, args.out or report.DEFAULT_PDF, data_root=args.data)
+    for note in notes:
+        print(f"left out: {note}")
+    print(f"Wrote {out}")
+
+
 def parser() -> argparse.ArgumentParser:
     variants = ("paper", "owt", "bn")  # as alexnet.model.VARIANTS, without importing Keras
     root = argparse.ArgumentParser(prog="python -m alexnet", description=__doc__.split("\n")[0])
@@ -105,6 +114,13 @@ def parser() -> argparse.ArgumentParser:
     summary.add_argument("--image-size", type=int)
     summary.add_argument("--classes", type=int, default=1000)
     summary.set_defaults(func=cmd_summary)
+
+    report = commands.add_parser("report", help="build AlexNet.pdf from a run folder")
+    report.add_argument("run_dir", help="run folder with config.json, history.csv, metrics.json")
+    report.add_argument("--out", help="the PDF to write (default: AlexNet.pdf in the project)")
+    report.add_argument("--data", help="dataset root the run's image paths are relative to "
+                        "(default: the run's, or $ALEXNET_DATA/<name>)")
+    report.set_defaults(func=cmd_report)
     return root
 
 

@@ -223,7 +223,7 @@ def _shape(shape) -> str:
     return "×".join(str(d) for d in shape[1:])
 
 
-def _op(layer) -> str:
+def layer_label(layer) -> str:
     """A short label for a layer that follows a convolution or FC layer."""
     kind = type(layer).__name__
     if kind == "MaxPooling2D":
@@ -255,7 +255,7 @@ def stages(net) -> list[dict]:
                 stage["detail"] = f"{k[0]}×{k[1]}" + (f"/{s[0]}" if s[0] > 1 else "")
             found.append(stage)
         elif found:
-            found[-1]["ops"].append(_op(layer))
+            found[-1]["ops"].append(layer_label(layer))
             found[-1]["out"] = layer.output.shape
     return found
 

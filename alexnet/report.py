@@ -4,16 +4,17 @@
 ``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with
 the ``typst`` package (offline, no LaTeX). A run folder must hold ``config.json``,
 ``history.csv`` and ``metrics.json``; it may hold ``conv1_filters.npy`` and
-``neighbours.json`` (see ``export_model_artifacts``), ``ablation.json``, and the
-PNG figures training wrote (``augmented.png``, ``predictions.png``). Without the
-two model artifacts but with ``best.keras``, they are made from the checkpoint.
+``neighbours.json`` (see ``export_model_artifacts``), ``ablation.json``, and
+``augmented.png`` as training drew it. Without the two model artifacts but with
+``best.keras``, they are made from the checkpoint.
 
 Only Keras and NumPy at module level, so ``export_model_artifacts`` runs on a
-machine without TensorFlow; building the document itself needs no model.
+machine without TensorFlow; building the document needs no trained model.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -32,8 +33,7 @@ FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidde
 IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = 90
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
-OPTIONAL_FILES = ("conv1_filters.npy", "neighbours.json", "ablation.json", "augmented.png",
-                  "predictions.png")
+OPTIONAL_FILES = ("conv1_filters.npy", "neighbours.json", "ablation.json", "augmented.png")
 # What the training pipeline's augmentation modes do (config.json "augmentation").
 AUGMENTATIONS = {"basic": "random crops and horizontal flips",
                  "paper": "random crops, horizontal flips and PCA colour augmentation",
@@ -42,14 +42,11 @@ AUGMENTATIONS = {"basic": "random crops and horizontal flips",
 # Published ImageNet (ILSVRC-2012 validation) figures, errors in percent.
 PUBLISHED = [
     {"name": "Krizhevsky et al. 2012 (1 CNN)", "layout": "paper: two towers, LRN",
-     "top1": 40.7, "top5": 18.2, "crops": "10-crop", "epochs": "~90",
-     "source": "the paper, Table 2"},
+     "top1": 40.7, "top5": 18.2, "crops": "10-crop", "epochs": "~90"},
     {"name": "Caffe bvlc_alexnet", "layout": "paper", "top1": 42.9, "top5": 19.8,
-     "crops": "centre", "epochs": "~72 (360k iterations of 256)",
-     "source": "Caffe model zoo: top-1 57.1%, top-5 80.2% accuracy"},
+     "crops": "centre", "epochs": "~72 (360k iterations of 256)"},
     {"name": "torchvision alexnet (IMAGENET1K_V1)", "layout": "owt: one tower, no LRN",
-     "top1": 43.45, "top5": 20.93, "crops": "centre", "epochs": "90",
-     "source": "torchvision: acc@1 56.522, acc@5 79.066"},
+     "top1": 43.48, "top5": 20.93, "crops": "centre", "epochs": "90 (reference recipe)"},
 ]
 
 
@@ -97,7 +94,7 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
                               gallery_per_class: int = 50) -> tuple[Path, Path]:
     """``export_model_artifacts`` for ``run_dir/best.keras``: ``queries`` validation
     images spread over the classes against the first ``gallery_per_class`` training
-    images of each class (the evaluation pipeline's centre crops)."""
+    images of each class (no more than the run trained on), as centre crops."""
     from alexnet import pipeline  # TensorFlow is needed here only
 
     net = model.load(run_dir / "best.keras")
@@ -109,8 +106,16 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
         return images, [os.path.relpath(f, root) for f in split.files]
 
     val = data.list_split(root, "val", config["class_names"]).spread(queries)
-    train = data.list_split(root, "train", config["class_names"], limit=gallery_per_class)
+    limit = min(gallery_per_class, config.get("limit") or gallery_per_class)
+    train = data.list_split(root, "train", config["class_names"], limit=limit)
     return export_model_artifacts(net, run_dir, *arrays(val), *arrays(train))
+
+
+@functools.cache
+def reference_model(variant: str) -> keras.Model:
+    """A variant for 1000 classes at its default input size, built once per process
+    (the architecture figure and tables describe these)."""
+    return model.build(variant, 1000)
 
 
 def image_roots(config: dict, data_root: str | Path | None = None) -> list[Path]:
@@ -166,12 +171,12 @@ def neighbours_figure(record: dict, class_names: list[str], roots: list[Path],
     counted and named in ``notes``; None when no query image can be found."""
     missing, queries, found, query_titles, found_titles = [], [], [], [], []
     for entry in record["queries"]:
+        if len(queries) == rows:
+            break
         query = resolve_image(entry["file"], roots)
         if query is None:
             missing.append(entry["file"])
             continue
-        if len(queries) == rows:
-            break
         row, titles = [], []
         for neighbour in entry["neighbours"][:columns]:
             path = resolve_image(neighbour["file"], roots)
@@ -181,7 +186,7 @@ def neighbours_figure(record: dict, class_names: list[str], roots: list[Path],
             titles.append(f"{_class_of(neighbour['file'], class_names)}\n"
                           f"{neighbour['distance']:.3g}")
         queries.append(_display_image(query))
-        query_titles.append(_class_of(entry["file"], class_names))
+        query_titles.append(f"{_class_of(entry['file'], class_names)}\nquery")
         found.append(row)
         found_titles.append(titles)
     if missing:
@@ -240,9 +245,10 @@ def _numbers(record, path=()):
             yield from _numbers(value, (*path, str(key)))
     elif isinstance(record, list):
         for i, value in enumerate(record):
-            label = value.get("name") or value.get("mode") or str(i) if isinstance(
-                value, dict) else str(i)
-            yield from _numbers(value, (*path, str(label)))
+            label = str(i)
+            if isinstance(value, dict):  # name list entries by what they measured
+                label = str(value.get("name") or value.get("mode") or i)
+            yield from _numbers(value, (*path, label))
     elif isinstance(record, int | float) and not isinstance(record, bool):
         yield path, float(record)
 
@@ -300,7 +306,7 @@ def layer_rows(net: keras.Model) -> list[dict]:
             macs = layer.kernel.shape[0] * layer.kernel.shape[1]
             kind = "fully connected"
         else:
-            kind = plots._op(layer) if kind != "InputLayer" else "input"
+            kind = plots.layer_label(layer) if kind != "InputLayer" else "input"
         rows.append({"name": layer.name, "kind": kind,
                      "shape": "×".join(str(d) for d in layer.output.shape[1:]),
                      "params": f"{layer.count_params():,}",
@@ -368,40 +374,30 @@ def _dataset(roots: list[Path]) -> Path | None:
 
 
 def figures(run_dir: Path, config: dict, metrics: dict, history: dict, roots: list[Path],
-            out: Path, notes: list[str]) -> dict[str, str | None]:
+            paper: keras.Model, out: Path, notes: list[str]) -> dict[str, str | None]:
     """Draws every figure into ``out``; name -> file name, None where it cannot be made
-    (the reason goes to ``notes``). Augmented samples and predictions are drawn afresh
-    when the dataset (and for predictions ``best.keras``) is at hand, for legible print;
-    otherwise the PNG that training wrote into the run folder is used as it is."""
+    (the reason goes to ``notes``). Augmented samples are drawn afresh, sized for print,
+    when the dataset is at hand; otherwise training's ``augmented.png`` is used."""
     made: dict[str, str | None] = dict.fromkeys(
         ("architecture", "augmented", "curves", "errors", "confusion", "per_class",
-         "predictions", "conv1_filters", "neighbours"))
-    made["architecture"] = _save(plots.architecture(model.build("paper", 1000)),
-                                 out / "architecture.png")
+         "conv1_filters", "neighbours"))
+    made["architecture"] = _save(plots.architecture(paper), out / "architecture.png")
     made["curves"] = _save(_fit(plots.curves(history)), out / "curves.png")
     made["errors"] = _save(_fit(plots.errors(history), 5), out / "errors.png")
     made["confusion"] = _save(_fit(plots.confusion(metrics), 5.5), out / "confusion.png")
     made["per_class"] = _save(plots.per_class(metrics), out / "per_class.png")
 
-    root, checkpoint = _dataset(roots), run_dir / "best.keras"
+    root = _dataset(roots)
     if root is not None:
         train = data.list_split(root, "train", config["class_names"])
         images, labels = plots.examples(train, config["image_size"], 12, training=True)
         made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
                                                      columns=6)), out / "augmented.png")
-    if root is not None and checkpoint.is_file():
-        val = data.list_split(root, "val", config["class_names"])
-        images, labels = plots.examples(val, config["image_size"], 4, training=False)
-        probabilities = model.load(checkpoint).predict(images, verbose=0)
-        made["predictions"] = _save(_fit(plots.predictions(
-            images, probabilities, labels, val.class_names, count=4)), out / "predictions.png")
-    for name in ("augmented", "predictions"):
-        if made[name] is None and (run_dir / f"{name}.png").is_file():
-            made[name] = Path(shutil.copy(run_dir / f"{name}.png", out)).name
-        elif made[name] is None:
-            notes.append(f"{name}.png: not in the run folder, and no dataset"
-                         f"{' and best.keras' if name == 'predictions' else ''} to draw it "
-                         "from; figure left out")
+    elif (run_dir / "augmented.png").is_file():
+        made["augmented"] = Path(shutil.copy(run_dir / "augmented.png", out)).name
+    else:
+        notes.append("augmented.png: not in the run folder, and no dataset to draw it from; "
+                     "figure left out")
 
     kernel_file, neighbours_file = run_dir / "conv1_filters.npy", run_dir / "neighbours.json"
     if kernel_file.is_file():
@@ -439,16 +435,16 @@ def _read_run(run_dir: Path) -> tuple[dict, dict, dict]:
 
 
 def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
-                  made: dict, notes: list[str]) -> dict:
-    """Everything ``docs/AlexNet.typ`` shows, numbers formatted, as ``report.json``."""
-    paper = model.build("paper", 1000)
+                  paper: keras.Model, made: dict, notes: list[str]) -> dict:
+    """Everything ``docs/AlexNet.typ`` shows, numbers formatted, as ``report.json``;
+    ``paper`` is the paper variant for 1000 classes."""
     rows = layer_rows(paper)
     dense = [layer for layer in paper.layers if type(layer).__name__ == "Dense"]
     fc_params = sum(layer.count_params() for layer in dense)
     conv_macs = model.count_macs(paper) - sum(int(np.prod(la.kernel.shape)) for la in dense)
     variants = []
     for name in model.VARIANTS:
-        net = paper if name == "paper" else model.build(name, 1000)
+        net = reference_model(name)
         kinds = {type(layer).__name__ for layer in net.layers}
         variants.append({"name": name, "image_size": str(net.input_shape[1]),
                          "params": f"{net.count_params():,}",
@@ -540,8 +536,9 @@ def build(run_dir: str | Path, out: str | Path = DEFAULT_PDF, data_root: str | P
     shutil.rmtree(build_dir, ignore_errors=True)
     shutil.copytree(DOCS_DIR, build_dir, ignore=shutil.ignore_patterns("build"))
     (build_dir / "figures").mkdir()
-    made = figures(run_dir, config, metrics, history, roots, build_dir / "figures", notes)
-    record = document_data(run_dir, config, metrics, history, made, notes)
+    paper = reference_model("paper")
+    made = figures(run_dir, config, metrics, history, roots, paper, build_dir / "figures", notes)
+    record = document_data(run_dir, config, metrics, history, paper, made, notes)
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
     digest = source_digest(run_dir)
