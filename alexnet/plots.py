@@ -1,4 +1,5 @@
-"""Matplotlib figures of a run: curves, errors, confusion, predictions, samples.
+"""Matplotlib figures of a run (curves, errors, confusion, predictions, samples) and of
+a model (architecture diagram, conv1 filters, nearest neighbours) for the PDF.
 
 Each function returns a Figure (shown inline in the notebook); ``save_run_plots``
 writes them all as PNG into a run folder.
@@ -183,7 +184,7 @@ def conv1_filters(kernel: np.ndarray, columns: int | None = None) -> plt.Figure:
         mosaic[1 + r * cell: r * cell + cell, 1 + c * cell: c * cell + cell] = patch
     fig, ax = plt.subplots(figsize=(6.5, 6.5 * mosaic.shape[0] / mosaic.shape[1] + 0.4))
     ax.imshow(mosaic, interpolation="nearest")
-    ax.set_title(f"conv1: {count} kernels of {size}x{size}x3", fontsize=10)
+    ax.set_title(f"conv1: {count} kernels of {size}×{size}×3", fontsize=10)
     ax.axis("off")
     fig.tight_layout()
     return fig
@@ -303,8 +304,8 @@ def architecture(net) -> plt.Figure:
                 fontsize=7.5)
         previous = rows[i - 1]["split"] if i > 0 else 1
         if previous > 1:  # say how the towers connect, beside the arrows
-            ax.text(boxes_w + 0.2, y + row_h / 2, "within each tower (groups=2)"
-                    if row["groups"] == previous else "connects across both towers",
+            ax.text(boxes_w + 0.2, y + row_h / 2, f"within each tower (groups={previous})"
+                    if row["groups"] == previous else "connects across the towers",
                     ha="left", va="center", fontsize=7, style="italic", color="#7a3b00")
         if i > 0:
             for x0, w0 in spans[i - 1]:

@@ -328,12 +328,13 @@ def source_digest(run_dir: Path) -> str:
 
 
 def _run_name(run_dir: Path) -> str:
-    """The run folder relative to the project when inside it, else its name."""
+    """The run folder relative to the project when inside it (``results/<run>``), so that
+    the PDF names it the same on every machine; else its absolute path."""
     run_dir = Path(run_dir).resolve()
     try:
         return str(run_dir.relative_to(data.PROJECT_DIR))
     except ValueError:
-        return run_dir.name
+        return str(run_dir)
 
 
 def _command(config: dict) -> str:
@@ -348,9 +349,11 @@ def _command(config: dict) -> str:
 
 
 def _save(fig, path: Path) -> str:
+    """Saves at print resolution; photographs as JPEG, which keeps the PDF small."""
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=200)
+    fig.savefig(path, dpi=200, **({"pil_kwargs": {"quality": 90}}
+                                  if path.suffix == ".jpg" else {}))
     plt.close(fig)
     return path.name
 
@@ -392,7 +395,7 @@ def figures(run_dir: Path, config: dict, metrics: dict, history: dict, roots: li
         train = data.list_split(root, "train", config["class_names"])
         images, labels = plots.examples(train, config["image_size"], 12, training=True)
         made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
-                                                     columns=6)), out / "augmented.png")
+                                                     columns=6)), out / "augmented.jpg")
     elif (run_dir / "augmented.png").is_file():
         made["augmented"] = Path(shutil.copy(run_dir / "augmented.png", out)).name
     else:
@@ -410,7 +413,7 @@ def figures(run_dir: Path, config: dict, metrics: dict, history: dict, roots: li
         fig = neighbours_figure(json.loads(neighbours_file.read_text()),
                                 config["class_names"], roots, notes)
         if fig is not None:
-            made["neighbours"] = _save(fig, out / "neighbours.png")
+            made["neighbours"] = _save(fig, out / "neighbours.jpg")
     else:
         notes.append(f"{neighbours_file.name}: not in the run folder (nor best.keras and the "
                      "dataset to make it from); nearest-neighbour figure left out")
@@ -457,8 +460,6 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
     val_top1 = 1 - history["val_accuracy"]
     best = int(np.argmin(val_top1))
     ten = _errors(metrics.get("ten_crop"))
-    per_class = [{"name": data.display_names([c])[0], "accuracy": _percent(a)}
-                 for c, a in metrics["per_class_accuracy"].items()]
     neighbours = None
     if (run_dir / "neighbours.json").is_file():
         record = json.loads((run_dir / "neighbours.json").read_text())
@@ -476,7 +477,8 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
                 "augmentation": AUGMENTATIONS.get(config.get("augmentation", "basic"),
                                                   str(config.get("augmentation"))),
                 "weight_decay": str(config.get("weight_decay", "?")),
-                "limit": str(config.get("limit") or "none"),
+                "limit": str(config.get("limit") or "all"),
+                "momentum": str(config.get("momentum", "?")),
                 "machine": str(config.get("machine", "not recorded")),
                 "backend": str(config.get("keras_backend", "?")),
                 "dataset": Path(str(config.get("data", "?"))).name,
@@ -487,14 +489,6 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
                   "ten_top5": _percent(ten.get("top5")) if ten else None,
                   "best_epoch": str(best + 1),
                   "chance": _percent(1 - 1 / len(config["class_names"]))},
-        "epochs": [{"epoch": str(int(e) + 1), "loss": f"{loss:.3f}", "val_loss": f"{vl:.3f}",
-                    "top1": _percent(t1), "top5": _percent(1 - t5), "lr": f"{lr:.2g}"}
-                   for e, loss, vl, t1, t5, lr in zip(
-                       history["epoch"], history["loss"], history["val_loss"], val_top1,
-                       history["val_top5_accuracy"], history.get("learning_rate",
-                                                                 np.full(len(val_top1), np.nan)),
-                       strict=True)],
-        "per_class": per_class,
         "layers": rows,
         "paper_totals": {"params": f"{paper.count_params():,}",
                          "macs": f"{model.count_macs(paper) / 1e9:.3f}",
