@@ -278,7 +278,8 @@ def measured_throughput(folder: Path = BENCHMARK_DIR, notes: list[str] | None = 
             hours = IMAGENET_TRAIN_IMAGES * PAPER_EPOCHS / value / 3600
             rows.append({"source": f"{path.name}: {'/'.join(keys[:-1]) or keys[-1]}",
                          "device": device, "images_per_s": f"{value:,.0f}",
-                         "hours": f"{hours:,.1f}", "days": f"{hours / 24:,.1f}", "value": value})
+                         "time": f"{hours:,.1f} h" if hours < 48 else f"{hours / 24:,.1f} days",
+                         "value": value})
     rows.sort(key=lambda row: -row["value"])
     return rows[:limit]
 

@@ -152,7 +152,7 @@ def test_throughput_is_read_from_any_benchmark_layout(tmp_path):
     rows = report.measured_throughput(tmp_path, notes)
     assert [row["images_per_s"] for row in rows] == ["30,000", "12,000"]
     assert rows[0]["device"] == "NVIDIA H100"
-    assert rows[0]["hours"] == f"{1_281_167 * 90 / 30000 / 3600:,.1f}"
+    assert rows[0]["time"] == f"{1_281_167 * 90 / 30000 / 3600:,.1f} h"
     assert len(notes) == 1 and "broken.json" in notes[0]
     assert report.measured_throughput(tmp_path / "none") == []
 
