@@ -422,20 +422,31 @@ def figures(run_dir: Path, config: dict, metrics: dict, history: dict, roots: li
 
 
 def _read_run(run_dir: Path) -> tuple[dict, dict, dict]:
+    """config.json, metrics.json and history.csv of a run folder, checked for what the
+    document uses, so that a bad file is named rather than failing halfway."""
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{run_dir}: not a complete run folder, missing "
                                 f"{', '.join(missing)} (needs {', '.join(RUN_FILES)})")
-    config = json.loads((run_dir / "config.json").read_text())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    for key in ("class_names",):
-        if key not in config:
-            raise ValueError(f"{run_dir / 'config.json'}: no {key!r}")
-    for key in ("top1_error", "top5_error", "confusion_matrix", "per_class_accuracy"):
-        if key not in metrics:
-            raise ValueError(f"{run_dir / 'metrics.json'}: no {key!r} (write it with "
-                             "evaluate.metrics_from_predictions)")
-    return config, metrics, plots.read_history(run_dir / "history.csv")
+    loaded = []
+    for name, keys in (("config.json", ("class_names", "image_size")),
+                       ("metrics.json", ("examples", "loss", "top1", "top1_error",
+                                         "top5_error", "class_names", "per_class_accuracy",
+                                         "confusion_matrix"))):
+        try:
+            record = json.loads((run_dir / name).read_text())
+        except ValueError as error:
+            raise ValueError(f"{run_dir / name}: not valid JSON ({error})") from None
+        absent = [key for key in keys if key not in record]
+        if absent:
+            raise ValueError(f"{run_dir / name}: no {', '.join(absent)}")
+        loaded.append(record)
+    history = plots.read_history(run_dir / "history.csv")
+    absent = [key for key in ("epoch", "loss", "accuracy", "top5_accuracy", "val_loss",
+                              "val_accuracy", "val_top5_accuracy") if key not in history]
+    if absent:
+        raise ValueError(f"{run_dir / 'history.csv'}: no column {', '.join(absent)}")
+    return loaded[0], loaded[1], history
 
 
 def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,

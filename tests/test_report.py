@@ -90,6 +90,13 @@ def test_report_command_errors_name_the_missing_file(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "history.csv" in error and "metrics.json" in error
     assert not (tmp_path / "x.pdf").exists()
+    (tmp_path / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    (tmp_path / "metrics.json").write_text("{")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "config.json: no class_names, image_size" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text('{"class_names": ["a"], "image_size": 128}')
+    assert main(["report", str(tmp_path)]) == 2
+    assert "metrics.json: not valid JSON" in capsys.readouterr().err
 
 
 def test_export_model_artifacts_finds_each_image_itself(tmp_path):
