@@ -1,4 +1,4 @@
-"""Command line: ``python -m alexnet train|evaluate|predict|summary|port ...``.
+"""Command line: ``python -m alexnet train|evaluate|predict|summary|port|report ...``.
 
 Thin on purpose: parse the arguments, call the package, print. Bad arguments
 and missing files end with a one-line ``error: ...`` and exit status 2.
@@ -77,6 +77,15 @@ def cmd_port(args: argparse.Namespace) -> None:
           f"({net.input_shape[1]}x{net.input_shape[2]} input, {net.output_shape[-1]} classes)")
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from alexnet import report
+
+    out, notes = report.build(args.run_dir, args.out or report.DEFAULT_PDF, data_root=args.data)
+    for note in notes:
+        print(f"left out: {note}")
+    print(f"Wrote {out}")
+
+
 def parser() -> argparse.ArgumentParser:
     variants = ("paper", "owt", "bn")  # as alexnet.model.VARIANTS, without importing Keras
     root = argparse.ArgumentParser(prog="python -m alexnet", description=__doc__.split("\n")[0])
@@ -128,6 +137,12 @@ def parser() -> argparse.ArgumentParser:
     port.add_argument("out", help="the .keras file to write (variant owt)")
     port.add_argument("--image-size", type=int, default=224)
     port.set_defaults(func=cmd_port)
+    report = commands.add_parser("report", help="build AlexNet.pdf from a run folder")
+    report.add_argument("run_dir", help="run folder with config.json, history.csv, metrics.json")
+    report.add_argument("--out", help="the PDF to write (default: AlexNet.pdf in the project)")
+    report.add_argument("--data", help="dataset root the run's image paths are relative to "
+                        "(default: the run's, or $ALEXNET_DATA/<name>)")
+    report.set_defaults(func=cmd_report)
     return root
 
 

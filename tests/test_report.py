@@ -1,0 +1,205 @@
+"""The companion PDF: built from a tiny real run, its parts, and its tolerance of odd input."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet import model, plots, report
+from alexnet.__main__ import main
+from conftest import PROJECT, write_image
+
+SECTIONS = ("Architecture", "Overfitting prevention", "Training results", "Comparison",
+            "Reproducing on ImageNet")
+
+
+def pdf_text(path: Path) -> tuple[str, int, dict]:
+    """All text, the number of embedded images and the metadata of a PDF."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    images = sum(len(page.images) for page in reader.pages)
+    text = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+    return text, images, reader.metadata
+
+
+def stamp(metadata) -> dict[str, str]:
+    """The ``run=`` and ``digest=`` entries report.build writes into the PDF keywords."""
+    pairs = (item.split("=", 1) for item in str(metadata.get("/Keywords", "")).split(", "))
+    return {key: value for key, value in (p for p in pairs if len(p) == 2)}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(imagenette, tmp_path_factory) -> Path:
+    """A real (tiny) training run: 2 images per class, one epoch, 128 px."""
+    from alexnet.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    return train(TrainConfig(data=str(imagenette), epochs=1, limit=2, image_size=128,
+                             batch_size=20, out=str(out)))
+
+
+def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
+    pdf, notes = report.build(tiny_run, tmp_path / "AlexNet.pdf", build_dir=tmp_path / "build")
+    assert notes == []
+    # best.keras was there, so the model artifacts were made from it
+    kernel = np.load(tiny_run / "conv1_filters.npy")
+    assert kernel.shape == (11, 11, 3, 64) and kernel.dtype == np.float32
+    neighbours = json.loads((tiny_run / "neighbours.json").read_text())
+    assert len(neighbours["queries"]) == 6 and neighbours["gallery_size"] == 20  # the run's
+
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    text, images, metadata = pdf_text(pdf)
+    for number, title in enumerate(SECTIONS, start=1):
+        assert re.search(rf"^{number} {title}$", text, re.MULTILINE), title
+    figures = json.loads((tmp_path / "build" / "report.json").read_text())["figures"]
+    assert all(figures.values()), figures
+    assert images == len(figures)
+    for number in range(1, len(figures) + 1):
+        assert f"Figure {number}:" in text
+    assert "60,965,224" in text  # the paper variant's layer table total
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert f"{100 * metrics['top1_error']:.1f}" in text
+    assert "Not measured" in text  # no ablation.json in a fresh run
+    assert stamp(metadata)["digest"] == report.source_digest(tiny_run)
+
+
+def test_missing_optional_files_are_named_in_the_document(tiny_run, tmp_path):
+    run = tmp_path / "small-files-only"  # what comes back from a GPU box: no best.keras
+    run.mkdir()
+    for name in report.RUN_FILES:
+        (run / name).write_bytes((tiny_run / name).read_bytes())
+    config = json.loads((run / "config.json").read_text())
+    config["dataset_root"] = str(tmp_path / "elsewhere")
+    config["data"] = "no-such-dataset"
+    (run / "config.json").write_text(json.dumps(config))
+    pdf, notes = report.build(run, tmp_path / "AlexNet.pdf", build_dir=tmp_path / "build")
+    assert len(notes) == 3  # augmented samples, conv1 filters, neighbours
+    text = pdf_text(pdf)[0]
+    assert "Notes on this build" in text and "conv1_filters.npy" in text
+    assert text.count("Figure not available") == 3
+
+
+def test_report_command_errors_name_the_missing_file(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{}")
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "x.pdf")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "history.csv" in error and "metrics.json" in error
+    assert not (tmp_path / "x.pdf").exists()
+    (tmp_path / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    (tmp_path / "metrics.json").write_text("{")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "config.json: no class_names, image_size" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text('{"class_names": ["a"], "image_size": 128}')
+    assert main(["report", str(tmp_path)]) == 2
+    assert "metrics.json: not valid JSON" in capsys.readouterr().err
+
+
+def test_export_model_artifacts_finds_each_image_itself(tmp_path):
+    import keras
+
+    inputs = keras.Input((16, 16, 3))  # the two layers it reads, named as in every variant
+    x = keras.layers.Conv2D(4, 3, name="conv1")(inputs)
+    x = keras.layers.ReLU(name="fc7_relu")(keras.layers.Dense(8, name="fc7")(
+        keras.layers.Flatten()(x)))
+    net = keras.Model(inputs, keras.layers.Dense(3, name="fc8")(x))
+    gallery = np.random.default_rng(0).normal(size=(5, 16, 16, 3)).astype("float32")
+    files = [f"train/c{i}/{i}.JPEG" for i in range(5)]
+    with pytest.raises(ValueError, match="query_images"):
+        report.export_model_artifacts(net, tmp_path, gallery[:2], files, gallery, files)
+
+    kernel_path, path = report.export_model_artifacts(
+        net, tmp_path, gallery[[3, 1]], ["val/a.JPEG", "val/b.JPEG"], gallery, files,
+        neighbours=3)
+    np.testing.assert_array_equal(np.load(kernel_path), np.asarray(net.get_layer("conv1").kernel))
+    record = json.loads(path.read_text())
+    first = [q["neighbours"][0] for q in record["queries"]]
+    assert [n["file"] for n in first] == [files[3], files[1]]
+    assert all(n["distance"] < 1e-3 for n in first)
+    distances = [n["distance"] for n in record["queries"][0]["neighbours"]]
+    assert distances == sorted(distances) and len(distances) == 3
+
+
+def test_image_paths_resolve_from_another_machine(tmp_path):
+    root = tmp_path / "imagenette"
+    image = write_image(root / "val" / "n01" / "x.JPEG")
+    roots = report.image_roots({"data": "imagenette", "dataset_root": "/gpu/box/imagenette"},
+                               data_root=root)
+    assert report.resolve_image("val/n01/x.JPEG", roots) == image
+    assert report.resolve_image("/gpu/box/imagenette/val/n01/x.JPEG", roots) == image
+    assert report.resolve_image(str(image), []) == image
+    assert report.resolve_image("val/n01/missing.JPEG", roots) is None
+
+
+def test_neighbour_figure_counts_missing_images(tmp_path):
+    write_image(tmp_path / "val" / "n01" / "q.JPEG", (50, 40))
+    write_image(tmp_path / "train" / "n02" / "a.JPEG", (30, 60))
+    record = {"queries": [{"file": "val/n01/q.JPEG", "neighbours": [
+        {"file": "train/n02/a.JPEG", "distance": 1.5},
+        {"file": "train/n02/gone.JPEG", "distance": 2.0}]}]}
+    notes: list[str] = []
+    fig = report.neighbours_figure(record, ["n01", "n02"], [tmp_path], notes)
+    assert fig is not None and len(fig.axes) == 3
+    assert len(notes) == 1 and "1 image file(s) not found" in notes[0]
+    assert "train/n02/gone.JPEG" in notes[0]
+
+
+def test_throughput_is_read_from_any_benchmark_layout(tmp_path):
+    (tmp_path / "h100.json").write_text(json.dumps({
+        "device": "NVIDIA H100", "results": [
+            {"name": "synthetic", "train": {"images_per_s": 30000.0}},
+            {"name": "synthetic", "inference": {"images_per_s": 90000.0}},
+            {"name": "pipeline", "train_images_per_s": 12000}]}))
+    (tmp_path / "broken.json").write_text("{")
+    notes: list[str] = []
+    rows = report.measured_throughput(tmp_path, notes)
+    assert [row["images_per_s"] for row in rows] == ["30,000", "12,000"]
+    assert rows[0]["device"] == "NVIDIA H100"
+    assert rows[0]["time"] == f"{1_281_167 * 90 / 30000 / 3600:,.1f} h"
+    assert len(notes) == 1 and "broken.json" in notes[0]
+    assert report.measured_throughput(tmp_path / "none") == []
+
+
+def test_ablation_rows_accept_accuracy_or_error(tmp_path):
+    path = tmp_path / "ablation.json"
+    path.write_text(json.dumps({"runs": [
+        {"name": "full", "augmentation": "crop+flip", "dropout": 0.5, "epochs": 30,
+         "top1": 0.8, "top5": 0.97},
+        {"name": "no dropout", "metrics": {"top1_error": 0.3, "top5_error": 0.05}},
+        {"name": "broken"}]}))
+    notes: list[str] = []
+    rows = report.read_ablation(path, notes)
+    assert [(r["name"], r["top1"], r["top5"]) for r in rows] == [
+        ("full", "20.0", "3.0"), ("no dropout", "30.0", "5.0")]
+    assert len(notes) == 1 and "entry 2" in notes[0]
+
+
+def test_architecture_comes_from_the_model():
+    net = report.reference_model("paper")
+    stages = plots.stages(net)
+    assert [s["name"] for s in stages] == ["image", "conv1", "conv2", "conv3", "conv4",
+                                          "conv5", "fc6", "fc7", "fc8"]
+    assert [s["groups"] for s in stages[1:6]] == [1, 2, 1, 2, 2]
+    assert stages[1]["ops"] == ["ReLU", "LRN", "max-pool 3×3/2"]
+    assert stages[6]["ops"] == ["ReLU", "dropout 0.5"]
+    rows = report.layer_rows(net)
+    assert sum(int(float(r["macs"].replace(",", "")) * 1e6 + 0.5) for r in rows if r["macs"]) \
+        == pytest.approx(model.count_macs(net), rel=1e-3)
+    assert "ReLU" not in {r["kind"] for r in rows}
+    plots.architecture(net)  # draws without error
+
+
+def test_committed_pdf_is_up_to_date():
+    pdf = PROJECT / "AlexNet.pdf"
+    if not pdf.is_file():
+        pytest.skip("no committed AlexNet.pdf")
+    recorded = stamp(pdf_text(pdf)[2])
+    run = PROJECT / recorded.get("run", "")
+    if "run" not in recorded or not (run / "metrics.json").is_file():
+        pytest.skip(f"AlexNet.pdf was built from {recorded.get('run')}, not in the repository")
+    assert recorded["digest"] == report.source_digest(run), (
+        f"AlexNet.pdf is out of date: rebuild with python -m alexnet report {recorded['run']}")
