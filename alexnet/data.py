@@ -35,7 +35,7 @@ IMAGENETTE_NAMES = {
     "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
     "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
     "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
-    "n03888605": "parachute",
+    "n03888257": "parachute",
 }
 
 

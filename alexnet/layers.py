@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -42,3 +43,40 @@ class LocalResponseNormalization(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "size": self.size, "k": self.k,
                 "alpha": self.alpha, "beta": self.beta}
+
+
+@keras.saving.register_keras_serializable(package="alexnet")
+class AdaptiveAveragePooling2D(keras.layers.Layer):
+    """Average-pools (H, W) maps to a fixed (out, out) grid, like PyTorch's AdaptiveAvgPool2d.
+
+    Bin i covers rows floor(i*H/out) to ceil((i+1)*H/out), as in PyTorch, so ported
+    torchvision weights give the same numbers at any input size, also when the map
+    is smaller than the grid (small inputs), where ``keras.layers``' version fails in
+    graph mode. The bins are fixed once H and W are known: two small matmuls.
+    """
+
+    def __init__(self, output_size: int = 6, **kwargs):
+        super().__init__(**kwargs)
+        self.output_size = output_size
+
+    @staticmethod
+    def bins(size_in: int, size_out: int) -> np.ndarray:
+        weights = np.zeros((size_out, size_in), "float32")
+        for i in range(size_out):
+            start, end = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
+            weights[i, start:end] = 1.0 / (end - start)
+        return weights
+
+    def call(self, x):
+        _, height, width, _ = x.shape
+        if height == width == self.output_size:
+            return x
+        rows = ops.convert_to_tensor(self.bins(height, self.output_size), dtype=x.dtype)
+        cols = ops.convert_to_tensor(self.bins(width, self.output_size), dtype=x.dtype)
+        return ops.einsum("oh,bhwc,pw->bopc", rows, x, cols)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_size, self.output_size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "output_size": self.output_size}

@@ -25,7 +25,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from alexnet.layers import LocalResponseNormalization
+from alexnet.layers import AdaptiveAveragePooling2D, LocalResponseNormalization
 
 VARIANTS = ("paper", "owt", "bn")
 DEFAULT_IMAGE_SIZE = {"paper": 227, "owt": 224, "bn": 224}
@@ -124,7 +124,7 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
         x = conv(x, 384, 3, "conv3")
         x = conv(x, 256, 3, "conv4")
         x = pool(conv(x, 256, 3, "conv5"), "pool5")                        # 6x6x256
-        x = layers.AdaptiveAveragePooling2D(6, name="avgpool")(x)
+        x = AdaptiveAveragePooling2D(6, name="avgpool")(x)
         x = layers.Flatten(name="flatten")(x)
         x = dense(layers.Dropout(dropout, name="drop6")(x), 4096, "fc6")
         x = dense(layers.Dropout(dropout, name="drop7")(x), 4096, "fc7")

@@ -14,7 +14,7 @@ from alexnet.train import TrainConfig, compile_model, train
 
 
 @pytest.mark.parametrize("variant", model.VARIANTS)
-@pytest.mark.parametrize("size", [128, 160, 227])
+@pytest.mark.parametrize("size", [67, 128, 160, 227])  # 67: maps smaller than 6x6
 def test_output_shape_for_image_sizes(variant, size):
     net = model.build(variant, num_classes=7, image_size=size)
     assert net.output_shape == (None, 7)
