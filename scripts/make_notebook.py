@@ -38,15 +38,18 @@ BATCH_SIZE = int(os.environ.get("ALEXNET_NB_BATCH_SIZE", "64"))
 print(dict(DATA=DATA, VARIANT=VARIANT, EPOCHS=EPOCHS, IMAGE_SIZE=IMAGE_SIZE, LIMIT=LIMIT,
            BATCH_SIZE=BATCH_SIZE))"""),
     ("code", """%matplotlib inline
+%config InlineBackend.figure_formats = ["png"]
 import json
 from pathlib import Path
 
 import keras
+import matplotlib.pyplot as plt
 
 from alexnet import data, evaluate, model, pipeline, plots
 from alexnet.train import TrainConfig, callbacks, compile_model, save_config
 
 keras.utils.set_random_seed(0)
+plt.rcParams["figure.dpi"] = 60  # keeps the committed notebook small
 print("Keras", keras.__version__, "on", keras.backend.backend())"""),
     ("md", """## 1. Data
 
@@ -91,9 +94,14 @@ paper.summary(line_length=90)"""),
 print(f"parameters: {paper.count_params():,}; "
       f"multiply-accumulates per image: {model.count_macs(paper) / 1e9:.3f} G")"""),
     ("md", """Besides the paper's net, `model.py` has torchvision's single-tower
-"one weird trick" layout (`owt`, into which torchvision's ImageNet weights port)
-and `bn`, the same with BatchNorm after every convolution and hidden FC layer,
-which trains reliably from scratch on a small dataset. We train `bn` here."""),
+"one weird trick" layout (`owt`, into which torchvision's ImageNet weights port with
+`python -m alexnet port`) and `bn`, the same with BatchNorm after every convolution
+and hidden FC layer, which trains reliably from scratch on a small dataset. We train
+`bn` here. Side by side (1000 classes):"""),
+    ("code", """# NBVAL_CHECK_OUTPUT
+from IPython.display import Markdown  # noqa: E402
+
+Markdown(model.comparison_table(model.compare_variants()))"""),
     ("md", """## 3. Training
 
 The paper's optimiser: SGD with momentum 0.9 and weight decay 5e-4, learning rate
