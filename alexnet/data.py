@@ -223,10 +223,11 @@ def _images(folder: Path) -> list[Path]:
 
 
 def list_split(root: Path, split: str, class_names: list[str] | None = None,
-               limit: int | None = None, check: bool = True) -> Split:
+               limit: int | None = None, check: str | None = "header") -> Split:
     """Lists one split of a dataset root in any layout (see README); ``limit`` keeps
-    the first N images per class. ``check`` leaves out unusable files (see
-    ``images.problem``) and reports them; shards were checked when written."""
+    the first N images per class. ``check`` leaves out unusable files and reports
+    them: ``"header"`` reads headers and file ends (cheap), ``"full"`` decodes every
+    image too (slow), None trusts the files. Shards were checked when written."""
     root = Path(root)
     if (root / "manifest.json").is_file():
         from alexnet import prepare
@@ -269,7 +270,9 @@ def list_split(root: Path, split: str, class_names: list[str] | None = None,
     if check:
         from alexnet import images
 
-        keep, skipped = images.checked(files)
+        if check not in ("header", "full"):
+            raise ValueError(f"unknown check {check!r}: choose 'header', 'full' or None")
+        keep, skipped = images.checked(files, full=check == "full")
         if skipped:
             print(images.report(skipped, str(folder)), file=sys.stderr)
         files, labels = [f for f, k in zip(files, keep, strict=True) if k], labels[keep]

@@ -7,6 +7,8 @@ bytes and a label, then one parallel map decodes and transforms them
 
 from __future__ import annotations
 
+import sys
+
 import tensorflow as tf
 
 from alexnet import augment
@@ -21,22 +23,23 @@ def decode(path: tf.Tensor) -> tf.Tensor:
     return augment.decode(tf.io.read_file(path))
 
 
-def _parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def _parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     features = tf.io.parse_single_example(record, {
         "image": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64)})
-    return features["image"], tf.cast(features["label"], tf.int32)
+        "label": tf.io.FixedLenFeature([], tf.int64),
+        "file": tf.io.FixedLenFeature([], tf.string)})
+    return features["image"], tf.cast(features["label"], tf.int32), features["file"]
 
 
 def encoded(split: Split, training: bool, seed: int | None = None) -> tf.data.Dataset:
-    """``(encoded image bytes, label)`` pairs, shuffled each epoch when training.
+    """``(encoded image bytes, label, file name)``, shuffled each epoch when training.
     Files are shuffled by name (a small buffer); shards by order and a record buffer."""
     if split.records is None:
         ds = tf.data.Dataset.from_tensor_slices((split.files, split.labels))
         if training:
             ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-        return ds.map(lambda f, y: (tf.io.read_file(f), y), num_parallel_calls=tf.data.AUTOTUNE,
-                      deterministic=not training)
+        return ds.map(lambda f, y: (tf.io.read_file(f), y, f),
+                      num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
     files = tf.data.Dataset.from_tensor_slices(split.files)
     if training:
         files = files.shuffle(len(split.files), seed=seed, reshuffle_each_iteration=True)
@@ -51,6 +54,33 @@ def encoded(split: Split, training: bool, seed: int | None = None) -> tf.data.Da
     return ds.map(_parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
 
 
+def decoded(ds: tf.data.Dataset, fn, split: Split, deterministic: bool) -> tf.data.Dataset:
+    """``(fn(bytes), label)`` for each ``(bytes, label, file)``, in parallel. Where ``fn``
+    fails (a corrupt file that listing could not spot), the example is dropped, and its
+    file is reported on stderr and added to ``split.skipped``: an epoch never stops."""
+    def one(contents, label, name):
+        good = tf.data.Dataset.from_tensors((contents, label)).map(
+            lambda x, y: (fn(x), y, True, name)).ignore_errors()
+        spec = good.element_spec[0]
+        empty = tf.zeros([d or 0 for d in spec.shape], spec.dtype)
+        bad = tf.data.Dataset.from_tensors((empty, label, False, name))
+        return good.concatenate(bad).take(1)
+
+    def report(name: tf.Tensor) -> bool:
+        file = name.numpy().decode()
+        if file not in {f for f, _ in split.skipped}:
+            split.skipped.append((file, "cannot be decoded"))
+            print(f"warning: {file}: cannot be decoded; skipped", file=sys.stderr)
+        return False
+
+    def keep(image, label, ok, name):
+        return tf.cond(ok, lambda: True, lambda: tf.py_function(report, [name], tf.bool))
+
+    ds = ds.interleave(one, cycle_length=tf.data.AUTOTUNE, num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=deterministic)
+    return ds.filter(keep).map(lambda image, label, ok, name: (image, label))
+
+
 def batches(split: Split, image_size: int, batch_size: int, training: bool,
             seed: int | None = None, cache: bool = False, augmentation: str = "basic",
             ten_crop: bool = False) -> tf.data.Dataset:
@@ -62,9 +92,8 @@ def batches(split: Split, image_size: int, batch_size: int, training: bool,
     crops (images then have shape ``(10, size, size, 3)``). Without ``cache``, JPEGs
     decode only their crop window. ``cache`` keeps the images decoded and resized to
     the shorter side in memory after the first epoch (about 0.2 MB each at 224 px).
-    An image that still fails to decode is dropped with a logged warning rather than
-    stopping the epoch; listing the split (``data.list_split``) leaves out and reports
-    the unusable files it can find without decoding.
+    Unusable files are left out (see ``decoded``, ``data.list_split``) and listed
+    in ``split.skipped``.
     """
     if augmentation not in augment.AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augmentation!r}: choose one of "
@@ -73,22 +102,25 @@ def batches(split: Split, image_size: int, batch_size: int, training: bool,
         raise ValueError("ten_crop is for evaluation (training=False)")
     num_classes = len(split.class_names)
     ds = encoded(split, training and not cache, seed)
-    if cache:
-        short_side = augment.resize_size(image_size)
-        ds = ds.map(lambda x, y: (augment.resize_shorter(augment.decode(x), short_side), y),
-                    num_parallel_calls=tf.data.AUTOTUNE).ignore_errors(log_warning=True).cache()
-        if training:
-            ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    raw = not cache
     if training:
         def transform(x):
-            return augment.train_transform(x, image_size, augmentation, encoded=raw)
+            return augment.train_transform(x, image_size, augmentation, encoded=not cache)
     elif ten_crop:
         def transform(x):
-            return augment.ten_crop(x, image_size, encoded=raw)
+            return augment.ten_crop(x, image_size, encoded=not cache)
     else:
         def transform(x):
-            return augment.eval_transform(x, image_size, encoded=raw)
-    ds = ds.map(lambda x, y: (augment.normalize(transform(x)), tf.one_hot(y, num_classes)),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
-    return ds.ignore_errors(log_warning=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+            return augment.eval_transform(x, image_size, encoded=not cache)
+    if cache:
+        short_side = augment.resize_size(image_size)
+        ds = decoded(ds, lambda x: augment.resize_shorter(augment.decode(x), short_side), split,
+                     deterministic=True).cache()
+        if training:
+            ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.map(lambda x, y: (augment.normalize(transform(x)), y),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    else:
+        ds = decoded(ds, lambda x: augment.normalize(transform(x)), split,
+                     deterministic=not training)
+    return (ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)))
+            .batch(batch_size).prefetch(tf.data.AUTOTUNE))

@@ -79,10 +79,10 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
     settings = {"format": FORMAT, "source": str(src.resolve()), "shorter_side": shorter_side,
                 "quality": quality, "shard_size": shard_size, "seed": seed}
     splits = {}
-    train = data.list_split(src, "train", check=False)
+    train = data.list_split(src, "train", check=None)
     splits["train"] = train
     if (data.image_root(src) / "val").is_dir():
-        splits["val"] = data.list_split(src, "val", train.class_names, check=False)
+        splits["val"] = data.list_split(src, "val", train.class_names, check=None)
     dest.mkdir(parents=True, exist_ok=True)
     parts = dest / ".parts"
     parts.mkdir(exist_ok=True)
