@@ -26,7 +26,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from alexnet import data, evaluate, model, pipeline, plots
+    from alexnet import data, evaluate, images, model, pipeline, plots
     from alexnet.train import load_config
 
     run_dir = Path(args.model).parent
@@ -42,10 +42,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                                    training=False, ten_crop=True)
         metrics["ten_crop"] = evaluate.ten_crop_summary(
             evaluate.evaluate(net, dataset, split.class_names))
+    metrics["skipped_files"] = [list(skip) for skip in split.skipped]
     out = Path(args.out) if args.out else run_dir
     out.mkdir(parents=True, exist_ok=True)
     evaluate.save(metrics, out)
     plots.confusion(metrics).savefig(out / "confusion.png", dpi=100)
+    if split.skipped:
+        print(images.report(split.skipped, "val"))
     print(f"{evaluate.summary(metrics)}\nWrote {out / 'metrics.json'}")
 
 
