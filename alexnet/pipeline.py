@@ -93,7 +93,8 @@ def batches(split: Split, image_size: int, batch_size: int, training: bool,
     decode only their crop window. ``cache`` keeps the images decoded and resized to
     the shorter side in memory after the first epoch (about 0.2 MB each at 224 px).
     Unusable files are left out (see ``decoded``, ``data.list_split``) and listed
-    in ``split.skipped``.
+    in ``split.skipped``; in training another image takes a dropped one's place, so an
+    epoch keeps its ``len(split)`` images.
     """
     if augmentation not in augment.AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augmentation!r}: choose one of "
@@ -122,5 +123,8 @@ def batches(split: Split, image_size: int, batch_size: int, training: bool,
     else:
         ds = decoded(ds, lambda x: augment.normalize(transform(x)), split,
                      deterministic=not training)
+    if training:  # a dropped image is replaced by one from the next (reshuffled) pass
+        ds = ds.repeat(2).take(len(split)).apply(
+            tf.data.experimental.assert_cardinality(len(split)))  # Keras then knows the steps
     return (ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)))
             .batch(batch_size).prefetch(tf.data.AUTOTUNE))

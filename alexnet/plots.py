@@ -148,15 +148,13 @@ def save_run_plots(run_dir: Path, metrics: dict, net, train_split: data.Split,
     return paths
 
 
-def augmentations(path: str | Path, image_size: int = 224, columns: int = 5,
-                  seed: int = 0) -> plt.Figure:
+def augmentations(path: str | Path, image_size: int = 224, columns: int = 5) -> plt.Figure:
     """One image under each training augmentation (``columns`` draws per row), and
     the paper's ten test crops."""
     import tensorflow as tf
 
     from alexnet import augment
 
-    tf.random.set_seed(seed)
     contents = tf.io.read_file(str(path))
     rows = {name: [augment.train_transform(contents, image_size, name, encoded=True)
                    for _ in range(columns)] for name in augment.AUGMENTATIONS}

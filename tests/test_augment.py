@@ -60,6 +60,7 @@ def test_lighting_adds_one_pca_offset_per_image():
         out = lighting(image).numpy() - 100
         assert np.allclose(out, out[0, 0], atol=1e-4)
         offsets.append(out[0, 0])
+    tf.random.set_seed(None)  # leave no global seed behind for later tests
     vectors, values = np.array(augment.EIGENVECTORS), np.array(augment.EIGENVALUES)
     expected = vectors @ np.diag((0.1 * 255 * values) ** 2) @ vectors.T
     # Along each eigenvector the variance is (0.1 * 255 lambda_i)^2 (within sampling error).
