@@ -68,8 +68,8 @@ def measure(batches, count: int) -> float:
 
 
 def reference(files: list[str], count: int, batch_size: int, size: int, workers: int) -> float:
-    jobs = [(files[(i * batch_size) % len(files):][:batch_size] or files[:batch_size], size, i)
-            for i in range(count // batch_size + 2)]
+    jobs = [([files[(i * batch_size + k) % len(files)] for k in range(batch_size)], size, i)
+            for i in range(count // batch_size + 3)]
     with get_context("fork").Pool(workers) as pool:
         return measure(pool.imap(reference_batch, jobs), count)
 
