@@ -95,10 +95,10 @@ def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
 
 
 def resized_jpeg(path: str | Path, shorter_side: int, quality: int = 90,
-                 max_pixels: int = MAX_PIXELS) -> tuple[bytes, int, int]:
+                 max_pixels: int = MAX_PIXELS) -> bytes:
     """The image re-encoded as RGB JPEG with its shorter side at most ``shorter_side``
-    (smaller images keep their size: the pipeline resizes them anyway); and its
-    height and width. Raises ValueError for unusable files."""
+    (smaller images keep their size: the pipeline resizes them anyway). Raises
+    ValueError for unusable files."""
     image = load_rgb(path, max_pixels)
     scale = shorter_side / min(image.size)
     if scale < 1:
@@ -106,7 +106,7 @@ def resized_jpeg(path: str | Path, shorter_side: int, quality: int = 90,
         image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality)
-    return out.getvalue(), image.height, image.width
+    return out.getvalue()
 
 
 def checked(files: list[str], full: bool = False, max_pixels: int = MAX_PIXELS,

@@ -48,7 +48,7 @@ def _encode(job: tuple[str, int, int, int]) -> tuple[str, int, bytes | None, str
     """Worker: one file -> (file, label, JPEG bytes or None, reason or None)."""
     path, label, shorter_side, quality = job
     try:
-        jpeg, _, _ = images.resized_jpeg(path, shorter_side, quality)
+        jpeg = images.resized_jpeg(path, shorter_side, quality)
     except ValueError as error:
         return path, label, None, str(error).split(": ", 1)[-1]
     return path, label, jpeg, None
