@@ -38,14 +38,14 @@ def test_centre_window_is_resize_256_then_centre_224(contents):
 def test_random_square_and_rrc_windows_stay_inside():
     square, rrc = augment.random_square(224), augment.random_resized()
     corners = set()
-    for _ in range(200):
+    for _ in range(100):
         y, x, h, w = square(375, 500).numpy()
         assert h == w == 328 and 0 <= y <= 375 - 328 and 0 <= x <= 500 - 328  # 224 of 256
         corners.add((y, x))
         y, x, h, w = rrc(375, 500).numpy()
         assert 0 <= y and y + h <= 375 and 0 <= x and x + w <= 500
         assert 0.07 <= h * w / (375 * 500) <= 1 and 0.7 <= w / h <= 1.4
-    assert len(corners) > 150  # positions really vary
+    assert len(corners) > 80  # positions really vary
     assert augment.resize_size(227) == 256 and augment.resize_size(128) == 146
 
 
@@ -54,13 +54,18 @@ def test_lighting_adds_one_pca_offset_per_image():
     the offsets' covariance is P diag((0.1 * 255 lambda)^2) P^T."""
     tf.random.set_seed(1)
     image = tf.fill([8, 8, 3], tf.constant(100, tf.uint8))
-    lighting = tf.function(augment.lighting)
-    offsets = []
-    for _ in range(1500):
-        out = lighting(image).numpy() - 100
-        assert np.allclose(out, out[0, 0], atol=1e-4)
-        offsets.append(out[0, 0])
+
+    @tf.function
+    def draws(count):  # offset of pixel (0, 0), and how far any pixel differs from it
+        def one(_):
+            out = augment.lighting(image) - 100
+            return tf.concat([out[0, 0], [tf.reduce_max(tf.abs(out - out[0, 0]))]], 0)
+        return tf.map_fn(one, tf.range(count), fn_output_signature=tf.float32)
+
+    result = draws(1500).numpy()
     tf.random.set_seed(None)  # leave no global seed behind for later tests
+    offsets = result[:, :3]
+    assert result[:, 3].max() < 1e-4
     vectors, values = np.array(augment.EIGENVECTORS), np.array(augment.EIGENVALUES)
     expected = vectors @ np.diag((0.1 * 255 * values) ** 2) @ vectors.T
     # Along each eigenvector the variance is (0.1 * 255 lambda_i)^2 (within sampling error).

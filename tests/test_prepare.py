@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import IMAGENET_SAMPLES
+from conftest import IMAGENET_SAMPLES, PROJECT
 from PIL import Image
 
 from alexnet import data, pipeline
@@ -130,3 +134,33 @@ def test_bad_arguments(raw, shards, tmp_path, capsys):
     assert "already a shard folder" in capsys.readouterr().err
     assert main(["prepare", str(raw), str(tmp_path / "y"), "--shard-size", "0"]) == 2
     assert "--shard-size must be at least 1" in capsys.readouterr().err
+
+
+def test_survives_sigkill_and_resumes(raw, tmp_path):
+    """A real interruption: kill -9 once some shards are done, then rerun."""
+    src = tmp_path / "many"
+    for i in range(24):  # 24 images in 12 shards
+        target = src / "train" / WNIDS[i % 3] / f"{i}.JPEG"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(next((raw / "train" / WNIDS[2]).glob("*.JPEG")), target)
+    dest = tmp_path / "shards"
+    command = [sys.executable, "-m", "alexnet", "prepare", str(src), str(dest),
+               "--shard-size", "2", "--workers", "1"]
+    process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(dest.glob(".parts/*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = {p.name: p.stat().st_mtime_ns for p in dest.glob("*.tfrecord")}
+    if (dest / "manifest.json").exists() or len(finished) >= 12:
+        pytest.skip("prepare finished before it could be killed")
+    assert 2 <= len(finished) < 12
+    assert main(command[3:]) == 0
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["splits"]["train"]["images"] == 24
+    assert len(list(dest.glob("train-*.tfrecord"))) == 12 and not list(dest.glob("*.partial"))
+    for name, mtime in finished.items():  # finished shards were kept, not redone
+        assert (dest / name).stat().st_mtime_ns == mtime
+    assert len(records(sorted(dest.glob("train-*.tfrecord")))) == 24
