@@ -107,6 +107,13 @@ def crop(image: tf.Tensor, window: tf.Tensor, image_size: int) -> tf.Tensor:
     return _to_uint8(tf.image.resize(part, [image_size, image_size], antialias=True))
 
 
+def _windowed(source: tf.Tensor, window_fn, image_size: int, encoded: bool) -> tf.Tensor:
+    if encoded:
+        return decode_crop(source, window_fn, image_size)
+    shape = tf.shape(source)
+    return crop(source, window_fn(shape[0], shape[1]), image_size)
+
+
 def decode_crop(contents: tf.Tensor, window_fn, image_size: int) -> tf.Tensor:
     """Decodes only the window ``window_fn(height, width)`` chooses (JPEG; other
     formats whole) and resizes it to ``image_size`` square."""
@@ -116,12 +123,8 @@ def decode_crop(contents: tf.Tensor, window_fn, image_size: int) -> tf.Tensor:
         part = tf.image.decode_and_crop_jpeg(contents, window, channels=3)
         return _to_uint8(tf.image.resize(part, [image_size, image_size], antialias=True))
 
-    def other():
-        image = decode(contents)
-        shape = tf.shape(image)
-        return crop(image, window_fn(shape[0], shape[1]), image_size)
-
-    image = tf.cond(tf.io.is_jpeg(contents), jpeg, other)
+    image = tf.cond(tf.io.is_jpeg(contents), jpeg,
+                    lambda: _windowed(decode(contents), window_fn, image_size, False))
     image.set_shape([image_size, image_size, 3])
     return image
 
@@ -143,22 +146,13 @@ def train_transform(source: tf.Tensor, image_size: int, augmentation: str = "bas
         raise ValueError(f"unknown augmentation {augmentation!r}: choose one of "
                          f"{', '.join(AUGMENTATIONS)}")
     window_fn = random_resized() if augmentation == "rrc" else random_square(image_size)
-    if encoded:
-        image = decode_crop(source, window_fn, image_size)
-    else:
-        shape = tf.shape(source)
-        image = crop(source, window_fn(shape[0], shape[1]), image_size)
-    image = tf.image.random_flip_left_right(image)
+    image = tf.image.random_flip_left_right(_windowed(source, window_fn, image_size, encoded))
     return lighting(image) if augmentation == "paper" else tf.cast(image, tf.float32)
 
 
 def eval_transform(source: tf.Tensor, image_size: int, encoded: bool = False) -> tf.Tensor:
     """The centre crop (uint8); ``source`` as in ``train_transform``."""
-    window_fn = centre_square(image_size)
-    if encoded:
-        return decode_crop(source, window_fn, image_size)
-    shape = tf.shape(source)
-    return crop(source, window_fn(shape[0], shape[1]), image_size)
+    return _windowed(source, centre_square(image_size), image_size, encoded)
 
 
 def ten_crop(source: tf.Tensor, image_size: int, encoded: bool = False) -> tf.Tensor:
