@@ -1,4 +1,4 @@
-"""Command line: ``python -m alexnet train|evaluate|predict|summary|port|report ...``.
+"""Command line: ``python -m alexnet train|evaluate|prepare|predict|summary|port|report ...``.
 
 Thin on purpose: parse the arguments, call the package, print. Bad arguments
 and missing files end with a one-line ``error: ...`` and exit status 2.
@@ -26,7 +26,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from alexnet import data, evaluate, model, pipeline, plots
+    from alexnet import data, evaluate, images, model, pipeline, plots
     from alexnet.train import load_config
 
     run_dir = Path(args.model).parent
@@ -37,11 +37,31 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     image_size = net.input_shape[1]
     dataset = pipeline.batches(split, image_size, args.batch_size, training=False)
     metrics = evaluate.evaluate(net, dataset, split.class_names)
+    if args.ten_crop:  # batches of 10 crops per image: a tenth of the batch size
+        dataset = pipeline.batches(split, image_size, max(1, args.batch_size // 10),
+                                   training=False, ten_crop=True)
+        metrics["ten_crop"] = evaluate.ten_crop_summary(
+            evaluate.evaluate(net, dataset, split.class_names))
+    metrics["skipped_files"] = [list(skip) for skip in split.skipped]
     out = Path(args.out) if args.out else run_dir
     out.mkdir(parents=True, exist_ok=True)
     evaluate.save(metrics, out)
     plots.confusion(metrics).savefig(out / "confusion.png", dpi=100)
+    if split.skipped:
+        print(images.report(split.skipped, "val"))
     print(f"{evaluate.summary(metrics)}\nWrote {out / 'metrics.json'}")
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from alexnet.prepare import prepare
+
+    for name in ("shorter_side", "shard_size", "quality", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    manifest = prepare(args.src, args.dest, args.shorter_side, args.shard_size, args.quality,
+                       args.workers)
+    print(f"Wrote {manifest}")
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -116,8 +136,20 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="dataset folder or name (default: the run's)")
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--limit", type=int, help="images per class")
+    evaluate.add_argument("--ten-crop", action="store_true",
+                          help="also the paper's 10-crop figures (corners, centre, flips)")
     evaluate.add_argument("--out", help="where metrics.json goes (default: the model's folder)")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    prepare = commands.add_parser("prepare", help="convert a raw dataset into TFRecord shards")
+    prepare.add_argument("src", help="dataset folder (class folders, or ILSVRC-2012 layouts)")
+    prepare.add_argument("dest", help="folder for the shards and manifest.json")
+    prepare.add_argument("--shorter-side", type=int, default=256,
+                         help="resize larger images to this shorter side (default 256)")
+    prepare.add_argument("--shard-size", type=int, default=1024, help="images per shard")
+    prepare.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    prepare.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+    prepare.set_defaults(func=cmd_prepare)
 
     predict = commands.add_parser("predict", help="top-5 classes of image files")
     predict.add_argument("--model", required=True, help="a .keras file")

@@ -12,19 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from alexnet.data import MEAN, STD
-
-# PCA of ImageNet's RGB pixels (0-1 scale), as used for the paper's "fancy PCA"
-# colour augmentation; the values are those of fb.resnet.torch.
-EIGENVALUES = np.array([0.2175, 0.0188, 0.0045], "float32")
-EIGENVECTORS = np.array([[-0.5675, 0.7192, 0.4009],
-                         [-0.5808, -0.0045, -0.8140],
-                         [-0.5836, -0.6948, 0.4203]], "float32")
-
-
-def resize_size(image_size: int) -> int:
-    """Side to resize to before a centre crop: 256 for 224, in proportion otherwise."""
-    return round(image_size * 256 / 224)
+from alexnet.data import EIGENVALUES, EIGENVECTORS, MEAN, STD, resize_size
 
 
 @keras.saving.register_keras_serializable(package="alexnet")
@@ -88,7 +76,8 @@ class Augment(keras.layers.Layer):
 
     def _lighting(self, batch):
         alpha = keras.random.normal((batch, 3), stddev=self.lighting, seed=self.seed_generator)
-        return ops.matmul(alpha * EIGENVALUES, ops.transpose(EIGENVECTORS)) * 255.0
+        return ops.matmul(alpha * np.array(EIGENVALUES, "float32"),
+                         np.array(EIGENVECTORS, "float32").T) * 255.0
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.image_size, self.image_size, 3)

@@ -3,15 +3,18 @@
 No TensorFlow here, so every Keras backend can use it; ``pipeline.py`` turns a
 ``Split`` into tf.data batches.
 
-A dataset root holds ``train/<class>/*`` and ``val/<class>/*``; class order is
-the sorted folder names and is saved with every run.
+A dataset root holds ``train/<class>/*`` and ``val/<class>/*``, or a flat
+ILSVRC-2012 ``val/`` with its label file (Kaggle or devkit), or TFRecord shards
+written by ``prepare``; class order is the sorted wnids (folder names) and is
+saved with every run.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -99,43 +102,183 @@ def fetch(url: str, md5: str | None, dest: Path) -> Path:
 
 @dataclass
 class Split:
-    """The image files of one split, with integer labels into ``class_names``."""
+    """The images of one split, with integer labels into ``class_names``.
+
+    Raw folders: ``files`` are image files and ``labels`` theirs. TFRecord shards
+    (made by ``prepare``): ``files`` are the shards, which hold ``records`` images and
+    their labels, and ``labels`` is empty. ``skipped`` lists ``(file, reason)`` for
+    unusable images left out; ``descriptions`` maps class names (wnids) to words.
+    """
 
     files: list[str]
     labels: np.ndarray
     class_names: list[str]
+    descriptions: dict[str, str] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    records: int | None = None
 
     def __len__(self) -> int:
-        return len(self.files)
+        return len(self.files) if self.records is None else self.records
 
     def spread(self, count: int) -> Split:
-        """``count`` images evenly spaced through the split (so across classes)."""
+        """``count`` images evenly spaced through the split (so across classes); for
+        shards (written in shuffled order), the first ``count``."""
+        if self.records is not None:
+            return replace(self, records=min(count, self.records))
         index = np.linspace(0, len(self) - 1, min(count, len(self))).astype(int)
-        return Split([self.files[i] for i in index], self.labels[index], self.class_names)
+        return replace(self, files=[self.files[i] for i in index], labels=self.labels[index])
+
+
+# ILSVRC-2012 label files, searched for in the dataset root, the split folder and the
+# devkit's data/ folder. Kaggle: LOC_synset_mapping.txt ("<wnid> <words>" per line, in
+# class order) and LOC_val_solution.csv ("ImageId,PredictionString" with the wnid first).
+# Devkit: ILSVRC2012_validation_ground_truth.txt (one ILSVRC id per line, in file order)
+# with meta.mat, which maps ILSVRC ids to wnids.
+SYNSET_MAPPING = "LOC_synset_mapping.txt"
+VAL_SOLUTION = "LOC_val_solution.csv"
+DEVKIT_GROUND_TRUTH = "ILSVRC2012_validation_ground_truth.txt"
+DEVKIT_META = "meta.mat"
+KAGGLE_IMAGES = Path("ILSVRC", "Data", "CLS-LOC")
+
+
+def image_root(root: Path) -> Path:
+    """Where ``train/`` and ``val/`` are: ``root``, or the Kaggle archive's deep folder."""
+    root = Path(root)
+    return root / KAGGLE_IMAGES if (root / KAGGLE_IMAGES).is_dir() else root
+
+
+def find_label_file(root: Path, name: str, split: str = "val") -> Path | None:
+    root = Path(root)
+    for folder in (root, image_root(root) / split, root / "ILSVRC2012_devkit_t12" / "data",
+                   root / "devkit" / "data"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def read_synset_mapping(path: Path) -> dict[str, str]:
+    """``LOC_synset_mapping.txt`` as {wnid: words}, in file (= class) order."""
+    mapping = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if line.strip():
+            wnid, _, words = line.strip().partition(" ")
+            if not wnid.startswith("n"):
+                raise ValueError(f"{path}, line {number}: expected '<wnid> <words>', got {line!r}")
+            mapping[wnid] = words.strip()
+    return mapping
+
+
+def read_devkit_meta(path: Path) -> dict[int, tuple[str, str]]:
+    """The devkit's ``meta.mat`` as {ILSVRC id: (wnid, words)} for the 1000 leaf classes."""
+    try:
+        from scipy.io import loadmat
+    except ImportError:
+        raise ValueError(f"{path}: reading the devkit's meta.mat needs scipy "
+                         "(pip install scipy)") from None
+    synsets = loadmat(str(path), squeeze_me=True)["synsets"]
+    return {int(s["ILSVRC2012_ID"]): (str(s["WNID"]), str(s["words"]))
+            for s in synsets if int(s["num_children"]) == 0}
+
+
+def descriptions(root: Path) -> dict[str, str]:
+    """Class words by wnid from the Kaggle mapping or the devkit, when either is there."""
+    mapping = find_label_file(root, SYNSET_MAPPING)
+    if mapping:
+        return read_synset_mapping(mapping)
+    meta = find_label_file(root, DEVKIT_META)
+    return dict(read_devkit_meta(meta).values()) if meta else {}
+
+
+def flat_labels(root: Path, split: str) -> dict[str, str]:
+    """{image file stem: wnid} for a flat split folder, from the Kaggle solution CSV or
+    the devkit ground truth; raises naming what is missing when neither is there."""
+    solution = find_label_file(root, VAL_SOLUTION, split)
+    if solution:
+        labels = {}
+        lines = solution.read_text().splitlines()
+        for number, line in enumerate(lines[1:], 2):
+            image_id, _, prediction = line.partition(",")
+            if not prediction.strip():
+                raise ValueError(f"{solution}, line {number}: no label for {image_id!r}")
+            labels[image_id.strip()] = prediction.split()[0]
+        return labels
+    truth = find_label_file(root, DEVKIT_GROUND_TRUTH, split)
+    meta = find_label_file(root, DEVKIT_META, split)
+    if truth and meta:
+        wnids = {ilsvrc_id: wnid for ilsvrc_id, (wnid, _) in read_devkit_meta(meta).items()}
+        labels = {}
+        for number, line in enumerate(truth.read_text().split(), 1):
+            if int(line) not in wnids:
+                raise ValueError(f"{truth}, line {number}: ILSVRC id {line} not in {meta}")
+            labels[f"ILSVRC2012_{split}_{number:08d}"] = wnids[int(line)]
+        return labels
+    raise DatasetNotFoundError(
+        f"{image_root(root) / split}: images without class folders need labels: "
+        f"{VAL_SOLUTION} (Kaggle) or {DEVKIT_GROUND_TRUTH} with {DEVKIT_META} (devkit) "
+        f"in {root}")
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def list_split(root: Path, split: str, class_names: list[str] | None = None,
-               limit: int | None = None) -> Split:
-    """Lists ``root/split/<class>/*`` images; ``limit`` keeps the first N per class."""
-    folder = Path(root) / split
+               limit: int | None = None, check: str | None = "header") -> Split:
+    """Lists one split of a dataset root in any layout (see README); ``limit`` keeps
+    the first N images per class. ``check`` leaves out unusable files and reports
+    them: ``"header"`` reads headers and file ends (cheap), ``"full"`` decodes every
+    image too (slow), None trusts the files. Shards were checked when written."""
+    root = Path(root)
+    if (root / "manifest.json").is_file():
+        from alexnet import prepare
+
+        return prepare.list_split(root, split, class_names, limit)
+    folder = image_root(root) / split
     if not folder.is_dir():
         raise DatasetNotFoundError(f"{folder}: no such folder (expected {split}/<class>/ images)")
     found = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    if class_names is None:
-        class_names = found
-    elif found != class_names:
-        missing, extra = set(class_names) - set(found), set(found) - set(class_names)
-        raise ValueError(f"{folder}: class folders differ from the training classes "
-                         f"(missing {sorted(missing)}, extra {sorted(extra)})")
+    if found:  # one folder per class
+        if class_names is None:
+            class_names = found
+        elif found != class_names:
+            missing, extra = set(class_names) - set(found), set(found) - set(class_names)
+            raise ValueError(f"{folder}: class folders differ from the training classes "
+                             f"(missing {sorted(missing)}, extra {sorted(extra)})")
+        per_class = [_images(folder / name) for name in class_names]
+    else:  # flat: ILSVRC2012_val_00000001.JPEG ... with a label file
+        by_stem = flat_labels(root, split)
+        files = _images(folder)
+        unlabelled = [f.name for f in files if f.stem not in by_stem]
+        if unlabelled:
+            raise ValueError(f"{folder}: {len(unlabelled)} image(s) have no label in the "
+                             f"label file, e.g. {unlabelled[0]}")
+        wnids = [by_stem[f.stem] for f in files]
+        class_names = class_names or sorted(set(wnids))
+        unknown = sorted(set(wnids) - set(class_names))
+        if unknown:
+            raise ValueError(f"{folder}: labels {unknown[:5]} are not among the "
+                             f"{len(class_names)} training classes")
+        per_class = [[f for f, w in zip(files, wnids, strict=True) if w == name]
+                     for name in class_names]
     files, labels = [], []
-    for label, name in enumerate(class_names):
-        images = sorted(p for p in (folder / name).iterdir()
-                        if p.suffix.lower() in IMAGE_EXTENSIONS)[:limit]
-        files += [str(p) for p in images]
-        labels += [label] * len(images)
+    for label, images in enumerate(per_class):
+        files += [str(p) for p in images[:limit]]
+        labels += [label] * len(images[:limit])
     if not files:
         raise DatasetNotFoundError(f"{folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) found")
-    return Split(files, np.array(labels, "int32"), class_names)
+    labels, skipped = np.array(labels, "int32"), []
+    if check:
+        from alexnet import images
+
+        if check not in ("header", "full"):
+            raise ValueError(f"unknown check {check!r}: choose 'header', 'full' or None")
+        keep, skipped = images.checked(files, full=check == "full")
+        if skipped:
+            print(images.report(skipped, str(folder)), file=sys.stderr)
+        files, labels = [f for f, k in zip(files, keep, strict=True) if k], labels[keep]
+        if not files:
+            raise DatasetNotFoundError(f"{folder}: no usable images")
+    return Split(files, labels, class_names, descriptions(root), skipped)
 
 
 def load(root: Path, limit: int | None = None) -> tuple[Split, Split]:
@@ -144,14 +287,34 @@ def load(root: Path, limit: int | None = None) -> tuple[Split, Split]:
     return train, list_split(root, "val", train.class_names, limit=limit)
 
 
-def display_names(class_names: list[str]) -> list[str]:
-    """Readable names for wnids we know; other folder names stay as they are."""
-    return [IMAGENETTE_NAMES.get(name, name) for name in class_names]
+def display_names(class_names: list[str],
+                  descriptions: dict[str, str] | None = None) -> list[str]:
+    """Readable names: the dataset's ``descriptions`` (``Split.descriptions``: first of
+    the comma-separated words), then wnids we know; other names stay as they are."""
+    words = {**IMAGENETTE_NAMES, **{k: v.split(",")[0] for k, v in (descriptions or {}).items()}}
+    return [words.get(name, name) for name in class_names]
 
 
 # ImageNet RGB statistics on the 0-255 scale (the ones torchvision uses).
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
+
+
+# Training augmentations (augment.py in tf.data, augment_layers.py on the device).
+AUGMENTATIONS = ("paper", "rrc", "basic")
+
+# ImageNet's RGB covariance on the 0-1 scale (eigenvalues, eigenvectors as columns),
+# as fb.resnet.torch and torchvision's reference scripts use for "fancy PCA".
+EIGENVALUES = (0.2175, 0.0188, 0.0045)
+EIGENVECTORS = ((-0.5675, 0.7192, 0.4009),
+                (-0.5808, -0.0045, -0.8140),
+                (-0.5836, -0.6948, 0.4203))
+
+
+def resize_size(image_size: int) -> int:
+    """Shorter side the crops are taken from: the paper's 256 for its 224 and 227
+    crops, in proportion (256/224) for other sizes."""
+    return 256 if 224 <= image_size <= 227 else round(image_size * 256 / 224)
 
 
 def denormalize(images) -> np.ndarray:

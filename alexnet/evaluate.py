@@ -11,13 +11,20 @@ import numpy as np
 
 
 def predict(net: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities and integer labels for every example of batched
-    ``(image, one-hot label)`` pairs (a tf.data dataset or a list), with a progress bar."""
+    """Class probabilities and integer labels for every example of a batched
+    ``(image, one-hot label)`` dataset, with a progress bar. Examples of several crops
+    (``(batch, crops, h, w, 3)``, e.g. ``pipeline.batches(..., ten_crop=True)``) get
+    the mean of their crops' softmax outputs, as in the paper."""
     probabilities, labels = [], []
     batches = len(dataset) if hasattr(dataset, "__len__") else int(dataset.cardinality())
     progress = keras.utils.Progbar(batches if batches > 0 else None, unit_name="batch")
     for images, one_hot in dataset:
-        probabilities.append(np.asarray(net.predict_on_batch(images), "float64"))
+        if len(images.shape) == 5:
+            flat = np.asarray(net.predict_on_batch(np.reshape(images, (-1, *images.shape[2:]))))
+            crops = flat.reshape(len(images), images.shape[1], -1)
+            probabilities.append(crops.mean(axis=1, dtype="float64"))
+        else:
+            probabilities.append(np.asarray(net.predict_on_batch(images), "float64"))
         labels.append(np.argmax(np.asarray(one_hot), axis=-1))
         progress.add(1)
     return np.concatenate(probabilities), np.concatenate(labels)
@@ -56,6 +63,13 @@ def evaluate(net: keras.Model, dataset, class_names: list[str]) -> dict:
     return metrics_from_predictions(probabilities, labels, class_names)
 
 
+def ten_crop_summary(metrics: dict) -> dict:
+    """The headline figures of a 10-crop evaluation, kept under ``metrics["ten_crop"]``
+    beside the centre-crop figures."""
+    return {key: metrics[key] for key in ("examples", "loss", "top1", "top5",
+                                          "top1_error", "top5_error")}
+
+
 def save(metrics: dict, run_dir: Path) -> Path:
     path = Path(run_dir) / "metrics.json"
     path.write_text(json.dumps(metrics, indent=2) + "\n")
@@ -63,9 +77,14 @@ def save(metrics: dict, run_dir: Path) -> Path:
 
 
 def summary(metrics: dict) -> str:
-    """One line for people: Top-1/Top-5 error and loss."""
-    return (f"{metrics['examples']} images: top-1 error {metrics['top1_error']:.2%}, "
+    """One line for people: Top-1/Top-5 error and loss (and the 10-crop figures)."""
+    line = (f"{metrics['examples']} images: top-1 error {metrics['top1_error']:.2%}, "
             f"top-5 error {metrics['top5_error']:.2%}, loss {metrics['loss']:.3f}")
+    if "ten_crop" in metrics:
+        ten = metrics["ten_crop"]
+        line += (f"; 10-crop: top-1 error {ten['top1_error']:.2%}, "
+                 f"top-5 error {ten['top5_error']:.2%}, loss {ten['loss']:.3f}")
+    return line
 
 
 def load_metrics(run_dir: Path) -> dict:

@@ -333,3 +333,28 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             lines.append(part)
     return lines
+def augmentations(path: str | Path, image_size: int = 224, columns: int = 5) -> plt.Figure:
+    """One image under each training augmentation (``columns`` draws per row), and
+    the paper's ten test crops."""
+    import tensorflow as tf
+
+    from alexnet import augment
+
+    contents = tf.io.read_file(str(path))
+    rows = {name: [augment.train_transform(contents, image_size, name, encoded=True)
+                   for _ in range(columns)] for name in augment.AUGMENTATIONS}
+    rows["10-crop"] = list(augment.ten_crop(contents, image_size, encoded=True))
+    width = max(columns, 10)
+    fig, axes = plt.subplots(len(rows) + 1, width, figsize=(1.5 * width, 1.7 * (len(rows) + 1)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    axes[0, 0].imshow(augment.decode(contents).numpy())
+    axes[0, 0].set_title("original", fontsize=9)
+    for row, (name, images) in zip(axes[1:], rows.items(), strict=True):
+        for ax, image in zip(row, images, strict=False):
+            ax.imshow(np.clip(image.numpy(), 0, 255).astype("uint8"))
+        row[0].set_title(name, fontsize=9, loc="left")
+    fig.suptitle(f"{Path(path).name}: training augmentations and the ten test crops")
+    fig.tight_layout()
+    return fig

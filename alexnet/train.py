@@ -16,10 +16,9 @@ from pathlib import Path
 
 import keras
 
-from alexnet import augment_layers, data, evaluate, model, plots
+from alexnet import augment_layers, data, evaluate, images, model, plots
 
 CHECKPOINT_DIR = data.PROJECT_DIR / "checkpoints"
-AUGMENTATIONS = ("basic", "paper", "rrc")
 
 # Recipes: named sets of TrainConfig values (the command line can override any).
 RECIPES = {
@@ -72,7 +71,8 @@ class TrainConfig:
         if self.image_size < model.MIN_IMAGE_SIZE[self.variant]:
             raise ValueError(f"--image-size {self.image_size} is too small for variant "
                              f"{self.variant!r} (minimum {model.MIN_IMAGE_SIZE[self.variant]})")
-        for name, allowed in (("augmentation", AUGMENTATIONS), ("schedule", ("plateau", "cosine"))):
+        choices = (("augmentation", data.AUGMENTATIONS), ("schedule", ("plateau", "cosine")))
+        for name, allowed in choices:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}: choose one of "
                                  f"{', '.join(allowed)}")
@@ -228,6 +228,9 @@ def train(config: TrainConfig) -> Path:
     else:
         net.fit(train_data, validation_data=val_data, shuffle=False, **fit_args)
         val_batches = val_data
+        for split, name in ((train_split, "training"), (val_split, "validation")):
+            if split.skipped:  # unreadable images, found when listing or when decoding
+                print(images.report(split.skipped, name))
 
     best = model.load(run_dir / "best.keras")
     metrics = evaluate.evaluate(best, val_batches, train_split.class_names)

@@ -1,0 +1,140 @@
+"""``python -m alexnet prepare SRC DEST``: a raw dataset as TFRecord shards.
+
+Each image is decoded in full (which verifies it), resized to a shorter side of
+256 (never enlarged) and stored as an RGB JPEG with its label, in shards of about
+1,000 images; training shards are in shuffled order. Unusable files are skipped
+and listed. A shard is written to a temporary name and renamed when complete,
+with a small record of its counts beside it, so an interrupted run redoes only
+unfinished shards. ``manifest.json`` (counts per class, skipped files, shard
+sizes) is written last; its presence is how ``data.list_split`` knows a shard
+folder. Reading the manifest needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from alexnet import data, images
+
+MANIFEST = "manifest.json"
+FORMAT = "alexnet-tfrecord-1"
+
+
+def list_split(root: Path, split: str, class_names: list[str] | None = None,
+               limit: int | None = None) -> data.Split:
+    """One split of a shard folder as a ``data.Split`` (shards, ``records`` images).
+    ``limit`` (images per class) keeps ``limit x classes`` images."""
+    manifest = json.loads((Path(root) / MANIFEST).read_text())
+    if split not in manifest["splits"]:
+        raise data.DatasetNotFoundError(f"{root}: the shards have no {split!r} split "
+                                        f"(only {', '.join(manifest['splits'])})")
+    if class_names is not None and class_names != manifest["class_names"]:
+        raise ValueError(f"{root / MANIFEST}: classes differ from the training classes")
+    info = manifest["splits"][split]
+    records = info["images"]
+    if limit is not None:
+        records = min(records, limit * len(manifest["class_names"]))
+    return data.Split([str(Path(root) / s["file"]) for s in info["shards"]], np.zeros(0, "int32"),
+                      manifest["class_names"], manifest.get("descriptions", {}),
+                      [tuple(s) for s in info["skipped"]], records)
+
+
+def _encode(job: tuple[str, int, int, int]) -> tuple[str, int, bytes | None, str | None]:
+    """Worker: one file -> (file, label, JPEG bytes or None, reason or None)."""
+    path, label, shorter_side, quality = job
+    try:
+        jpeg = images.resized_jpeg(path, shorter_side, quality)
+    except ValueError as error:
+        return path, label, None, str(error).split(": ", 1)[-1]
+    return path, label, jpeg, None
+
+
+def _example(jpeg: bytes, label: int, name: str):
+    import tensorflow as tf
+
+    feature = tf.train.Feature
+    return tf.train.Example(features=tf.train.Features(feature={
+        "image": feature(bytes_list=tf.train.BytesList(value=[jpeg])),
+        "label": feature(int64_list=tf.train.Int64List(value=[label])),
+        "file": feature(bytes_list=tf.train.BytesList(value=[name.encode()])),
+    })).SerializeToString()
+
+
+def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
+            shard_size: int = 1024, quality: int = 90, workers: int | None = None,
+            seed: int = 0) -> Path:
+    """Converts every split of ``src`` (any layout ``data.list_split`` reads) into
+    shards in ``dest``; returns the manifest's path. Safe to rerun after interruption."""
+    import keras
+    import tensorflow as tf
+
+    src, dest = Path(src), Path(dest)
+    if (src / MANIFEST).is_file():
+        raise ValueError(f"{src}: already a shard folder")
+    settings = {"format": FORMAT, "source": str(src.resolve()), "shorter_side": shorter_side,
+                "quality": quality, "shard_size": shard_size, "seed": seed}
+    splits = {}
+    train = data.list_split(src, "train", check=None)
+    splits["train"] = train
+    if (data.image_root(src) / "val").is_dir():
+        splits["val"] = data.list_split(src, "val", train.class_names, check=None)
+    dest.mkdir(parents=True, exist_ok=True)
+    parts = dest / ".parts"
+    parts.mkdir(exist_ok=True)
+    workers = workers or os.cpu_count() or 1
+    manifest = {**settings, "class_names": train.class_names,
+                "descriptions": data.descriptions(src), "splits": {}}
+    # Workers only need PIL; "spawn" keeps TensorFlow's threads out of them.
+    with get_context("spawn").Pool(workers) as pool:
+        for name, split in splits.items():
+            order = np.random.default_rng(seed).permutation(len(split))
+            count = max(1, -(-len(split) // shard_size))
+            print(f"{name}: {len(split)} images from {data.image_root(src) / name} "
+                  f"-> {count} shard(s)")
+            progress = keras.utils.Progbar(len(split), unit_name="image")
+            shards = []
+            for index, chunk in enumerate(np.array_split(order, count)):
+                shard = f"{name}-{index:05d}-of-{count:05d}.tfrecord"
+                record = parts / f"{shard}.json"
+                if (dest / shard).is_file() and record.is_file():
+                    done = json.loads(record.read_text())
+                    if done["settings"] == settings and done["files"] == len(chunk):
+                        shards.append(done)
+                        progress.add(len(chunk))
+                        continue
+                jobs = [(split.files[i], int(split.labels[i]), shorter_side, quality)
+                        for i in chunk]
+                per_class, skipped = [0] * len(split.class_names), []
+                with tf.io.TFRecordWriter(str(dest / f"{shard}.partial")) as writer:
+                    for path, label, jpeg, reason in pool.imap(_encode, jobs, chunksize=8):
+                        if jpeg is None:
+                            skipped.append((path, reason))
+                        else:
+                            relative = os.path.relpath(path, src)
+                            writer.write(_example(jpeg, label, relative))
+                            per_class[label] += 1
+                        progress.add(1)
+                done = {"file": shard, "settings": settings, "files": len(chunk),
+                        "images": sum(per_class), "per_class": per_class, "skipped": skipped}
+                (parts / f"{shard}.json.partial").write_text(json.dumps(done))
+                os.replace(parts / f"{shard}.json.partial", record)
+                os.replace(dest / f"{shard}.partial", dest / shard)
+                shards.append(done)
+            skipped = [s for shard in shards for s in shard["skipped"]]
+            per_class = np.sum([shard["per_class"] for shard in shards], axis=0)
+            manifest["splits"][name] = {
+                "images": int(per_class.sum()),
+                "per_class": dict(zip(split.class_names, map(int, per_class), strict=True)),
+                "skipped": skipped,
+                "shards": [{"file": s["file"], "images": s["images"]} for s in shards],
+            }
+            if skipped:
+                print(images.report(skipped, name))
+    path = dest / MANIFEST
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path

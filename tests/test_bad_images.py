@@ -1,0 +1,134 @@
+"""Images that real ImageNet holds and that break naive pipelines: each is decoded
+correctly, or skipped and reported by file name; an epoch never stops."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alexnet import data, images, pipeline
+from conftest import IMAGENET_SAMPLES
+
+SAMPLE = IMAGENET_SAMPLES / "n01440764_tench.JPEG"
+GOOD = ("good.JPEG", "grey.JPEG", "cmyk.JPEG", "png.JPEG")
+UNUSABLE = {"truncated.JPEG": "truncated", "empty.JPEG": "empty file",
+            "text.JPEG": "not an image", "bomb.JPEG": "too large"}
+
+
+def huge_header_jpeg(size: int = 60_000) -> bytes:
+    """A tiny JPEG whose header claims ``size`` x ``size`` pixels: a decompression bomb."""
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(out, "JPEG")
+    jpeg = bytearray(out.getvalue())
+    sof = jpeg.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    jpeg[sof + 5:sof + 9] = size.to_bytes(2, "big") * 2
+    return bytes(jpeg)
+
+
+def make_bad_tree(root: Path) -> Path:
+    """train/tench/ with one file of each kind, all named .JPEG as in ImageNet."""
+    if not SAMPLE.is_file():
+        pytest.skip(f"{SAMPLE} not found")
+    folder = root / "train" / "tench"
+    folder.mkdir(parents=True)
+    shutil.copy(SAMPLE, folder / "good.JPEG")
+    rgb = Image.open(SAMPLE).convert("RGB")
+    rgb.convert("L").save(folder / "grey.JPEG", quality=95)
+    rgb.convert("CMYK").save(folder / "cmyk.JPEG", quality=95)
+    rgb.save(folder / "png.JPEG", format="PNG")
+    raw = SAMPLE.read_bytes()
+    (folder / "truncated.JPEG").write_bytes(raw[:len(raw) // 2])
+    (folder / "empty.JPEG").write_bytes(b"")
+    (folder / "text.JPEG").write_text("<html>404 Not Found</html>\n")
+    (folder / "bomb.JPEG").write_bytes(huge_header_jpeg())
+    # Well-formed header and end marker, garbage in the first quarter of the pixel data
+    # (above every crop's bottom edge, so partial decoding meets it too): only decoding
+    # finds it.
+    noise = np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8).tobytes()
+    (folder / "corrupt.JPEG").write_bytes(raw[:len(raw) // 4] + noise + raw[len(raw) // 4 + 2000:])
+    return root
+
+
+@pytest.fixture(scope="module")
+def bad_tree(tmp_path_factory) -> Path:
+    return make_bad_tree(tmp_path_factory.mktemp("bad"))
+
+
+def test_problem_names_each_kind(bad_tree):
+    folder = bad_tree / "train" / "tench"
+    for name in GOOD + ("corrupt.JPEG",):  # corrupt passes the header check: see below
+        assert images.problem(folder / name) is None, name
+    for name, reason in UNUSABLE.items():
+        assert reason in images.problem(folder / name), name
+
+
+def test_pixel_limit_applies_before_decoding(bad_tree):
+    good = bad_tree / "train" / "tench" / "good.JPEG"  # 500 x 375
+    assert images.problem(good, max_pixels=500 * 375) is None
+    assert "500x375 is over 187,499 pixels" in images.problem(good, max_pixels=500 * 375 - 1)
+    with pytest.raises(ValueError, match="bomb.JPEG: too large"):
+        images.load_rgb(bad_tree / "train" / "tench" / "bomb.JPEG")
+
+
+def test_listing_skips_and_reports_by_name(bad_tree, capsys):
+    split = data.list_split(bad_tree, "train")
+    names = sorted(Path(f).name for f in split.files)
+    assert names == sorted(GOOD + ("corrupt.JPEG",))
+    assert sorted(Path(f).name for f, _ in split.skipped) == sorted(UNUSABLE)
+    report = capsys.readouterr().err
+    assert "skipped 4 unusable file(s)" in report
+    for name, reason in UNUSABLE.items():
+        assert name in report and reason in report
+
+
+@pytest.mark.parametrize("options", [{"training": True, "cache": True},
+                                     {"training": False, "ten_crop": True}])
+def test_epoch_survives_a_corrupt_file_and_names_it(bad_tree, capsys, options):
+    """Decoding whole images (cache, ten-crop) meets the damage: the image is dropped
+    and named. Evaluation sees each good image once; a training epoch keeps its length
+    (another image takes the dropped one's place)."""
+    split = data.list_split(bad_tree, "train")
+    assert len(split) == len(GOOD) + 1
+    ds = pipeline.batches(split, 64, 3, **options)
+    seen = sum(len(x) for x, _ in ds)
+    assert seen == (len(split) if options["training"] else len(GOOD))
+    assert ("corrupt.JPEG", "cannot be decoded") in [(Path(f).name, reason)
+                                                     for f, reason in split.skipped]
+    assert "corrupt.JPEG: cannot be decoded; skipped" in capsys.readouterr().err
+
+
+def test_partial_decoding_never_stops_an_epoch(bad_tree):
+    """A crop window may end before the damage (libjpeg then warns and decodes it), or
+    reach it (an error): either way the epoch completes."""
+    split = data.list_split(bad_tree, "train")
+    train = pipeline.batches(split, 64, 3, training=True)
+    assert int(train.cardinality()) == 2  # known to Keras: 5 images in batches of 3
+    assert sum(len(x) for x, _ in train) == len(split)
+    seen = sum(len(x) for x, _ in pipeline.batches(split, 64, 3, training=False))
+    assert seen in (len(GOOD), len(GOOD) + 1)
+
+
+def test_full_check_finds_corrupt_data_before_training(bad_tree, capsys):
+    split = data.list_split(bad_tree, "train", check="full")
+    assert sorted(Path(f).name for f in split.files) == sorted(GOOD)
+    assert "corrupt.JPEG: not decodable" in capsys.readouterr().err
+
+
+def test_cmyk_png_and_grey_decode_to_the_right_pixels(bad_tree):
+    split = data.list_split(bad_tree, "train")
+    split = data.Split([f for f in split.files if Path(f).name in GOOD],
+                       np.zeros(len(GOOD), "int32"), split.class_names)
+    crops = {Path(f).name: data.denormalize(image).astype(float)
+             for f, image in zip(split.files, next(iter(pipeline.batches(split, 96, 8, False)))[0],
+                                 strict=True)}
+    good = crops["good.JPEG"]
+    assert np.abs(crops["png.JPEG"] - good).mean() < 2  # the same pixels, losslessly stored
+    assert np.abs(crops["cmyk.JPEG"] - good).mean() < 6  # re-encoded: JPEG error only
+    grey = crops["grey.JPEG"]
+    assert np.abs(grey - grey[..., :1]).max() <= 1  # three equal channels (up to rounding)
+    assert np.abs(grey[..., 0] - good.mean(axis=-1)).mean() < 8

@@ -1,0 +1,45 @@
+"""``evaluate --ten-crop``: the paper's softmax average over ten crops, beside the
+centre crop, in metrics.json."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+
+from alexnet import augment, data, evaluate
+from alexnet.__main__ import main
+
+
+def small_model(image_size: int, classes: int) -> keras.Model:
+    """A few thousand parameters: enough to give different crops different outputs."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((image_size, image_size, 3))
+    x = keras.layers.Conv2D(8, 5, strides=2, activation="relu")(inputs)
+    x = keras.layers.Flatten()(keras.layers.MaxPooling2D(4)(x))
+    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
+
+
+def test_evaluate_ten_crop_writes_both_and_averages_softmax(tiny_dataset, tmp_path, capsys):
+    net = small_model(64, 3)
+    net.save(tmp_path / "best.keras")
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(tmp_path / "best.keras"), "--data",
+                 str(tiny_dataset), "--ten-crop", "--batch-size", "20", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "10-crop: top-1 error" in capsys.readouterr().out
+    split = data.list_split(tiny_dataset, "val")
+    # The reference, by hand: ten crops of each image, softmax averaged.
+    probabilities = []
+    for file in split.files:
+        crops = augment.ten_crop(augment.decode(open(file, "rb").read()), 64)
+        probabilities.append(net.predict_on_batch(augment.normalize(crops)).mean(axis=0))
+    expected = evaluate.metrics_from_predictions(np.array(probabilities, "float64"),
+                                                 split.labels, split.class_names)
+    ten = metrics["ten_crop"]
+    assert ten["examples"] == len(split) == metrics["examples"]
+    assert np.isclose(ten["loss"], expected["loss"], rtol=1e-4)
+    assert (ten["top1"], ten["top5"]) == (expected["top1"], expected["top5"])
+    assert 0 <= metrics["top1"] <= 1 and metrics["top5"] == 1.0  # 3 classes: top-5 is all
+    assert ten["loss"] != metrics["loss"]  # not the centre crop again
