@@ -116,23 +116,26 @@ def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
     return fig
 
 
-def examples(split: data.Split, image_size: int, count: int,
-             training: bool) -> tuple[np.ndarray, np.ndarray]:
+def examples(split: data.Split, image_size: int, count: int, training: bool,
+             augmentation: str = "basic") -> tuple[np.ndarray, np.ndarray]:
     """``count`` images spread over the classes, as the train or eval pipeline gives them."""
     from alexnet.pipeline import batches
 
     subset = split.spread(count)
-    images, one_hot = next(iter(batches(subset, image_size, count, training=training)))
+    images, one_hot = next(iter(batches(subset, image_size, count, training=training,
+                                        augmentation=augmentation)))
     return np.asarray(images), np.argmax(np.asarray(one_hot), axis=-1)
 
 
 def save_run_plots(run_dir: Path, metrics: dict, net, train_split: data.Split,
-                   val_split: data.Split, image_size: int) -> list[Path]:
+                   val_split: data.Split, image_size: int,
+                   augmentation: str = "basic") -> list[Path]:
     """Writes every figure of a run as PNG into ``run_dir``; returns the paths."""
     run_dir = Path(run_dir)
     history = read_history(run_dir / "history.csv")
     val_images, val_labels = examples(val_split, image_size, 8, training=False)
-    train_images, train_labels = examples(train_split, image_size, 16, training=True)
+    train_images, train_labels = examples(train_split, image_size, 16, training=True,
+                                          augmentation=augmentation)
     figures = {
         "curves.png": curves(history),
         "errors.png": errors(history),

@@ -394,7 +394,8 @@ def figures(run_dir: Path, config: dict, metrics: dict, history: dict, roots: li
     root = _dataset(roots)
     if root is not None:
         train = data.list_split(root, "train", config["class_names"])
-        images, labels = plots.examples(train, config["image_size"], 12, training=True)
+        images, labels = plots.examples(train, config["image_size"], 12, training=True,
+                                        augmentation=config.get("augmentation", "basic"))
         made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
                                                      columns=6)), out / "augmented.jpg")
     elif (run_dir / "augmented.png").is_file():

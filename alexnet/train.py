@@ -236,5 +236,6 @@ def train(config: TrainConfig) -> Path:
     metrics = evaluate.evaluate(best, val_batches, train_split.class_names)
     evaluate.save(metrics, run_dir)
     if not config.in_memory:
-        plots.save_run_plots(run_dir, metrics, best, train_split, val_split, config.image_size)
+        plots.save_run_plots(run_dir, metrics, best, train_split, val_split, config.image_size,
+                             config.augmentation)
     return run_dir
