@@ -16,13 +16,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def cmd_train(args: argparse.Namespace) -> None:
     from alexnet import evaluate
-    from alexnet.train import TrainConfig, train
+    from alexnet.train import TrainConfig, resume_config, train
 
     given = {k: v for k, v in vars(args).items() if v is not None}
-    options = {k: v for k, v in given.items() if k not in ("command", "func")}
-    run_dir = train(TrainConfig(**options))
-    metrics = evaluate.load_metrics(run_dir)
-    print(f"Run folder: {run_dir}\n{evaluate.summary(metrics)}")
+    options = {k: v for k, v in given.items() if k not in ("command", "func", "resume")}
+    if args.resume:
+        fixed = sorted(set(options) - {"epochs", "strategy"})
+        if fixed:
+            flag = "--" + fixed[0].replace("_", "-")
+            raise ValueError(f"--resume continues {args.resume} with its saved settings; only "
+                             f"--epochs and --strategy may change, not {flag}")
+        run_dir = train(resume_config(Path(args.resume), **options), resume_run=True)
+    else:
+        run_dir = train(TrainConfig(**options))
+    if (run_dir / "metrics.json").is_file():  # not on multi-worker workers other than the chief
+        print(f"Run folder: {run_dir}\n{evaluate.summary(evaluate.load_metrics(run_dir))}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -83,6 +91,14 @@ def parser() -> argparse.ArgumentParser:
                        help="keep decoded images in memory after the first epoch")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default checkpoints/<run-name>/)")
+    train.add_argument("--patience", type=int, help="epochs without progress before stopping")
+    train.add_argument("--lr-patience", type=int,
+                       help="epochs without val_loss progress before the learning rate drops")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue the run in RUN_DIR from its last completed epoch")
+    train.add_argument("--strategy", choices=("mirrored", "multiworker"),
+                       help="train on all local GPUs (mirrored) or on the machines in "
+                            "TF_CONFIG (multiworker)")
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="Top-1/Top-5 of a saved model on val/")
@@ -112,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except (OSError, ValueError) as error:  # missing files, bad settings: one line, no traceback
+    except (OSError, ValueError, FloatingPointError) as error:  # one line, no traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -2,21 +2,24 @@
 
 A run folder (``checkpoints/<run-name>/`` by default) holds everything a run
 made: ``config.json`` (this config plus the class names), ``best.keras`` (best
-validation accuracy), ``history.csv``, and, after evaluation, ``metrics.json``
-and the plots.
+validation accuracy), ``history.csv``, ``state/`` (what ``--resume`` continues
+from, see resume.py), and, after evaluation, ``metrics.json`` and the plots.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 
-from alexnet import data, evaluate, model, pipeline, plots
+from alexnet import data, distribute, evaluate, model, pipeline, plots, resume
 
 CHECKPOINT_DIR = data.PROJECT_DIR / "checkpoints"
 
@@ -41,6 +44,7 @@ class TrainConfig:
     cache: bool = False             # keep decoded images in memory after the first epoch
     seed: int = 0
     out: str | None = None          # the run folder; default checkpoints/<run-name>
+    strategy: str | None = None     # None (one device) | mirrored | multiworker (distribute.py)
 
     def __post_init__(self):
         if self.variant not in model.VARIANTS:
@@ -50,6 +54,9 @@ class TrainConfig:
         if self.image_size < model.MIN_IMAGE_SIZE[self.variant]:
             raise ValueError(f"--image-size {self.image_size} is too small for variant "
                              f"{self.variant!r} (minimum {model.MIN_IMAGE_SIZE[self.variant]})")
+        if self.strategy is not None and self.strategy not in distribute.STRATEGIES:
+            raise ValueError(f"unknown --strategy {self.strategy!r}: choose one of "
+                             f"{', '.join(distribute.STRATEGIES)}")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
@@ -73,24 +80,55 @@ def compile_model(net: keras.Model, config: TrainConfig) -> keras.Model:
     return net
 
 
-def callbacks(run_dir: Path, config: TrainConfig) -> list[keras.callbacks.Callback]:
-    """Best checkpoint, early stopping, learning-rate drops on plateau, CSV history."""
-    return [
-        keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_accuracy",
-                                        mode="max", save_best_only=True),
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops at the first NaN or infinite loss with an error, before the epoch ends,
+    so no checkpoint or state of the diverged model is written (Keras'
+    TerminateOnNaN lets the epoch end, and its checkpoints, go ahead)."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__()
+        self.run_dir = run_dir
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"loss is {loss} at epoch {self.epoch + 1}, batch {batch + 1}: training "
+                f"stopped; {self.run_dir} keeps the last good epoch (try a lower --lr)")
+
+
+def callbacks(run_dir: Path, config: TrainConfig,
+              write_dir: Path | None = None) -> list[keras.callbacks.Callback]:
+    """Best checkpoint, early stopping, learning-rate drops on plateau, a stop on a
+    NaN loss, and the resume state that also writes ``history.csv``.
+
+    ``fit`` with these continues the run in ``run_dir`` from its last completed
+    epoch if it has one (so the notebook resumes by running its fit cell again).
+    ``write_dir``: where this process writes (default ``run_dir``; a scratch
+    folder on multi-worker workers other than the chief).
+    """
+    write_dir = Path(write_dir or run_dir)
+    peers = [
+        StopOnNonFiniteLoss(run_dir),
+        resume.BestCheckpoint(write_dir / "best.keras", monitor="val_accuracy", mode="max"),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                       patience=config.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1,
                                           patience=config.lr_patience),
-        keras.callbacks.CSVLogger(run_dir / "history.csv"),
     ]
+    return [*peers, resume.ResumeState(run_dir, peers, best_path=Path(run_dir) / "best.keras",
+                                       write_dir=write_dir)]
 
 
 def save_config(run_dir: Path, config: TrainConfig, class_names: list[str], root: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {**dataclasses.asdict(config), "dataset_root": str(root),
               "class_names": class_names, "keras_backend": keras.backend.backend()}
-    (run_dir / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+    resume.write_text(run_dir / "config.json", json.dumps(record, indent=2) + "\n")
 
 
 def load_config(run_dir: Path) -> dict:
@@ -100,28 +138,80 @@ def load_config(run_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def train(config: TrainConfig) -> Path:
+def resume_config(run_dir: Path, **changes) -> TrainConfig:
+    """The config of the run in ``run_dir``, to continue it; ``changes`` (e.g. more
+    ``epochs``, another ``strategy``) override the saved values."""
+    saved = load_config(run_dir)
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{**{k: v for k, v in saved.items() if k in fields}, **changes,
+                          "out": str(run_dir)})
+
+
+def _check_run_folder(run_dir: Path, class_names: list[str], root: Path, resuming: bool) -> None:
+    """A new run never overwrites an old one; a resumed one must see the same classes."""
+    if not resuming:
+        if (run_dir / "best.keras").exists() or resume.read_state(run_dir) is not None:
+            raise FileExistsError(f"{run_dir} already holds a run: continue it with "
+                                  f"--resume {run_dir}, or choose another --out")
+        return
+    saved = load_config(run_dir)["class_names"]
+    if saved != class_names:
+        raise ValueError(f"{run_dir}: its checkpoints have {len(saved)} classes but {root} has "
+                         f"{len(class_names)} (differing: "
+                         f"{sorted(set(saved) ^ set(class_names))[:5]})")
+
+
+def train(config: TrainConfig, resume_run: bool = False) -> Path:
     """Trains, evaluates and plots one run; returns its folder. The notebook shows
-    these same steps one cell at a time."""
-    keras.utils.set_random_seed(config.seed)
+    these same steps one cell at a time. ``resume_run``: continue the run in
+    ``config.out`` from its last completed epoch (see ``resume_config``)."""
+    strategy = distribute.strategy(config.strategy)  # first: it sets up the cluster
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(f"--batch-size {config.batch_size} does not split evenly across "
+                         f"{replicas} replicas")
     root = data.locate(config.data)
     train_split, val_split = data.load(root, limit=config.limit)
     run_dir = config.run_dir()
-    save_config(run_dir, config, train_split.class_names, root)
+    _check_run_folder(run_dir, train_split.class_names, root, resume_run)
+    state = resume.read_state(run_dir) if resume_run else None
+    first_epoch = state["epoch"] if state else 0
+    keras.utils.set_random_seed(config.seed + first_epoch)  # a resumed run reshuffles anew
 
-    train_ds = pipeline.batches(train_split, config.image_size, config.batch_size, training=True,
-                             seed=config.seed, cache=config.cache)
-    val_ds = pipeline.batches(val_split, config.image_size, config.batch_size, training=False,
-                           cache=config.cache)
-    net = model.build(config.variant, len(train_split.class_names), config.image_size,
-                      init=config.init, dropout=config.dropout)
-    compile_model(net, config)
+    chief = distribute.is_chief(strategy)
+    write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="alexnet-worker-"))
+    try:
+        save_config(write_dir, config, train_split.class_names, root)
+    except OSError as error:
+        raise OSError(f"run folder {write_dir}: cannot write there "
+                      f"({error.strerror or error})") from None
+
+    def dataset(split: data.Split, training: bool):
+        def make(shard: int, shards: int, batch_size: int):
+            part = distribute.shard(split, shard, shards, config.batch_size)
+            if shards > 1 and shard == 0:
+                print(f"{len(split) - shards * len(part)} of {len(split)} images left out so "
+                      f"that all {shards} workers take the same number of steps")
+            return pipeline.batches(part, config.image_size, batch_size, training=training,
+                                    seed=config.seed + first_epoch, cache=config.cache)
+        return distribute.datasets(strategy, config.batch_size, make)
+
+    train_ds, val_ds = dataset(train_split, True), dataset(val_split, False)
+    with strategy.scope():
+        net = model.build(config.variant, len(train_split.class_names), config.image_size,
+                          init=config.init, dropout=config.dropout)
+        compile_model(net, config)
     print(f"Training {net.name} on {len(train_split)} images ({root}), validating on "
-          f"{len(val_split)}; run folder {run_dir}")
+          f"{len(val_split)}; {replicas} replica(s); run folder {run_dir}")
     net.fit(train_ds, validation_data=val_ds, epochs=config.epochs, shuffle=False,
-            callbacks=callbacks(run_dir, config))
+            callbacks=callbacks(run_dir, config, write_dir))
+    if not chief:  # the chief evaluates and writes the run folder
+        shutil.rmtree(write_dir, ignore_errors=True)
+        return run_dir
 
     best = model.load(run_dir / "best.keras")
+    val_ds = pipeline.batches(val_split, config.image_size, config.batch_size, training=False,
+                              cache=config.cache)
     metrics = evaluate.evaluate(best, val_ds, train_split.class_names)
     evaluate.save(metrics, run_dir)
     plots.save_run_plots(run_dir, metrics, best, train_split, val_split, config.image_size)
