@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "alexnet"
 def malicious_model(path: Path, marker: Path) -> Path:
     """A .keras file whose Lambda layer creates ``marker`` when it runs (Keras stores a
     lambda's bytecode, so this code travels inside the file)."""
-    payload = keras.layers.Lambda(lambda x, p=str(marker): (open(p, "w").close(), x)[1])
+    code = eval(f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]")  # path in its bytecode
+    payload = keras.layers.Lambda(code)
     net = keras.Sequential([keras.Input((4,)), payload])
     net.save(path)
     marker.unlink()  # building the model ran it once; loading must not
