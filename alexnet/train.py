@@ -189,9 +189,10 @@ def train(config: TrainConfig, resume_run: bool = False) -> Path:
     def dataset(split: data.Split, training: bool):
         def make(shard: int, shards: int, batch_size: int):
             part = distribute.shard(split, shard, shards, config.batch_size)
-            if shards > 1 and shard == 0:
-                print(f"{len(split) - shards * len(part)} of {len(split)} images left out so "
-                      f"that all {shards} workers take the same number of steps")
+            left_out = len(split) - shards * len(part)
+            if left_out and shard == 0:
+                print(f"{left_out} of {len(split)} {'training' if training else 'validation'} "
+                      f"images left out so that all {shards} workers take the same steps")
             return pipeline.batches(part, config.image_size, batch_size, training=training,
                                     seed=config.seed + first_epoch, cache=config.cache)
         return distribute.datasets(strategy, config.batch_size, make)

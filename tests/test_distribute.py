@@ -145,3 +145,11 @@ def test_two_workers_match_one_process(tmp_path, reference):
     check_run(tmp_path / "mw-run", 3)  # written by the chief; resumed by both workers
     scratch = tmp_path / "mw-run-scratch-1"
     assert json.loads((scratch / "state" / "state.json").read_text())["epoch"] == 3
+
+
+def test_multiworker_needs_tf_config(monkeypatch, capsys):
+    from alexnet.__main__ import main
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert main(["train", "--strategy", "multiworker"]) == 2
+    assert "--strategy multiworker needs TF_CONFIG" in capsys.readouterr().err
