@@ -107,8 +107,8 @@ class ResumeState(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         state_dir = self.write_dir / STATE_DIR
         state_dir.mkdir(parents=True, exist_ok=True)
-        for stale in state_dir.glob(f"*{TMP}*"):  # a write cut short by a crash
-            stale.unlink()
+        for stale in [*self.write_dir.glob(f"*{TMP}*"), *state_dir.glob(f"*{TMP}*")]:
+            stale.unlink()  # a write cut short by a crash
         state = read_state(self.run_dir)
         if state is None:
             return
@@ -128,6 +128,7 @@ class ResumeState(keras.callbacks.Callback):
                 best = keras.saving.load_model(self.best_path, compile=False, safe_mode=True)
                 peer.best_weights = best.get_weights()
         self.rows = state["history"]
+        write_text(self.write_dir / "history.csv", history_csv(self.rows))  # if cut short
         # Where fit starts, as keras.callbacks.BackupAndRestore sets it.
         self.model._initial_epoch = self.params["epochs"] if state["stopped"] else state["epoch"]
         print(f"Resuming {self.run_dir} after epoch {state['epoch']}"

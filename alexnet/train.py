@@ -211,8 +211,9 @@ def train(config: TrainConfig, resume_run: bool = False) -> Path:
         return run_dir
 
     best = model.load(run_dir / "best.keras")
-    val_ds = pipeline.batches(val_split, config.image_size, config.batch_size, training=False,
-                              cache=config.cache)
+    if distribute.is_multi_worker(strategy):  # the chief alone evaluates, on all of val/
+        val_ds = pipeline.batches(val_split, config.image_size, config.batch_size,
+                                  training=False, cache=config.cache)
     metrics = evaluate.evaluate(best, val_ds, train_split.class_names)
     evaluate.save(metrics, run_dir)
     plots.save_run_plots(run_dir, metrics, best, train_split, val_split, config.image_size)
