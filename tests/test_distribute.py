@@ -80,7 +80,9 @@ def run_script(tmp_path: Path, name: str, run: str, out: str, env: dict | None =
 def finish(process: subprocess.Popen) -> dict:
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output[-4000:]
-    return json.loads(output.strip().splitlines()[-1])
+    # The report is the last JSON line: a worker may log after it (e.g. gRPC noise when
+    # the chief, which hosts the cluster's coordination service, exits first).
+    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
 
 
 def load(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
