@@ -16,7 +16,8 @@ import h5py
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
+       "PYTHONUNBUFFERED": "1"}
 STEPS = 5  # --limit 2: 20 training images, --batch-size 4
 
 
@@ -56,9 +57,10 @@ def test_sigkill_mid_epoch_then_resume(imagenette, tmp_path):
     first = subprocess.Popen(args, cwd=PROJECT, env=ENV, stdout=log, stderr=subprocess.STDOUT)
     state_file = run / "state" / "state.json"
     deadline = time.monotonic() + 300
-    while not state_file.is_file() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.5)  # into epoch 2, the last: its batches take longer than this
+    while first.poll() is None and time.monotonic() < deadline and not (
+            state_file.is_file() and "Epoch 2/2" in (tmp_path / "first.log").read_text()):
+        time.sleep(0.1)
+    time.sleep(0.5)  # into epoch 2's batches (with its validation and saves, it takes longer)
     first.send_signal(signal.SIGKILL)
     first.wait()
     log.close()
