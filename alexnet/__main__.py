@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from alexnet import evaluate
+    from alexnet import distribute, evaluate
     from alexnet.train import TrainConfig, resume_config, train
 
     given = {k: v for k, v in vars(args).items() if v is not None}
@@ -26,10 +26,13 @@ def cmd_train(args: argparse.Namespace) -> None:
             flag = "--" + fixed[0].replace("_", "-")
             raise ValueError(f"--resume continues {args.resume} with its saved settings; only "
                              f"--epochs and --strategy may change, not {flag}")
-        run_dir = train(resume_config(Path(args.resume), **options), resume_run=True)
+        config = resume_config(Path(args.resume), **options)
     else:
-        run_dir = train(TrainConfig(**options))
-    if (run_dir / "metrics.json").is_file():  # not on multi-worker workers other than the chief
+        config = TrainConfig(**options)
+    run_dir = train(config, resume_run=bool(args.resume))
+    if config.strategy == "multiworker" and distribute.tf_config_worker()[0] != 0:
+        print(f"Worker done; the chief writes {run_dir}")
+    else:
         print(f"Run folder: {run_dir}\n{evaluate.summary(evaluate.load_metrics(run_dir))}")
 
 

@@ -51,13 +51,7 @@ def strategy(name: str | None) -> tf.distribute.Strategy:
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError("--strategy multiworker needs TF_CONFIG (the cluster and this "
-                             "worker's task; see README) in the environment")
-        try:
-            json.loads(os.environ["TF_CONFIG"])["task"]
-        except (ValueError, KeyError, TypeError):
-            raise ValueError("TF_CONFIG is not JSON with a 'cluster' and a 'task'") from None
+        tf_config_worker()  # a clear error before TensorFlow's
         return _MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown --strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
 
@@ -66,14 +60,26 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
+def tf_config_worker() -> tuple[int, int]:
+    """(this task's index, number of tasks) among TF_CONFIG's chief and workers,
+    chief first: index 0 is the chief."""
+    if not os.environ.get("TF_CONFIG"):
+        raise ValueError("--strategy multiworker needs TF_CONFIG (the cluster and this "
+                         "worker's task; see README) in the environment")
+    try:
+        config = json.loads(os.environ["TF_CONFIG"])
+        cluster, task = config["cluster"], (config["task"]["type"], config["task"]["index"])
+        tasks = [(kind, i) for kind in ("chief", "worker")
+                 for i in range(len(cluster.get(kind, [])))]
+        return tasks.index(task), len(tasks)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ValueError("TF_CONFIG must be JSON with a 'cluster' of 'worker' (and optionally "
+                         "'chief') addresses and this process's 'task' in it") from None
+
+
 def worker(strategy: tf.distribute.Strategy) -> tuple[int, int]:
     """(this worker's index, number of workers); (0, 1) outside multi-worker training."""
-    if not is_multi_worker(strategy):
-        return 0, 1
-    resolver = strategy.cluster_resolver
-    spec = resolver.cluster_spec().as_dict()
-    tasks = [(kind, i) for kind in ("chief", "worker") for i in range(len(spec.get(kind, [])))]
-    return tasks.index((resolver.task_type, resolver.task_id)), len(tasks)
+    return tf_config_worker() if is_multi_worker(strategy) else (0, 1)
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
