@@ -16,13 +16,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def cmd_train(args: argparse.Namespace) -> None:
     from alexnet import evaluate
-    from alexnet.train import RECIPES, TrainConfig, train
+    from alexnet.train import RECIPES, TrainConfig, resume_config, train
 
     given = {k: v for k, v in vars(args).items() if v is not None}
-    options = {k: v for k, v in given.items() if k not in ("command", "func", "recipe")}
-    run_dir = train(TrainConfig(**{**RECIPES.get(args.recipe, {}), **options}))
-    metrics = evaluate.load_metrics(run_dir)
-    print(f"Run folder: {run_dir}\n{evaluate.summary(metrics)}")
+    options = {k: v for k, v in given.items() if k not in ("command", "func", "resume", "recipe")}
+    if args.resume:
+        fixed = sorted(set(options) - {"epochs", "strategy"})
+        if fixed or args.recipe:
+            flag = "--" + (fixed[0].replace("_", "-") if fixed else "recipe")
+            raise ValueError(f"--resume continues {args.resume} with its saved settings; only "
+                             f"--epochs and --strategy may change, not {flag}")
+        config = resume_config(Path(args.resume), **options)
+    else:
+        config = TrainConfig(**{**RECIPES.get(args.recipe, {}), **options})
+    run_dir = train(config, resume_run=bool(args.resume))
+    if (run_dir / "metrics.json").is_file():
+        print(f"Run folder: {run_dir}\n{evaluate.summary(evaluate.load_metrics(run_dir))}")
+    else:  # a multi-worker worker other than the chief
+        print(f"Worker done; the chief writes {run_dir}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -129,6 +140,14 @@ def parser() -> argparse.ArgumentParser:
                        help="decode the dataset into RAM once and augment on the device")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default checkpoints/<run-name>/)")
+    train.add_argument("--patience", type=int, help="epochs without progress before stopping")
+    train.add_argument("--lr-patience", type=int,
+                       help="epochs without val_loss progress before the learning rate drops")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue the run in RUN_DIR from its last completed epoch")
+    train.add_argument("--strategy", choices=("mirrored", "multiworker"),
+                       help="train on all local GPUs (mirrored) or on the machines in "
+                            "TF_CONFIG (multiworker)")
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="Top-1/Top-5 of a saved model on val/")
@@ -182,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except (OSError, ValueError) as error:  # missing files, bad settings: one line, no traceback
+    except (OSError, ValueError, FloatingPointError) as error:  # one line, no traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

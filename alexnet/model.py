@@ -29,7 +29,8 @@ from alexnet.layers import AdaptiveAveragePooling2D, LocalResponseNormalization
 
 VARIANTS = ("paper", "owt", "bn")
 DEFAULT_IMAGE_SIZE = {"paper": 227, "owt": 224, "bn": 224}
-MIN_IMAGE_SIZE = {"paper": 67, "owt": 63, "bn": 63}  # smallest input that survives all pooling
+# Smallest inputs that survive every pooling (pool5 at least 1x1).
+MIN_IMAGE_SIZE = {"paper": 67, "owt": 63, "bn": 63}
 
 # Metadata beside the definitions (as torchvision does); ImageNet figures are published ones.
 METADATA = {

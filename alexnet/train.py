@@ -2,21 +2,25 @@
 
 A run folder (``checkpoints/<run-name>/`` by default) holds everything a run
 made: ``config.json`` (this config plus the class names), ``best.keras`` (best
-validation accuracy), ``history.csv``, and, after evaluation, ``metrics.json``
-and the plots.
+validation accuracy), ``history.csv``, ``state/`` (what ``--resume`` continues
+from, see resume.py), and, after evaluation, ``metrics.json`` and the plots.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import math
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 
-from alexnet import augment_layers, data, evaluate, images, model, plots
+from alexnet import augment_layers, data, evaluate, images, model, plots, resume
 
 CHECKPOINT_DIR = data.PROJECT_DIR / "checkpoints"
 
@@ -62,6 +66,7 @@ class TrainConfig:
     time_limit: float | None = None  # minutes; stop after the epoch that passes it
     seed: int = 0
     out: str | None = None          # the run folder; default checkpoints/<run-name>
+    strategy: str | None = None     # None (one device) | mirrored | multiworker (distribute.py)
 
     def __post_init__(self):
         if self.variant not in model.VARIANTS:
@@ -71,11 +76,14 @@ class TrainConfig:
         if self.image_size < model.MIN_IMAGE_SIZE[self.variant]:
             raise ValueError(f"--image-size {self.image_size} is too small for variant "
                              f"{self.variant!r} (minimum {model.MIN_IMAGE_SIZE[self.variant]})")
-        choices = (("augmentation", data.AUGMENTATIONS), ("schedule", ("plateau", "cosine")))
+        choices = (("augmentation", data.AUGMENTATIONS), ("schedule", ("plateau", "cosine")),
+                   ("strategy", (None, "mirrored", "multiworker")))
         for name, allowed in choices:
             if getattr(self, name) not in allowed:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}: choose one of "
-                                 f"{', '.join(allowed)}")
+                raise ValueError(f"unknown --{name} {getattr(self, name)!r}: choose one of "
+                                 f"{', '.join(map(str, allowed))}")
+        if self.strategy and self.in_memory:
+            raise ValueError("--strategy reads files through tf.data: drop --in-memory")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
@@ -131,27 +139,58 @@ class EpochTimer(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def callbacks(run_dir: Path, config: TrainConfig) -> list[keras.callbacks.Callback]:
-    """Timing, best checkpoint, early stopping, lr drops on plateau, CSV history."""
-    chosen = [
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops at the first NaN or infinite loss with an error, before the epoch ends,
+    so no checkpoint or state of the diverged model is written (Keras'
+    TerminateOnNaN lets the epoch end, and its checkpoints, go ahead)."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__()
+        self.run_dir = run_dir
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"loss is {loss} at epoch {self.epoch + 1}, batch {batch + 1}: training "
+                f"stopped; {self.run_dir} keeps the last good epoch (try a lower --lr)")
+
+
+def callbacks(run_dir: Path, config: TrainConfig,
+              write_dir: Path | None = None) -> list[keras.callbacks.Callback]:
+    """Timing, best checkpoint, early stopping, learning-rate drops on plateau (with
+    the plateau schedule), a stop on a NaN loss, and the resume state that also
+    writes ``history.csv``.
+
+    ``fit`` with these continues the run in ``run_dir`` from its last completed
+    epoch if it has one (so the notebook resumes by running its fit cell again).
+    ``write_dir``: where this process writes (default ``run_dir``; a scratch
+    folder on multi-worker workers other than the chief).
+    """
+    write_dir = Path(write_dir or run_dir)
+    peers = [
         EpochTimer(config.time_limit),
-        keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_accuracy",
-                                        mode="max", save_best_only=True),
+        StopOnNonFiniteLoss(run_dir),
+        resume.BestCheckpoint(write_dir / "best.keras", monitor="val_accuracy", mode="max"),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                       patience=config.patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(run_dir / "history.csv"),
     ]
     if config.schedule == "plateau":
-        chosen.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1,
-                                                        patience=config.lr_patience))
-    return chosen
+        peers.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1,
+                                                       patience=config.lr_patience))
+    return [*peers, resume.ResumeState(run_dir, peers, best_path=Path(run_dir) / "best.keras",
+                                       write_dir=write_dir)]
 
 
 def save_config(run_dir: Path, config: TrainConfig, class_names: list[str], root: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {**dataclasses.asdict(config), "dataset_root": str(root),
               "class_names": class_names, "keras_backend": keras.backend.backend()}
-    (run_dir / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+    resume.write_text(run_dir / "config.json", json.dumps(record, indent=2) + "\n")
 
 
 def load_config(run_dir: Path) -> dict:
@@ -161,12 +200,36 @@ def load_config(run_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def load_data(config: TrainConfig):
+def resume_config(run_dir: Path, **changes) -> TrainConfig:
+    """The config of the run in ``run_dir``, to continue it; ``changes`` (e.g. more
+    ``epochs``, another ``strategy``) override the saved values."""
+    saved = load_config(run_dir)
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{**{k: v for k, v in saved.items() if k in fields}, **changes,
+                          "out": str(run_dir)})
+
+
+def _check_run_folder(run_dir: Path, class_names: list[str], root: Path, resuming: bool) -> None:
+    """A new run never overwrites an old one; a resumed one must see the same classes."""
+    if not resuming:
+        if (run_dir / "best.keras").exists() or resume.read_state(run_dir) is not None:
+            raise FileExistsError(f"{run_dir} already holds a run: continue it with "
+                                  f"--resume {run_dir}, or choose another --out")
+        return
+    saved = load_config(run_dir)["class_names"]
+    if saved != class_names:
+        raise ValueError(f"{run_dir}: its checkpoints have {len(saved)} classes but {root} has "
+                         f"{len(class_names)} (differing: "
+                         f"{sorted(set(saved) ^ set(class_names))[:5]})")
+
+
+def load_data(config: TrainConfig, strategy=None, seed: int | None = None):
     """(dataset root, train split, val split, training data, validation data).
 
     Files are read through tf.data; with ``in_memory``, or from a packed ``.npz``
     (arrays.pack), the whole dataset is decoded into uint8 arrays once and cropped
-    and flipped on the device."""
+    and flipped on the device. Under a tf.distribute ``strategy`` each worker reads
+    its own share of the files."""
     if str(config.data).endswith(".npz"):
         from alexnet import arrays
 
@@ -187,14 +250,29 @@ def load_data(config: TrainConfig):
         train_data = (train_x, keras.utils.to_categorical(train_split.labels, num_classes))
         val_data = (val_x, keras.utils.to_categorical(val_split.labels, num_classes))
         return root, train_split, val_split, train_data, val_data
-    from alexnet import pipeline
+    from alexnet import distribute, pipeline
 
-    train_ds = pipeline.batches(train_split, config.image_size, config.batch_size,
-                                training=True, seed=config.seed, cache=config.cache,
-                                augmentation=config.augmentation)
-    val_ds = pipeline.batches(val_split, config.image_size, config.batch_size,
-                              training=False, cache=config.cache)
-    return root, train_split, val_split, train_ds, val_ds
+    seed = config.seed if seed is None else seed
+
+    def batches(split: data.Split, training: bool, batch_size: int):
+        return pipeline.batches(split, config.image_size, batch_size, training=training,
+                                seed=seed, cache=config.cache, augmentation=config.augmentation)
+
+    if strategy is None:
+        return (root, train_split, val_split, batches(train_split, True, config.batch_size),
+                batches(val_split, False, config.batch_size))
+
+    def sharded(split: data.Split, training: bool):
+        def make(shard: int, shards: int, batch_size: int):
+            part = distribute.shard(split, shard, shards, config.batch_size)
+            left_out = len(split) - shards * len(part)
+            if left_out and shard == 0:
+                print(f"{left_out} of {len(split)} {'training' if training else 'validation'} "
+                      f"images left out so that all {shards} workers take the same steps")
+            return batches(part, training, batch_size)
+        return distribute.datasets(strategy, config.batch_size, make)
+
+    return root, train_split, val_split, sharded(train_split, True), sharded(val_split, False)
 
 
 def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
@@ -208,33 +286,62 @@ def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
     return augment_layers.with_augmentation(net, crop=crop, lighting=lighting, seed=config.seed)
 
 
-def train(config: TrainConfig) -> Path:
+def train(config: TrainConfig, resume_run: bool = False) -> Path:
     """Trains, evaluates and plots one run; returns its folder. The notebook shows
-    these same steps one cell at a time."""
-    keras.utils.set_random_seed(config.seed)
-    root, train_split, val_split, train_data, val_data = load_data(config)
+    these same steps one cell at a time. ``resume_run``: continue the run in
+    ``config.out`` from its last completed epoch (see ``resume_config``)."""
+    strategy = None
+    if config.strategy:
+        from alexnet import distribute
+
+        strategy = distribute.strategy(config.strategy)  # first: it sets up the cluster
+        if config.batch_size % strategy.num_replicas_in_sync:
+            raise ValueError(f"--batch-size {config.batch_size} does not split evenly across "
+                             f"{strategy.num_replicas_in_sync} replicas")
     run_dir = config.run_dir()
-    save_config(run_dir, config, train_split.class_names, root)
-    net = build_model(config, len(train_split.class_names))
-    steps = -(-len(train_split) // config.batch_size)
-    compile_model(net, config, steps)
+    state = resume.read_state(run_dir) if resume_run else None
+    first_epoch = state["epoch"] if state else 0
+    keras.utils.set_random_seed(config.seed + first_epoch)  # a resumed run reshuffles anew
+    root, train_split, val_split, train_data, val_data = load_data(
+        config, strategy, seed=config.seed + first_epoch)
+    _check_run_folder(run_dir, train_split.class_names, root, resume_run)
+
+    chief = strategy is None or distribute.is_chief(strategy)
+    write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="alexnet-worker-"))
+    try:
+        save_config(write_dir, config, train_split.class_names, root)
+    except OSError as error:
+        raise OSError(f"run folder {write_dir}: cannot write there "
+                      f"({error.strerror or error})") from None
+
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        net = build_model(config, len(train_split.class_names))
+        compile_model(net, config, steps_per_epoch=-(-len(train_split) // config.batch_size))
+    replicas = strategy.num_replicas_in_sync if strategy else 1
     print(f"Training {net.name} on {len(train_split)} images ({root}), validating on "
-          f"{len(val_split)}; run folder {run_dir}")
-    fit_args = dict(epochs=config.epochs, callbacks=callbacks(run_dir, config))
+          f"{len(val_split)}; {replicas} replica(s); run folder {run_dir}")
+    fit_args = dict(epochs=config.epochs, callbacks=callbacks(run_dir, config, write_dir))
     if config.in_memory:
         net.fit(*train_data, batch_size=config.batch_size, validation_data=val_data,
                 validation_batch_size=config.batch_size * 2, shuffle=True, **fit_args)
-        val_batches = evaluate.array_batches(*val_data, config.batch_size * 2)
+        val_data = evaluate.array_batches(*val_data, config.batch_size * 2)
     else:
         net.fit(train_data, validation_data=val_data, shuffle=False, **fit_args)
-        val_batches = val_data
-        for split, name in ((train_split, "training"), (val_split, "validation")):
-            if split.skipped:  # unreadable images, found when listing or when decoding
-                print(images.report(split.skipped, name))
+    if not chief:  # the chief evaluates and writes the run folder
+        shutil.rmtree(write_dir, ignore_errors=True)
+        return run_dir
 
     best = model.load(run_dir / "best.keras")
-    metrics = evaluate.evaluate(best, val_batches, train_split.class_names)
+    if strategy is not None and distribute.is_multi_worker(strategy):
+        from alexnet import pipeline  # the chief alone evaluates, on all of val/
+
+        val_data = pipeline.batches(val_split, config.image_size, config.batch_size,
+                                    training=False, cache=config.cache)
+    metrics = evaluate.evaluate(best, val_data, train_split.class_names)
     evaluate.save(metrics, run_dir)
+    for split, name in ((train_split, "training"), (val_split, "validation")):
+        if split.skipped:  # unreadable images, found when listing or when decoding
+            print(images.report(split.skipped, name))
     if not config.in_memory:
         plots.save_run_plots(run_dir, metrics, best, train_split, val_split, config.image_size,
                              config.augmentation)

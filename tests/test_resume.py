@@ -1,0 +1,99 @@
+"""Resume: a real ``python -m alexnet train`` killed with SIGKILL mid-epoch continues
+with ``--resume`` from its last completed epoch, as if it had never stopped."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
+       "PYTHONUNBUFFERED": "1"}
+STEPS = 5  # --limit 2: 20 training images, --batch-size 4
+
+
+def history(run: Path) -> list[dict]:
+    with open(run / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def expected_counters(rows: list[dict], lr: float, lr_patience: int) -> dict:
+    """What ReduceLROnPlateau (min_delta 1e-4), EarlyStopping and the best checkpoint
+    hold after these epochs, replaying Keras' rules on the logged values; with the
+    learning rate of every epoch."""
+    rates, lr_best, lr_wait, es_best, es_wait, best_epoch = [], float("inf"), 0, None, 0, 0
+    for row in rows:
+        rates.append(lr)
+        val_loss, val_acc = float(row["val_loss"]), float(row["val_accuracy"])
+        if val_loss < lr_best - 1e-4:
+            lr_best, lr_wait = val_loss, 0
+        else:
+            lr_wait += 1
+            if lr_wait >= lr_patience:
+                lr, lr_wait = lr * 0.1, 0
+        es_wait += 1
+        if es_best is None or val_acc > es_best:
+            es_best, es_wait, best_epoch = val_acc, 0, int(row["epoch"])
+    return {"rates": rates, "lr": lr, "ReduceLROnPlateau": {"wait": lr_wait, "best": lr_best},
+            "EarlyStopping": {"wait": es_wait, "best": es_best, "best_epoch": best_epoch},
+            "BestCheckpoint": {"best": es_best}}
+
+
+def test_sigkill_mid_epoch_then_resume(imagenette, tmp_path):
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "alexnet", "train", "--data", str(imagenette), "--limit", "2",
+            "--image-size", "95", "--batch-size", "4", "--epochs", "2", "--lr-patience", "1",
+            "--out", str(run)]
+    log = open(tmp_path / "first.log", "w")
+    first = subprocess.Popen(args, cwd=PROJECT, env=ENV, stdout=log, stderr=subprocess.STDOUT)
+    state_file = run / "state" / "state.json"
+    deadline = time.monotonic() + 300
+    while first.poll() is None and time.monotonic() < deadline and not (
+            state_file.is_file() and "Epoch 2/2" in (tmp_path / "first.log").read_text()):
+        time.sleep(0.1)
+    time.sleep(0.5)  # into epoch 2's batches (with its validation and saves, it takes longer)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    log.close()
+    assert first.returncode == -signal.SIGKILL, (tmp_path / "first.log").read_text()[-3000:]
+    state = json.loads(state_file.read_text())
+    assert state["epoch"] == 1, "killed after epoch 2 had finished: the kill came too late"
+    assert [row["epoch"] for row in history(run)] == ["0"]
+
+    resumed = subprocess.run(args[:4] + ["--resume", str(run)], cwd=PROJECT, env=ENV,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert f"Resuming {run} after epoch 1" in resumed.stdout
+
+    rows = history(run)
+    assert [row["epoch"] for row in rows] == ["0", "1"]  # each epoch exactly once
+    assert rows[0] == history_row_of(state, 0)  # the epoch before the kill is kept as it was
+    state = json.loads(state_file.read_text())
+    assert state["epoch"] == 2 and sorted(p.name for p in (run / "state").iterdir()) == [
+        "epoch-0002.weights.h5", "state.json"]
+    expected = expected_counters(rows, lr=0.01, lr_patience=1)
+    assert [float(row["learning_rate"]) for row in rows] == pytest.approx(expected["rates"])
+    assert state["learning_rate"] == pytest.approx(expected["lr"])
+    for name in ("ReduceLROnPlateau", "EarlyStopping", "BestCheckpoint"):
+        for key, value in expected[name].items():
+            assert state["callbacks"][name][key] == pytest.approx(value), (name, key)
+    with h5py.File(run / "state" / "epoch-0002.weights.h5") as weights:
+        assert int(weights["optimizer/vars/0"][()]) == 2 * STEPS  # SGD's iteration count
+        assert float(weights["optimizer/vars/1"][()]) == pytest.approx(expected["lr"])
+    assert (run / "metrics.json").is_file() and (run / "best.keras").is_file()
+    assert not list(run.rglob("*.tmp*"))
+
+
+def history_row_of(state: dict, epoch: int) -> dict:
+    """A state's logged epoch as csv.DictReader reads history.csv."""
+    row = next(row for row in state["history"] if row["epoch"] == epoch)
+    return {key: str(value) for key, value in row.items()}
