@@ -95,17 +95,20 @@ class TrainConfig:
         return CHECKPOINT_DIR / f"{self.variant}-{self.image_size}px-{stamp}"
 
 
-def learning_rate(config: TrainConfig, steps_per_epoch: int):
+def learning_rate(config: TrainConfig, steps_per_epoch: int | None):
     """A constant rate (lowered by ReduceLROnPlateau) or warm-up then cosine decay."""
     if config.schedule == "plateau":
         return config.lr
+    if not steps_per_epoch:
+        raise ValueError("the cosine schedule needs steps_per_epoch")
     warmup = min(config.warmup_epochs, config.epochs - 1) * steps_per_epoch
     return keras.optimizers.schedules.CosineDecay(
         0.0 if warmup else config.lr, decay_steps=config.epochs * steps_per_epoch - warmup,
         warmup_target=config.lr if warmup else None, warmup_steps=warmup)
 
 
-def compile_model(net: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+def compile_model(net: keras.Model, config: TrainConfig,
+                  steps_per_epoch: int | None = None) -> keras.Model:
     """SGD with momentum and weight decay (not on biases or BatchNorm), cross-entropy,
     Top-1 and Top-5 accuracy."""
     optimizer = keras.optimizers.SGD(learning_rate(config, steps_per_epoch),
