@@ -4,20 +4,19 @@ Reads a packed dataset (``arrays.pack``), trains each recipe in mixed precision
 (bfloat16) with data in memory and augmentation on the GPU, then writes the small
 files a report needs into ``--out/<recipe>/``: config.json, history.csv,
 metrics.json (centre crop and 10-crop), predictions.npz, conv1_filters.npy and
-neighbours.json (nearest training images in FC7 space). Run by gpu_imagenette.sh.
+neighbours.json (report.export_model_artifacts). Run by gpu_imagenette.sh.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from alexnet import arrays, augment_layers, evaluate, model
+from alexnet import arrays, augment_layers, evaluate, model, report
 from alexnet.train import RECIPES, TrainConfig, train
 
 
@@ -43,30 +42,20 @@ def export(run_dir: Path, config: TrainConfig, images: dict, splits: dict) -> No
     for i in range(0, len(val_x), step):
         for crop in augment_layers.ten_crops(val_x[i:i + step], size):
             ten[i:i + step] += np.asarray(net.predict_on_batch(crop), "float32") / 10
-    ten_metrics = evaluate.metrics_from_predictions(ten, val_split.labels, val_split.class_names)
-    metrics["ten_crop"] = {k: ten_metrics[k] for k in ("top1", "top5", "top1_error",
-                                                        "top5_error", "loss")}
+    metrics["ten_crop"] = evaluate.ten_crop_summary(
+        evaluate.metrics_from_predictions(ten, val_split.labels, val_split.class_names))
     evaluate.save(metrics, run_dir)
     np.savez_compressed(run_dir / "predictions.npz", probabilities=centre_probs.astype("float16"),
                         labels=val_split.labels, files=np.array(val_split.files))
-    np.save(run_dir / "conv1_filters.npy", np.asarray(net.get_layer("conv1").kernel, "float32"))
+    query, gallery = val_split.spread(8), splits["train"].spread(2000)
+    index = {name: {f: k for k, f in enumerate(splits[name].files)} for name in splits}
 
-    fc7 = keras.Model(net.input, net.get_layer("fc7_relu").output)
-    queries = val_split.spread(8)
-    query_index = [val_split.files.index(f) for f in queries.files]
-    query_features = probabilities(fc7, centre(val_x[query_index]))
-    gallery = probabilities(fc7, centre(images["train"]))
-    normalise = lambda f: f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-8)  # noqa: E731
-    similarity = normalise(query_features) @ normalise(gallery).T
-    names, train_split = val_split.class_names, splits["train"]
-    entries = []
-    for row, i in zip(similarity, query_index, strict=True):
-        best = np.argsort(-row)[:5]
-        entries.append({"file": val_split.files[i], "label": names[val_split.labels[i]],
-                        "neighbours": [{"file": train_split.files[j],
-                                        "label": names[train_split.labels[j]],
-                                        "similarity": float(row[j])} for j in best]})
-    (run_dir / "neighbours.json").write_text(json.dumps({"queries": entries}, indent=1) + "\n")
+    def normalised(name, subset):
+        rows = [index[name][f] for f in subset.files]
+        return np.concatenate([np.asarray(b) for b in centre(images[name][rows])])
+
+    report.export_model_artifacts(net, run_dir, normalised("val", query), query.files,
+                                  normalised("train", gallery), gallery.files)
     print(f"{config.variant}: centre crop {evaluate.summary(metrics)}; 10-crop top-1 error "
           f"{metrics['ten_crop']['top1_error']:.2%}")
 
