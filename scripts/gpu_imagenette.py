@@ -10,7 +10,10 @@ neighbours.json (report.export_model_artifacts). Run by gpu_imagenette.sh.
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import shutil
+import sys
 from pathlib import Path
 
 import keras
@@ -60,6 +63,20 @@ def export(run_dir: Path, config: TrainConfig, images: dict, splits: dict) -> No
           f"{metrics['ten_crop']['top1_error']:.2%}")
 
 
+def machine() -> str:
+    """The accelerator's name (as the backend reports it), else the host's processor."""
+    devices = [d for d in jax_devices() if getattr(d, "platform", "cpu") != "cpu"]
+    return devices[0].device_kind if devices else platform.processor() or "CPU"
+
+
+def jax_devices() -> list:
+    try:
+        import jax
+    except ImportError:
+        return []
+    return jax.devices()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=".gpu/imagenette-128.npz")
@@ -93,6 +110,10 @@ def main() -> None:
         config = TrainConfig(**options)
         run_dir = train(config)
         export(run_dir, config, images, splits)
+        record = json.loads((run_dir / "config.json").read_text())
+        record |= {"recipe": spec, "machine": machine(),
+                   "command": "bash scripts/gpu_imagenette.sh " + " ".join(sys.argv[1:])}
+        (run_dir / "config.json").write_text(json.dumps(record, indent=2) + "\n")
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         for name in ("config.json", "history.csv", "metrics.json", "predictions.npz",
