@@ -59,8 +59,7 @@ def export(run_dir: Path, config: TrainConfig, images: dict, splits: dict) -> No
 
     report.export_model_artifacts(net, run_dir, normalised("val", query), query.files,
                                   normalised("train", gallery), gallery.files)
-    print(f"{config.variant}: centre crop {evaluate.summary(metrics)}; 10-crop top-1 error "
-          f"{metrics['ten_crop']['top1_error']:.2%}")
+    print(f"{run_dir.name}: {evaluate.summary(metrics)}")
 
 
 def machine() -> str:
