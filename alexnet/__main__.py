@@ -83,6 +83,11 @@ def parser() -> argparse.ArgumentParser:
                        help="keep decoded images in memory after the first epoch")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default checkpoints/<run-name>/)")
+    train.add_argument("--precision", choices=("auto", "float32", "mixed_float16",
+                                               "mixed_bfloat16"),
+                       help="auto (default): mixed on GPUs with tensor cores, else float32")
+    train.add_argument("--jit-compile", choices=("auto", "on", "off"),
+                       help="XLA; auto (default): on for GPUs and JAX, off for TF on CPU")
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="Top-1/Top-5 of a saved model on val/")

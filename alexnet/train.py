@@ -16,7 +16,8 @@ from pathlib import Path
 
 import keras
 
-from alexnet import data, evaluate, model, pipeline, plots
+from alexnet import data, evaluate, model, pipeline, plots, recipe
+from alexnet.recipe import compile_model
 
 CHECKPOINT_DIR = data.PROJECT_DIR / "checkpoints"
 
@@ -41,6 +42,8 @@ class TrainConfig:
     cache: bool = False             # keep decoded images in memory after the first epoch
     seed: int = 0
     out: str | None = None          # the run folder; default checkpoints/<run-name>
+    precision: str = "auto"         # auto | float32 | mixed_float16 | mixed_bfloat16 (recipe.py)
+    jit_compile: str = "auto"       # auto | on | off: XLA (recipe.py)
 
     def __post_init__(self):
         if self.variant not in model.VARIANTS:
@@ -53,24 +56,13 @@ class TrainConfig:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        recipe.check(self.precision, self.jit_compile)
 
     def run_dir(self) -> Path:
         if self.out:
             return Path(self.out)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         return CHECKPOINT_DIR / f"{self.variant}-{self.image_size}px-{stamp}"
-
-
-def compile_model(net: keras.Model, config: TrainConfig) -> keras.Model:
-    """SGD with momentum and weight decay (not on biases or BatchNorm), cross-entropy,
-    Top-1 and Top-5 accuracy."""
-    optimizer = keras.optimizers.SGD(config.lr, momentum=config.momentum,
-                                     weight_decay=config.weight_decay)
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    net.compile(optimizer=optimizer, loss="categorical_crossentropy",
-                metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
-                         keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")])
-    return net
 
 
 def callbacks(run_dir: Path, config: TrainConfig) -> list[keras.callbacks.Callback]:
@@ -113,6 +105,7 @@ def train(config: TrainConfig) -> Path:
                              seed=config.seed, cache=config.cache)
     val_ds = pipeline.batches(val_split, config.image_size, config.batch_size, training=False,
                            cache=config.cache)
+    recipe.set_precision(config.precision)  # before building: layers take the global policy
     net = model.build(config.variant, len(train_split.class_names), config.image_size,
                       init=config.init, dropout=config.dropout)
     compile_model(net, config)

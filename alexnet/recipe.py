@@ -1,0 +1,94 @@
+"""How a model is compiled for training: the SGD recipe, numeric precision and XLA.
+
+Free of TensorFlow imports so that every Keras backend (and the GPU benchmark,
+which runs on JAX without TensorFlow) compiles models the same way.
+
+``"auto"`` settings pick what is fastest where it is safe: XLA as Keras decides
+(on for GPUs and for JAX, off for TensorFlow on CPU, where oneDNN kernels beat
+XLA's), and mixed precision only on GPUs with tensor cores: bfloat16 from
+Ampere (compute capability 8.0) on, float16 with loss scaling on Volta/Turing.
+CPUs stay in float32: without AVX-512 BF16/AMX, reduced precision is slower there.
+"""
+
+from __future__ import annotations
+
+import keras
+
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+JIT_COMPILE = ("auto", "on", "off")
+
+
+def gpu_capability() -> tuple[int, int] | None:
+    """CUDA compute capability of the first GPU the Keras backend sees, or None."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+        capability = details.get("compute_capability")
+    elif backend == "jax":
+        import jax
+
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        capability = getattr(gpus[0], "compute_capability", None) if gpus else None
+    elif backend == "torch":
+        import torch
+
+        capability = torch.cuda.get_device_capability() if torch.cuda.is_available() else None
+    else:
+        capability = None
+    if isinstance(capability, str):  # JAX: "9.0"
+        capability = tuple(int(part) for part in capability.split("."))
+    return tuple(capability) if capability else None
+
+
+def check(precision: str, jit_compile: str) -> None:
+    """Raises a ValueError naming the setting when either is not one of its choices."""
+    for flag, value, choices in (("--precision", precision, PRECISIONS),
+                                 ("--jit-compile", jit_compile, JIT_COMPILE)):
+        if value not in choices:
+            raise ValueError(f"{flag} {value!r}: choose one of {', '.join(choices)}")
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """The dtype policy name for a ``--precision`` setting."""
+    check(precision, "auto")
+    if precision != "auto":
+        return precision
+    capability = gpu_capability()
+    if capability is None or capability < (7, 0):
+        return "float32"
+    return "mixed_bfloat16" if capability >= (8, 0) else "mixed_float16"
+
+
+def set_precision(precision: str = "auto") -> str:
+    """Sets the global dtype policy; call it before building the model. Returns the policy.
+
+    Layers then compute in float16/bfloat16 and keep float32 weights; the model's
+    softmax layer stays float32 (model.py) and ``mixed_float16`` gets loss scaling
+    from ``Model.compile``.
+    """
+    policy = resolve_precision(precision)
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def resolve_jit_compile(jit_compile: str = "auto") -> bool | str:
+    """``Model.compile``'s ``jit_compile`` for a ``--jit-compile`` setting."""
+    check("auto", jit_compile)
+    return {"auto": "auto", "on": True, "off": False}[jit_compile]
+
+
+def compile_model(net: keras.Model, config) -> keras.Model:
+    """SGD with momentum and weight decay (not on biases or BatchNorm), cross-entropy,
+    Top-1 and Top-5 accuracy, XLA per ``config.jit_compile``. ``config`` is a
+    ``train.TrainConfig`` (or anything with its fields)."""
+    optimizer = keras.optimizers.SGD(config.lr, momentum=config.momentum,
+                                     weight_decay=config.weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    net.compile(optimizer=optimizer, loss="categorical_crossentropy",
+                metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
+                         keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
+                jit_compile=resolve_jit_compile(config.jit_compile))
+    return net
