@@ -3,11 +3,10 @@
 Free of TensorFlow imports so that every Keras backend (and the GPU benchmark,
 which runs on JAX without TensorFlow) compiles models the same way.
 
-``"auto"`` settings pick what is fastest where it is safe: XLA as Keras decides
-(on for GPUs and for JAX, off for TensorFlow on CPU, where oneDNN kernels beat
-XLA's), and mixed precision only on GPUs with tensor cores: bfloat16 from
-Ampere (compute capability 8.0) on, float16 with loss scaling on Volta/Turing.
-CPUs stay in float32: without AVX-512 BF16/AMX, reduced precision is slower there.
+``"auto"`` settings: XLA as Keras decides (on for GPUs and JAX; off for
+TensorFlow on CPU, where it measured no faster and compiles twice as long: see
+README, Performance), and mixed precision only on GPUs with tensor cores: bfloat16
+from Ampere (compute capability 8.0) on, float16 with loss scaling on Volta/Turing.
 """
 
 from __future__ import annotations

@@ -150,6 +150,7 @@ def matmul_seconds(flop_target: float, policy: str, on_gpu: bool) -> tuple[float
         n, reps = 8192, 20
         a = torch.randn(n, n, device="cuda", dtype=dtype)
         b = torch.randn(n, n, device="cuda", dtype=dtype)
+        a @ b  # warm-up: cuBLAS picks its kernel
         torch.cuda.synchronize()
         start = time.perf_counter()
         for _ in range(reps):
