@@ -83,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
                        help="keep decoded images in memory after the first epoch")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default checkpoints/<run-name>/)")
+    # choices as alexnet.recipe.PRECISIONS and JIT_COMPILE, without importing Keras
     train.add_argument("--precision", choices=("auto", "float32", "mixed_float16",
                                                "mixed_bfloat16"),
                        help="auto (default): mixed on GPUs with tensor cores, else float32")

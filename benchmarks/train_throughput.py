@@ -208,8 +208,8 @@ def bench_config(variant, batch_size, image_size, args, policy, on_gpu, root) ->
     """All figures for one variant and batch size."""
     classes, steps, warmup = args.classes, args.steps, args.warmup
     net = model.build(variant, classes, image_size)
-    recipe.compile_model(net, argparse.Namespace(lr=0.01, momentum=0.9, weight_decay=5e-4,
-                                                 jit_compile=args.jit_compile))
+    recipe.compile_model(net, argparse.Namespace(  # TrainConfig's defaults; train.py needs TF
+        lr=0.01, momentum=0.9, weight_decay=5e-4, jit_compile=args.jit_compile))
     train_flops = 6 * model.count_macs(net)
     rng = np.random.default_rng(0)
     x = keras.ops.convert_to_tensor(

@@ -57,7 +57,7 @@ def test_all_parts_on_a_tiny_tree(bench, tiny_dataset, tmp_path):
 
 
 def test_synthetic_part_runs_without_tensorflow(tmp_path):
-    """What benchmarks/gpu.sh runs on a machine with no TensorFlow (here on torch)."""
+    """The part gpu.sh runs where there is no TensorFlow (there on JAX, here on torch)."""
     blocked = ("import runpy, sys; sys.modules['tensorflow'] = None; "
                f"sys.argv = ['x', *{[*TINY, '--parts', 'synthetic', '--no-reference']!r}, "
                f"'--out', {str(tmp_path)!r}, '--name', 'bench.json']; "
