@@ -148,6 +148,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--strategy", choices=("mirrored", "multiworker"),
                        help="train on all local GPUs (mirrored) or on the machines in "
                             "TF_CONFIG (multiworker)")
+    # choices as alexnet.recipe.PRECISIONS and JIT_COMPILE, without importing Keras
+    train.add_argument("--precision", choices=("auto", "float32", "mixed_float16",
+                                               "mixed_bfloat16"),
+                       help="auto (default): mixed on GPUs with tensor cores, else float32")
+    train.add_argument("--jit-compile", choices=("auto", "on", "off"),
+                       help="XLA; auto (default): on for GPUs and JAX, off for TF on CPU")
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="Top-1/Top-5 of a saved model on val/")

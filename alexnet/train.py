@@ -20,7 +20,7 @@ from pathlib import Path
 
 import keras
 
-from alexnet import augment_layers, data, evaluate, images, model, plots, resume
+from alexnet import augment_layers, data, evaluate, images, model, plots, precision, resume
 
 CHECKPOINT_DIR = data.PROJECT_DIR / "checkpoints"
 
@@ -67,6 +67,8 @@ class TrainConfig:
     seed: int = 0
     out: str | None = None          # the run folder; default checkpoints/<run-name>
     strategy: str | None = None     # None (one device) | mirrored | multiworker (distribute.py)
+    precision: str = "auto"         # auto | float32 | mixed_float16 | mixed_bfloat16 (precision.py)
+    jit_compile: str = "auto"       # auto | on | off: XLA (precision.py)
 
     def __post_init__(self):
         if self.variant not in model.VARIANTS:
@@ -87,6 +89,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        precision.check(self.precision, self.jit_compile)
 
     def run_dir(self) -> Path:
         if self.out:
@@ -109,15 +112,16 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int | None):
 
 def compile_model(net: keras.Model, config: TrainConfig,
                   steps_per_epoch: int | None = None) -> keras.Model:
-    """SGD with momentum and weight decay (not on biases or BatchNorm), cross-entropy,
-    Top-1 and Top-5 accuracy."""
+    """SGD with momentum and weight decay (not on biases or BatchNorm), cross-entropy
+    (label smoothing optional), Top-1 and Top-5 accuracy, XLA per ``config.jit_compile``."""
     optimizer = keras.optimizers.SGD(learning_rate(config, steps_per_epoch),
                                      momentum=config.momentum, weight_decay=config.weight_decay)
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     net.compile(optimizer=optimizer, loss=loss,
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
-                         keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")])
+                         keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
+                jit_compile=precision.resolve_jit_compile(config.jit_compile))
     return net
 
 
@@ -317,6 +321,7 @@ def train(config: TrainConfig, resume_run: bool = False) -> Path:
         raise OSError(f"run folder {write_dir}: cannot write there "
                       f"({error.strerror or error})") from None
 
+    precision.set_precision(config.precision)  # before building: layers take the global policy
     with strategy.scope() if strategy else contextlib.nullcontext():
         net = build_model(config, len(train_split.class_names))
         compile_model(net, config, steps_per_epoch=-(-len(train_split) // config.batch_size))
