@@ -1,10 +1,10 @@
 """Trains the Imagenette recipes on a GPU machine that has Keras but no TensorFlow.
 
-Reads a packed dataset (``arrays.pack``), trains each recipe in mixed precision
-(bfloat16) with data in memory and augmentation on the GPU, then writes the small
-files a report needs into ``--out/<recipe>/``: config.json, history.csv,
-metrics.json (centre crop and 10-crop), predictions.npz, conv1_filters.npy and
-neighbours.json (report.export_model_artifacts). Run by gpu_imagenette.sh.
+Reads a packed dataset (``arrays.pack``), trains each recipe (mixed precision on
+GPUs with tensor cores, see precision.py) with data in memory and augmentation on
+the GPU, then writes the small files a report needs into ``--out/<recipe>/``:
+config.json, history.csv, metrics.json (centre crop and 10-crop), predictions.npz,
+conv1_filters.npy and neighbours.json (report.export_model_artifacts). Run by gpu_imagenette.sh.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import arrays, augment_layers, evaluate, model, report
+from alexnet import arrays, augment_layers, evaluate, model, precision, report
 from alexnet.train import RECIPES, TrainConfig, train
 
 
@@ -85,13 +85,11 @@ def main() -> None:
                              "modern:lr=0.1:weight_decay=0.001")
     parser.add_argument("--epochs", type=int, help="override the recipes' epochs")
     parser.add_argument("--minutes", default="3", help="time limit per recipe, e.g. 4,2.5")
-    parser.add_argument("--precision", default="mixed_bfloat16")
     args = parser.parse_args()
-    keras.mixed_precision.set_global_policy(args.precision)
     unpacked = arrays.unpack(Path(args.data))
     images = {name: x for name, (x, _) in unpacked.items()}
     splits = {name: split for name, (_, split) in unpacked.items()}
-    print(f"backend {keras.backend.backend()}, {args.precision}, "
+    print(f"backend {keras.backend.backend()}, {precision.resolve_precision('auto')}, "
           f"{ {k: v.shape for k, v in images.items()} }")
     recipes = args.recipes.split(",")
     minutes = [float(m) for m in args.minutes.split(",")]
