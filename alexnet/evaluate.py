@@ -16,7 +16,7 @@ def predict(net: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
     (``(batch, crops, h, w, 3)``, e.g. ``pipeline.batches(..., ten_crop=True)``) get
     the mean of their crops' softmax outputs, as in the paper."""
     probabilities, labels = [], []
-    batches = len(dataset) if hasattr(dataset, "__len__") else int(dataset.cardinality())
+    batches = len(dataset) if isinstance(dataset, list | tuple) else int(dataset.cardinality())
     progress = keras.utils.Progbar(batches if batches > 0 else None, unit_name="batch")
     for images, one_hot in dataset:
         if len(images.shape) == 5:
