@@ -71,6 +71,13 @@ crop. Both normalise each channel with ImageNet's mean and standard deviation.
 All of it runs inside the `tf.data` graph (`alexnet/augment.py`)."""),
     ("code", """images, labels = plots.examples(train_split, IMAGE_SIZE, 16, training=True)
 plots.samples(images, labels, class_names);"""),
+    ("md", """The three training augmentations on one image, five draws each: `basic`
+(the crop and flip above), `paper` (plus the paper's PCA colour augmentation: add
+multiples of the principal components of ImageNet's RGB pixels, with magnitudes drawn
+once per image from N(0, 0.1)), and `rrc`, the modern random-resized crop. The last
+row shows the paper's ten test crops (four corners and the centre, each mirrored),
+whose averaged softmax gives the 10-crop figures."""),
+    ("code", """plots.augmentations(train_split.files[0], IMAGE_SIZE);"""),
     ("md", """## 2. The network
 
 Five convolutional layers and three fully connected ones, 60,965,224 parameters for
@@ -112,7 +119,7 @@ weights, `ReduceLROnPlateau` lowers the learning rate, `CSVLogger` writes
 `history.csv`. Everything of a run goes into its run folder."""),
     ("code", """config = TrainConfig(data=str(root), variant=VARIANT, epochs=EPOCHS,
                      image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, limit=LIMIT,
-                     out="checkpoints/notebook")
+                     out=f"checkpoints/notebook-{VARIANT}-{IMAGE_SIZE}px")
 run_dir = config.run_dir()
 save_config(run_dir, config, class_names, root)
 
@@ -122,6 +129,10 @@ net = model.build(VARIANT, len(class_names), IMAGE_SIZE)
 compile_model(net, config, steps_per_epoch=len(train_ds))
 history = net.fit(train_ds, validation_data=val_ds, epochs=EPOCHS, shuffle=False,
                   callbacks=callbacks(run_dir, config), verbose=2)"""),
+    ("md", """The run survives interruptions: every epoch commits its state (weights,
+optimizer, callback counters) to `run_dir/state/`, so running the `fit` cell again
+with the same run folder continues from the last completed epoch (the command line
+does the same with `python -m alexnet train --resume RUN_DIR`)."""),
     ("md", """## 4. Evaluation: Top-1 and Top-5 error
 
 The paper reports the *error* rates: Top-1 (the most probable class is wrong) and
