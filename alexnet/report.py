@@ -183,8 +183,9 @@ def neighbours_figure(record: dict, class_names: list[str], roots: list[Path],
             if path is None:
                 missing.append(neighbour["file"])
             row.append(None if path is None else _display_image(path))
-            titles.append(f"{_class_of(neighbour['file'], class_names)}\n"
-                          f"{neighbour['distance']:.3g}")
+            score = (f"d {neighbour['distance']:.3g}" if "distance" in neighbour
+                     else f"cos {neighbour['similarity']:.3f}")  # Euclidean or cosine
+            titles.append(f"{_class_of(neighbour['file'], class_names)}\n{score}")
         queries.append(_display_image(query))
         query_titles.append(f"{_class_of(entry['file'], class_names)}\nquery")
         found.append(row)
@@ -268,15 +269,27 @@ def measured_throughput(folder: Path = BENCHMARK_DIR, notes: list[str] | None = 
             continue
         device = next((str(record[k]) for k in ("device", "machine", "gpu", "host")
                        if isinstance(record, dict) and isinstance(record.get(k), str)), "")
+        machine = record.get("machine") if isinstance(record, dict) else None
+        if not device and isinstance(machine, dict):  # train_throughput.py's layout
+            device = str(machine.get("gpu") or f"{machine.get('cpu_count', '?')}-core CPU")
         for keys, value in _numbers(record):
             key, where = keys[-1].lower(), "/".join(keys).lower()
-            per_second = any(s in key for s in ("images_per_s", "img_per_s", "images/s",
-                                                "img/s", "imgs_per_s", "throughput"))
-            if not per_second or value <= 0 or "train" not in where or any(
-                    s in where for s in ("infer", "predict", "eval", "reference", "torch")):
+            per_second = any(s in where for s in ("images_per_s", "img_per_s", "images/s",
+                                                  "img/s", "imgs_per_s", "throughput"))
+            training = "train" in where or key in ("synthetic", "pipeline")  # train_throughput.py
+            if not per_second or not training or value <= 0 or any(
+                    s in where for s in ("infer", "predict", "eval", "reference", "torch",
+                                         "matmul", "input")):
                 continue
             hours = IMAGENET_TRAIN_IMAGES * PAPER_EPOCHS / value / 3600
-            rows.append({"source": f"{path.name}: {'/'.join(keys[:-1]) or keys[-1]}",
+            owner = record
+            for k in keys[:-2]:  # the dict that holds this figure's settings, if any
+                owner = owner[int(k)] if isinstance(owner, list) else owner.get(k, {})
+            settings = (f"{owner['variant']} {owner.get('image_size', '')} px, batch "
+                        f"{owner.get('batch_size', '?')}, {key}"
+                        if isinstance(owner, dict) and "variant" in owner
+                        else "/".join(keys[:-1]) or keys[-1])
+            rows.append({"source": f"{path.name}: {settings}",
                          "device": device, "images_per_s": f"{value:,.0f}",
                          "time": f"{hours:,.1f} h" if hours < 48 else f"{hours / 24:,.1f} days",
                          "value": value})
@@ -477,7 +490,9 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
     if (run_dir / "neighbours.json").is_file():
         record = json.loads((run_dir / "neighbours.json").read_text())
         neighbours = {"layer": record.get("layer", FEATURE_LAYER),
-                      "gallery": str(record.get("gallery_size", "?"))}
+                      "gallery": str(record.get("gallery_size", "?")),
+                      "measure": ("cosine similarity" if record.get("metric") == "cosine"
+                                  else "Euclidean distance")}
     return {
         "run": {"name": _run_name(run_dir), "command": _command(config),
                 "variant": str(config.get("variant", "?")),
