@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from alexnet.data import AUGMENTATIONS, EIGENVALUES, EIGENVECTORS, MEAN, STD, resize_size
+from alexnet.data import (
+    AUGMENTATIONS,
+    EIGENVALUES,
+    EIGENVECTORS,
+    MEAN,
+    RRC_SCALE,
+    STD,
+    resize_size,
+)
 
 
 def decode(contents: tf.Tensor) -> tf.Tensor:
@@ -63,7 +71,7 @@ def centre_square(image_size: int):
     return window
 
 
-def random_resized(scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+def random_resized(scale=RRC_SCALE, ratio=(3 / 4, 4 / 3)):
     """Inception-style random-resized crop: a window of 8-100% of the area and aspect
     ratio 3/4-4/3 (the whole image when ten tries find none)."""
     def window(height, width):

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from alexnet.data import EIGENVALUES, EIGENVECTORS, MEAN, STD, resize_size
+from alexnet.data import EIGENVALUES, EIGENVECTORS, MEAN, RRC_SCALE, STD, resize_size
 
 
 @keras.saving.register_keras_serializable(package="alexnet")
@@ -26,7 +26,7 @@ class Augment(keras.layers.Layer):
     (the paper's 0.1). At inference: resize and centre crop, no randomness.
     """
 
-    def __init__(self, image_size: int, crop: str = "random", scale=(0.25, 1.0),
+    def __init__(self, image_size: int, crop: str = "random", scale=RRC_SCALE,
                  lighting: float = 0.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if crop not in ("random", "resized"):

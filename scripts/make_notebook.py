@@ -49,7 +49,7 @@ from alexnet import data, evaluate, model, pipeline, plots
 from alexnet.train import TrainConfig, callbacks, compile_model, save_config
 
 keras.utils.set_random_seed(0)
-plt.rcParams["figure.dpi"] = 60  # keeps the committed notebook small
+plt.rcParams["figure.dpi"] = 50  # keeps the committed notebook small
 print("Keras", keras.__version__, "on", keras.backend.backend())"""),
     ("md", """## 1. Data
 
@@ -69,15 +69,16 @@ resized so its shorter side is 256 (for 224 crops), then a random 224x224 crop i
 taken and flipped horizontally with probability 1/2. Evaluation takes the centre
 crop. Both normalise each channel with ImageNet's mean and standard deviation.
 All of it runs inside the `tf.data` graph (`alexnet/augment.py`)."""),
-    ("code", """images, labels = plots.examples(train_split, IMAGE_SIZE, 16, training=True)
+    ("code", """images, labels = plots.examples(train_split, IMAGE_SIZE, 8, training=True)
 plots.samples(images, labels, class_names);"""),
-    ("md", """The three training augmentations on one image, five draws each: `basic`
+    ("md", """The three training augmentations on one image: `basic`
 (the crop and flip above), `paper` (plus the paper's PCA colour augmentation: add
 multiples of the principal components of ImageNet's RGB pixels, with magnitudes drawn
-once per image from N(0, 0.1)), and `rrc`, the modern random-resized crop. The last
+once per image from N(0, 0.1)), and `rrc`, the modern random-resized crop; three draws
+each. The last
 row shows the paper's ten test crops (four corners and the centre, each mirrored),
 whose averaged softmax gives the 10-crop figures."""),
-    ("code", """plots.augmentations(train_split.files[0], IMAGE_SIZE);"""),
+    ("code", """plots.augmentations(train_split.files[0], IMAGE_SIZE, columns=3);"""),
     ("md", """## 2. The network
 
 Five convolutional layers and three fully connected ones, 60,965,224 parameters for
@@ -150,7 +151,7 @@ what the network predicts for a few validation images."""),
 plots.curves(run_history);"""),
     ("code", """plots.errors(run_history);"""),
     ("code", """plots.confusion(metrics);"""),
-    ("code", """images, labels = plots.examples(val_split, IMAGE_SIZE, 8, training=False)
+    ("code", """images, labels = plots.examples(val_split, IMAGE_SIZE, 6, training=False)
 plots.predictions(images, best.predict(images, verbose=0), labels, class_names);"""),
     ("md", """## 6. Reported results (trained on a GPU)
 
