@@ -22,8 +22,11 @@ drive the command line (`python -m alexnet train ...`) for long runs. The
 companion document `AlexNet.pdf` explains the architecture and our results.
 
 **How this copy was executed.** The outputs below come from running this
-notebook on a 2-core CPU (no GPU) with the parameters of the next cell set small
-(see `ALEXNET_NB_*` there), so the live training is a demonstration, not a result.
+notebook on a 2-core CPU (no GPU) with the parameters of the next cell set small, so
+the live training is a demonstration, not a result:
+`ALEXNET_DATA=../shared/datasets ALEXNET_NB_EPOCHS=3 ALEXNET_NB_LIMIT=30
+ALEXNET_NB_IMAGE_SIZE=128 ALEXNET_NB_BATCH_SIZE=32 jupyter nbconvert --to notebook
+--execute --inplace AlexNet.ipynb` (30 images per class, 3 epochs, 128 px).
 The reported results (section 6) were trained on an H100 with
 `bash scripts/gpu_imagenette.sh` and are read from `results/`."""),
     ("code", """# Parameters: environment variables override them (CI runs the notebook tiny).
