@@ -284,7 +284,10 @@ def measured_throughput(folder: Path = BENCHMARK_DIR, notes: list[str] | None = 
             hours = IMAGENET_TRAIN_IMAGES * PAPER_EPOCHS / value / 3600
             owner = record
             for k in keys[:-2]:  # the dict that holds this figure's settings, if any
-                owner = owner[int(k)] if isinstance(owner, list) else owner.get(k, {})
+                if isinstance(owner, list):
+                    owner = owner[int(k)] if k.isdigit() and int(k) < len(owner) else {}
+                else:
+                    owner = owner.get(k, {}) if isinstance(owner, dict) else {}
             settings = (f"{owner['variant']} {owner.get('image_size', '')} px, batch "
                         f"{owner.get('batch_size', '?')}, {key}"
                         if isinstance(owner, dict) and "variant" in owner
