@@ -8,6 +8,7 @@ bytes and a label, then one parallel map decodes and transforms them
 from __future__ import annotations
 
 import sys
+import warnings
 
 import tensorflow as tf
 
@@ -15,6 +16,11 @@ from alexnet import augment
 from alexnet.data import Split
 
 SHUFFLE_BUFFER = 4096  # shard records shuffled in memory (JPEGs of some 30 kB at 256 px)
+
+# Evaluation datasets have no known length (an undecodable image is dropped, not
+# replaced), and Keras then warns once per fit that validation "ran out of data"
+# although every image was seen.
+warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
 
 
 def decode(path: tf.Tensor) -> tf.Tensor:
