@@ -41,7 +41,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from alexnet.train import load_config
 
     run_dir = Path(args.model).parent
-    net = model.load(args.model)
+    net = model.unwrap(model.load(args.model))
     config = load_config(run_dir) if (run_dir / "config.json").is_file() else {}
     root = data.locate(args.data or config.get("dataset_root") or "imagenette")
     split = data.list_split(root, "val", config.get("class_names"), limit=args.limit)
@@ -78,7 +78,7 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from alexnet import data, model, predict
 
-    net = model.load(args.model)
+    net = model.unwrap(model.load(args.model))
     class_names = predict.class_names(args.model, args.classes)
     for path in args.images:
         probabilities = predict.predict_file(net, path)

@@ -204,6 +204,17 @@ def load(path) -> keras.Model:
     """Loads a saved ``.keras`` model with ``safe_mode=True`` (no arbitrary code)."""
     from pathlib import Path
 
+    from alexnet import augment_layers  # noqa: F401  (registers Augment, for --in-memory runs)
+
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     return keras.saving.load_model(path, safe_mode=True)
+
+
+def unwrap(net: keras.Model) -> keras.Model:
+    """The AlexNet inside a model trained with on-device augmentation (``--in-memory``),
+    which takes normalised images as the tf.data pipelines give them; other models as
+    they are."""
+    inner = [layer for layer in net.layers
+             if isinstance(layer, keras.Model) and layer.name.startswith("alexnet_")]
+    return inner[0] if inner else net

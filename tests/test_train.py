@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -75,6 +77,13 @@ def test_in_memory_training_augments_on_the_device(imagenette, tmp_path):
     run_dir = train(config)
     trained = model.load(run_dir / "best.keras")
     assert isinstance(trained.get_layer("augment"), augment_layers.Augment)
+    assert model.unwrap(trained).input_shape == (None, 64, 64, 3)  # for evaluate/predict
+    image = next((imagenette / "val").glob("*/*.JPEG"))
+    result = subprocess.run([sys.executable, "-m", "alexnet", "predict", "--model",
+                             str(run_dir / "best.keras"), str(image)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.count("%") == 5
     assert json.loads((run_dir / "metrics.json").read_text())["examples"] == 20
 
 
