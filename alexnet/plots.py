@@ -21,7 +21,7 @@ from alexnet import data  # noqa: E402
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
-    """``history.csv`` (Keras' CSVLogger) as columns of floats."""
+    """``history.csv`` (one row per epoch, in Keras' CSVLogger format) as columns of floats."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:

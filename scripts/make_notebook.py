@@ -117,10 +117,11 @@ Markdown(model.comparison_table(model.compare_variants()))"""),
 
 The paper's optimiser: SGD with momentum 0.9 and weight decay 5e-4, learning rate
 0.01 divided by 10 when the validation loss stops improving. Keras callbacks do the
-bookkeeping: `ModelCheckpoint` keeps the best model (validation accuracy) as
-`best.keras`, `EarlyStopping` stops when it no longer improves and restores the best
-weights, `ReduceLROnPlateau` lowers the learning rate, `CSVLogger` writes
-`history.csv`. Everything of a run goes into its run folder."""),
+bookkeeping: a best-model checkpoint (Keras' `ModelCheckpoint`, written atomically)
+keeps the best model by validation accuracy as `best.keras`, `EarlyStopping` stops
+when it no longer improves and restores the best weights, `ReduceLROnPlateau` lowers
+the learning rate, and the resume state writes `history.csv` (one row per epoch, as
+Keras' `CSVLogger` would). Everything of a run goes into its run folder."""),
     ("code", """config = TrainConfig(data=str(root), variant=VARIANT, epochs=EPOCHS,
                      image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, limit=LIMIT,
                      out=f"checkpoints/notebook-{VARIANT}-{IMAGE_SIZE}px")
