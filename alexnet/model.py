@@ -204,7 +204,8 @@ def load(path) -> keras.Model:
     """Loads a saved ``.keras`` model with ``safe_mode=True`` (no arbitrary code)."""
     from pathlib import Path
 
-    from alexnet import augment_layers  # noqa: F401  (registers Augment, for --in-memory runs)
+    # registers Augment (models trained --in-memory) and the optimiser of the saved compile
+    from alexnet import augment_layers, optimizer  # noqa: F401
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such model file")

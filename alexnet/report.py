@@ -508,6 +508,8 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
                 "augmentation": AUGMENTATIONS.get(config.get("augmentation", "basic"),
                                                   str(config.get("augmentation"))),
                 "weight_decay": str(config.get("weight_decay", "?")),
+                # runs saved before optimizer.PaperSGD used Keras' decoupled decay
+                "paper_weight_decay": config.get("optimizer") == "PaperSGD",
                 "limit": str(config.get("limit") or "all"),
                 "momentum": str(config.get("momentum", "?")),
                 "machine": str(config.get("machine", "not recorded")),

@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 
 from alexnet import augment_layers, data, evaluate, images, model, plots, precision, resume
+from alexnet.optimizer import PaperSGD
 
 CHECKPOINT_DIR = data.PROJECT_DIR / "checkpoints"
 
@@ -34,7 +35,10 @@ RECIPES = {
                   patience=20),
     # What a practitioner would use today for AlexNet from scratch on Imagenette:
     # BatchNorm, random-resized crops, label smoothing, warm-up then cosine decay.
-    "modern": dict(variant="bn", init="he", lr=0.05, momentum=0.9, weight_decay=5e-4,
+    # weight_decay 5e-5 through momentum equals the 5e-4 of Keras' decoupled decay that
+    # our measured run (results/imagenette-modern) used: both shrink weights by lr x 5e-4
+    # per step.
+    "modern": dict(variant="bn", init="he", lr=0.05, momentum=0.9, weight_decay=5e-5,
                    batch_size=256, schedule="cosine", warmup_epochs=5, augmentation="rrc",
                    label_smoothing=0.1, epochs=80, patience=80),
 }
@@ -51,7 +55,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 0.01                # the paper's initial learning rate
     momentum: float = 0.9
-    weight_decay: float = 5e-4
+    weight_decay: float = 5e-4      # the paper's: part of the gradient (PaperSGD)
     lr_patience: int = 3            # epochs without val_loss improvement before lr /= 10
     patience: int = 8               # epochs without val_accuracy improvement before stopping
     dropout: float = 0.5
@@ -112,11 +116,10 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int | None):
 
 def compile_model(net: keras.Model, config: TrainConfig,
                   steps_per_epoch: int | None = None) -> keras.Model:
-    """SGD with momentum and weight decay (not on biases or BatchNorm), cross-entropy
+    """SGD with momentum and the paper's weight decay (``PaperSGD``), cross-entropy
     (label smoothing optional), Top-1 and Top-5 accuracy, XLA per ``config.jit_compile``."""
-    optimizer = keras.optimizers.SGD(learning_rate(config, steps_per_epoch),
-                                     momentum=config.momentum, weight_decay=config.weight_decay)
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    optimizer = PaperSGD(learning_rate(config, steps_per_epoch), momentum=config.momentum,
+                         weight_decay=config.weight_decay)
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     net.compile(optimizer=optimizer, loss=loss,
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
@@ -196,7 +199,8 @@ def callbacks(run_dir: Path, config: TrainConfig,
 def save_config(run_dir: Path, config: TrainConfig, class_names: list[str], root: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {**dataclasses.asdict(config), "dataset_root": str(root),
-              "class_names": class_names, "keras_backend": keras.backend.backend()}
+              "class_names": class_names, "keras_backend": keras.backend.backend(),
+              "optimizer": PaperSGD.__name__}  # runs before it used Keras' decoupled decay
     resume.write_text(run_dir / "config.json", json.dumps(record, indent=2) + "\n")
 
 

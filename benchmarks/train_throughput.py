@@ -14,8 +14,9 @@ so that a busy machine slows every figure alike:
 
 Training counts 3 x 2 x MACs FLOPs per image (forward, and two backward products),
 inference 2 x MACs. Each figure is the median over ``--repeats``, after
-``--warmup`` steps (compilation included there). Results go to a JSON file in
-``--out`` (default: $OUT, else benchmarks/results/).
+``--warmup`` steps (compilation included there); a Keras repetition is timed from its
+first step's start to its last step's end, leaving out the set-up of ``fit``/``predict``.
+Results go to a JSON file in ``--out`` (default: $OUT, else benchmarks/results/).
 
 The ``synthetic`` and ``inference`` parts import neither TensorFlow nor the input
 pipeline, so they run on a machine with only JAX or PyTorch:
@@ -39,6 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import alexnet  # noqa: E402, F401, I001  first: turns on TensorFlow's oneDNN kernels
 import keras  # noqa: E402
 
 from alexnet import data, model, precision  # noqa: E402
@@ -199,10 +201,30 @@ def consume(dataset, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def timed(function, *args) -> float:
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start
+class StepTimer(keras.callbacks.Callback):
+    """Seconds from the first step's start to the last one's end, so that the set-up and
+    tear-down of ``fit``/``predict`` (iterator, callbacks: about a second, the same in
+    every epoch however long) do not count against a few timed steps."""
+
+    def _begin(self, batch):
+        if batch == 0:
+            self.start = time.perf_counter()
+
+    def _end(self, result):
+        keras.ops.convert_to_numpy(result)  # waits: the backends dispatch asynchronously
+        self.seconds = time.perf_counter() - self.start
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._begin(batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._end(logs["loss"])
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._begin(batch)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._end(logs["outputs"])
 
 
 def bench_config(variant, batch_size, image_size, args, policy, on_gpu, root) -> dict:
@@ -218,9 +240,19 @@ def bench_config(variant, batch_size, image_size, args, policy, on_gpu, root) ->
     y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
 
     def train_on(dataset):
-        return lambda n: net.fit(dataset, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False)
+        def train(n: int) -> float:
+            timer = StepTimer()
+            net.fit(dataset, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False,
+                    callbacks=[timer])
+            return timer.seconds
+        return train
 
-    # Each entry: (name, kind, function(steps)); kind is train|inference|input|matmul.
+    def infer(n: int) -> float:
+        timer = StepTimer()
+        net.predict(repeat((x,)), steps=n, verbose=0, callbacks=[timer])
+        return timer.seconds
+
+    # Each entry: (name, kind, function(steps) -> seconds); kind: train|inference|input|matmul.
     parts = []
     if "synthetic" in args.parts:
         parts.append(("synthetic", "train", train_on(repeat((x, y)))))
@@ -229,8 +261,7 @@ def bench_config(variant, batch_size, image_size, args, policy, on_gpu, root) ->
         parts.append(("input", "input", lambda n: consume(dataset, n)))
         parts.append(("pipeline", "train", train_on(dataset)))
     if "inference" in args.parts:
-        parts.append(("inference", "inference",
-                      lambda n: net.predict(repeat((x,)), steps=n, verbose=0)))
+        parts.append(("inference", "inference", infer))
     if args.reference:
         import torch
 
@@ -246,7 +277,9 @@ def bench_config(variant, batch_size, image_size, args, policy, on_gpu, root) ->
     runs = {name: [] for name, _, _ in parts}
     for name, _, function in parts:
         if function is not None and warmup:
-            compile_s = timed(function, warmup)
+            start = time.perf_counter()
+            function(warmup)
+            compile_s = time.perf_counter() - start
             print(f"  warm-up {name}: {compile_s:.1f} s", flush=True)
     for r in range(args.repeats):
         for name, kind, function in parts:
@@ -255,7 +288,7 @@ def bench_config(variant, batch_size, image_size, args, policy, on_gpu, root) ->
                                                 on_gpu)
                 runs[name].append(flops / seconds)
             else:
-                runs[name].append(batch_size * steps / timed(function, steps))
+                runs[name].append(batch_size * steps / function(steps))
         print(f"  round {r + 1}/{args.repeats}: " + ", ".join(
             f"{n} {v[-1] / 1e9:.0f} GFLOP/s" if n == "matmul" else f"{n} {v[-1]:.1f}"
             for n, v in runs.items()), flush=True)
@@ -302,6 +335,8 @@ def machine(on_gpu: bool, policy: str, jit_compile) -> dict:
         module = sys.modules.get(name)
         if module is not None:
             info[name] = module.__version__
+    if "tensorflow" in sys.modules:  # alexnet turns its oneDNN kernels on (alexnet/__init__.py)
+        info["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
     if on_gpu:
         import torch
 

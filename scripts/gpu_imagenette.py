@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--out", default="results/gpu")
     parser.add_argument("--recipes", default="modern,paper",
                         help="comma-separated; a recipe may override settings: "
-                             "modern:lr=0.1:weight_decay=0.001")
+                             "modern:lr=0.1:weight_decay=1e-4")
     parser.add_argument("--epochs", type=int, help="override the recipes' epochs")
     parser.add_argument("--minutes", default="3", help="time limit per recipe, e.g. 4,2.5")
     args = parser.parse_args()

@@ -32,6 +32,8 @@ The reported results (section 6) were trained on an H100 with
     ("code", """# Parameters: environment variables override them (CI runs the notebook tiny).
 import os
 
+import alexnet  # noqa: F401  before Keras loads TensorFlow: turns on its fast oneDNN CPU kernels
+
 DATA = os.environ.get("ALEXNET_NB_DATA", "imagenette")        # a folder or a dataset name
 VARIANT = os.environ.get("ALEXNET_NB_VARIANT", "bn")           # paper | owt | bn
 EPOCHS = int(os.environ.get("ALEXNET_NB_EPOCHS", "30"))
@@ -116,12 +118,14 @@ Markdown(model.comparison_table(model.compare_variants()))"""),
     ("md", """## 3. Training
 
 The paper's optimiser: SGD with momentum 0.9 and weight decay 5e-4, learning rate
-0.01 divided by 10 when the validation loss stops improving. Keras callbacks do the
-bookkeeping: a best-model checkpoint (Keras' `ModelCheckpoint`, written atomically)
-keeps the best model by validation accuracy as `best.keras`, `EarlyStopping` stops
-when it no longer improves and restores the best weights, `ReduceLROnPlateau` lowers
-the learning rate, and the resume state writes `history.csv` (one row per epoch, as
-Keras' `CSVLogger` would). Everything of a run goes into its run folder."""),
+0.01 divided by 10 when the validation loss stops improving. `PaperSGD` follows the
+paper's update rule, where the decay is part of the gradient and so is carried by the
+momentum (Keras' own `weight_decay` is not, and is ten times weaker for the same number).
+Keras callbacks do the bookkeeping: a best-model checkpoint (Keras' `ModelCheckpoint`,
+written atomically) keeps the best model by validation accuracy as `best.keras`,
+`EarlyStopping` stops when it no longer improves and restores the best weights,
+`ReduceLROnPlateau` lowers the learning rate, and the resume state writes `history.csv`
+(one row per epoch, as Keras' `CSVLogger` would). Everything of a run goes into its run folder."""),
     ("code", """config = TrainConfig(data=str(root), variant=VARIANT, epochs=EPOCHS,
                      image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, limit=LIMIT,
                      out=f"checkpoints/notebook-{VARIANT}-{IMAGE_SIZE}px")

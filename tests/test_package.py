@@ -1,0 +1,33 @@
+"""Importing alexnet turns on TensorFlow's oneDNN CPU kernels, unless told otherwise,
+and warns when it comes too late to do so."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(code: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, env={**environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env})
+
+
+def test_import_turns_onednn_on_unless_the_user_chose():
+    code = "import alexnet, os; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    assert run(code).stdout.strip() == "1"
+    assert run(code, TF_ENABLE_ONEDNN_OPTS="0").stdout.strip() == "0"
+
+
+def test_tensorflow_loaded_first_gets_a_warning():
+    code = ("import warnings\n"
+            "warnings.filterwarnings('error', message='TensorFlow was imported before')\n"
+            "import tensorflow\nimport alexnet")
+    late = run(code)
+    assert late.returncode != 0 and "Import alexnet first" in late.stderr
+    chosen = run(code, TF_ENABLE_ONEDNN_OPTS="0")
+    assert chosen.returncode == 0, chosen.stderr
