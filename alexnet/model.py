@@ -25,7 +25,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from alexnet.layers import AdaptiveAveragePooling2D, LocalResponseNormalization
+from alexnet.layers import AdaptiveAveragePooling2D, GroupedConv2D, LocalResponseNormalization
 
 VARIANTS = ("paper", "owt", "bn")
 DEFAULT_IMAGE_SIZE = {"paper": 227, "owt": 224, "bn": 224}
@@ -89,9 +89,10 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
 
     def conv(x, filters, kernel, name, stride=1, groups=1):
         kernel_init, bias_init = _initializers(init, name)
-        x = layers.Conv2D(filters, kernel, stride, padding="valid" if kernel == 11 else "same",
-                          groups=groups, use_bias=not batchnorm, kernel_initializer=kernel_init,
-                          bias_initializer=bias_init, name=name)(x)
+        conv_layer = GroupedConv2D if groups > 1 else layers.Conv2D
+        x = conv_layer(filters, kernel, stride, padding="valid" if kernel == 11 else "same",
+                       groups=groups, use_bias=not batchnorm, kernel_initializer=kernel_init,
+                       bias_initializer=bias_init, name=name)(x)
         if batchnorm:
             x = layers.BatchNormalization(name=f"{name}_bn")(x)
         return layers.ReLU(name=f"{name}_relu")(x)

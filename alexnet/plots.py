@@ -245,12 +245,18 @@ def layer_label(layer) -> str:
     return labels.get(kind, kind)
 
 
+def layer_kind(layer) -> str:
+    """The layer's class name; convolutions (also ``GroupedConv2D``) are "Conv2D"."""
+    is_conv = any(cls.__name__ == "Conv2D" for cls in type(layer).__mro__)
+    return "Conv2D" if is_conv else type(layer).__name__
+
+
 def stages(net) -> list[dict]:
     """The model's layer chain grouped into stages: the input, then each Conv2D or Dense
     layer with the layers that follow it (ReLU, LRN, pooling, dropout...)."""
     found = []
     for layer in net.layers:
-        kind = type(layer).__name__
+        kind = layer_kind(layer)
         if kind in ("InputLayer", "Conv2D", "Dense"):
             stage = {"name": layer.name, "kind": kind, "groups": getattr(layer, "groups", 1),
                      "shape": layer.output.shape, "ops": [], "out": layer.output.shape}

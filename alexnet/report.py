@@ -309,7 +309,7 @@ def layer_rows(net: keras.Model) -> list[dict]:
     multiply-accumulates per image (convolution and FC layers only)."""
     rows = []
     for layer in net.layers:
-        kind = type(layer).__name__
+        kind = plots.layer_kind(layer)
         if kind == "ReLU":
             continue
         macs = 0

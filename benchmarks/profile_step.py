@@ -6,6 +6,7 @@ Trains a few steps on random data under TensorFlow's profiler and sums the durat
 each op type (and of the slowest single ops) over ``--steps`` profiled steps, as
 milliseconds per step. With one inter-op thread, ops run one after another and the
 figures add up to the step; with more, overlapping ops each count their whole time.
+Code that XLA compiles (``--jit-compile``) runs outside these ops and is not listed.
 """
 
 from __future__ import annotations

@@ -54,6 +54,20 @@ def test_matches_tensorflow(channels):
     np.testing.assert_allclose(np.asarray(LocalResponseNormalization()(a)), expected, rtol=1e-5)
 
 
+def test_gradient_matches_tensorflow():
+    a = tf.constant(activations(96, seed=3))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(a)
+        ours = LocalResponseNormalization()(a)
+        theirs = tf.nn.local_response_normalization(a, depth_radius=2, bias=2.0, alpha=1e-4,
+                                                    beta=0.75)
+        weights = tf.random.stateless_normal(a.shape, seed=[0, 1])  # a loss that mixes all
+        loss_ours, loss_theirs = (tf.reduce_sum(weights * out) for out in (ours, theirs))
+    expected = tape.gradient(loss_theirs, a).numpy()
+    np.testing.assert_allclose(tape.gradient(loss_ours, a).numpy(), expected, rtol=1e-4,
+                               atol=1e-7 * np.abs(expected).max())
+
+
 def test_pytorch_divides_alpha_by_n():
     """The docstring's claim: PyTorch's alpha is the paper's alpha times n."""
     torch = pytest.importorskip("torch")
@@ -111,3 +125,24 @@ def test_other_backends(backend, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     np.testing.assert_allclose(np.load(tmp_path / "b.npy"),
                                lrn_reference(np.load(tmp_path / "a.npy")), rtol=1e-5)
+
+
+def test_grouped_conv_equals_keras_grouped_conv():
+    from alexnet.layers import GroupedConv2D
+
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 9, 9, 8)).astype("float32"))
+    reference = keras.layers.Conv2D(6, 3, strides=2, padding="same", groups=2)
+    ours = GroupedConv2D(6, 3, strides=2, padding="same", groups=2)
+    reference.build(x.shape)
+    ours.build(x.shape)
+    ours.set_weights(reference.get_weights())
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        outputs = [layer(x) for layer in (reference, ours)]
+        losses = [tf.reduce_sum(out * tf.range(out.shape[-1], dtype="float32")) for out in outputs]
+    np.testing.assert_allclose(outputs[1].numpy(), outputs[0].numpy(), rtol=1e-5, atol=1e-5)
+    for theirs, mine in ((x, x), (reference.kernel, ours.kernel)):  # input and kernel
+        np.testing.assert_allclose(tape.gradient(losses[1], mine).numpy(),
+                                   tape.gradient(losses[0], theirs).numpy(), rtol=1e-5,
+                                   atol=1e-5)
+    assert isinstance(keras.layers.deserialize(keras.layers.serialize(ours)), GroupedConv2D)
