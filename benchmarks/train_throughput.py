@@ -203,8 +203,8 @@ def consume(dataset, steps: int) -> float:
 
 class StepTimer(keras.callbacks.Callback):
     """Seconds from the first step's start to the last one's end, so that the set-up and
-    tear-down of ``fit``/``predict`` (iterator, callbacks: about a second, the same in
-    every epoch however long) do not count against a few timed steps."""
+    tear-down of ``fit``/``predict`` (iterator, callbacks: paid once per epoch however
+    long) do not count against a few timed steps."""
 
     def _begin(self, batch):
         if batch == 0:
