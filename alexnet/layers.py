@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
@@ -89,14 +91,68 @@ class AdaptiveAveragePooling2D(keras.layers.Layer):
         return {**super().get_config(), "output_size": self.output_size}
 
 
+def kernel_gradient_by_matmuls() -> bool:
+    """Whether ``TapwiseConv2D`` computes its kernel gradient itself: on TensorFlow without
+    a GPU, where oneDNN's own filter gradients ran at about half its matmul speed
+    (README, Performance). cuDNN and XLA have better ones of their own."""
+    return keras.backend.backend() == "tensorflow" and _no_gpu()
+
+
+@functools.cache
+def _no_gpu() -> bool:
+    from alexnet.precision import gpu_capability
+
+    return gpu_capability() is None
+
+
 @keras.saving.register_keras_serializable(package="alexnet")
-class GroupedConv2D(keras.layers.Conv2D):
+class TapwiseConv2D(keras.layers.Conv2D):
+    """``Conv2D`` whose kernel gradient, where that is faster, is one matmul per kernel
+    tap: dW[i, j] = x[:, i:i+H', j:j+W', :]^T @ dy, summed over batch and positions.
+
+    The same layer, weights and (up to float rounding) gradients as ``keras.layers.Conv2D``.
+    Only the backward pass of stride-1 convolutions changes, and only where
+    ``kernel_gradient_by_matmuls()`` says so; elsewhere this is ``Conv2D``.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        k_h, k_w, _, _ = kernel.shape
+        _, height, width, _ = inputs.shape
+        if not (kernel_gradient_by_matmuls() and self.strides == (1, 1)
+                and self.dilation_rate == (1, 1) and self.data_format == "channels_last"
+                and kernel.shape[2] == inputs.shape[-1]  # not a grouped kernel
+                and height is not None and width is not None
+                and (self.padding == "valid" or (self.padding == "same" and k_h % 2 and k_w % 2))):
+            return super().convolution_op(inputs, kernel)
+        pad_h, pad_w = (k_h // 2, k_w // 2) if self.padding == "same" else (0, 0)
+        out_h, out_w = height + 2 * pad_h - k_h + 1, width + 2 * pad_w - k_w + 1
+
+        @ops.custom_gradient
+        def convolution(x, w):
+            def gradient(*args, upstream=None):  # TF/JAX pass upstream first, torch by name
+                upstream = args[0] if upstream is None else upstream
+                d_x = ops.conv_transpose(upstream, w, 1, self.padding)
+                padded = ops.pad(x, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]])
+                d_y = ops.reshape(upstream, (-1, w.shape[-1]))
+                taps = [ops.matmul(ops.transpose(ops.reshape(
+                            padded[:, i:i + out_h, j:j + out_w, :], (-1, w.shape[2]))), d_y)
+                        for i in range(k_h) for j in range(k_w)]
+                return d_x, ops.reshape(ops.stack(taps), w.shape)
+
+            return super(TapwiseConv2D, self).convolution_op(x, w), gradient
+
+        return convolution(inputs, kernel)
+
+
+@keras.saving.register_keras_serializable(package="alexnet")
+class GroupedConv2D(TapwiseConv2D):
     """``Conv2D(groups=g)`` computed as g ordinary convolutions, one per group of input
     and output channels (the paper's two GPU towers), then concatenated.
 
     Same weights, same result, every backend. Keras' TensorFlow backend would compile a
     grouped convolution with XLA, which on our CPU made the ``paper`` variant train
-    slower than PyTorch; the ordinary convolutions run on TensorFlow's own kernels.
+    slower than PyTorch; the ordinary convolutions run on TensorFlow's own kernels
+    (and their kernel gradients as ``TapwiseConv2D``'s).
     """
 
     def convolution_op(self, inputs, kernel):

@@ -146,3 +146,51 @@ def test_grouped_conv_equals_keras_grouped_conv():
                                    tape.gradient(losses[0], theirs).numpy(), rtol=1e-5,
                                    atol=1e-5)
     assert isinstance(keras.layers.deserialize(keras.layers.serialize(ours)), GroupedConv2D)
+
+
+@pytest.mark.parametrize("kernel, padding, groups", [(3, "same", 1), (5, "same", 1),
+                                                      (3, "valid", 1), (5, "same", 2)])
+def test_tapwise_conv_equals_keras_conv(kernel, padding, groups):
+    """Output, input gradient and kernel gradient (here computed tap by tap) all match
+    Keras' Conv2D, inside tf.function as in training."""
+    from alexnet.layers import GroupedConv2D, TapwiseConv2D, kernel_gradient_by_matmuls
+
+    assert kernel_gradient_by_matmuls()  # TensorFlow, no GPU: the tapwise path runs
+    x = tf.constant(np.random.default_rng(0).normal(size=(3, 11, 9, 8)).astype("float32"))
+    reference = keras.layers.Conv2D(6, kernel, padding=padding, groups=groups)
+    ours = (GroupedConv2D if groups > 1 else TapwiseConv2D)(6, kernel, padding=padding,
+                                                             groups=groups)
+    reference.build(x.shape)
+    ours.build(x.shape)
+    ours.set_weights(reference.get_weights())
+
+    @tf.function
+    def outputs_and_gradients(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x)
+            loss = tf.reduce_sum(tf.sin(out))  # upstream gradient varies across positions
+        return [out, *tape.gradient(loss, [x, layer.kernel, layer.bias])]
+
+    for theirs, mine in zip(outputs_and_gradients(reference), outputs_and_gradients(ours),
+                            strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_tapwise_conv_falls_back_to_keras_conv(monkeypatch):
+    """Where the tapwise gradient is not used (GPU, other backends, strides), the layer
+    is Conv2D: no custom gradient in the graph."""
+    from alexnet import layers
+    from alexnet.layers import TapwiseConv2D
+
+    x = tf.zeros((1, 9, 9, 2))
+    strided = TapwiseConv2D(4, 3, strides=2, padding="same")
+    plain = TapwiseConv2D(4, 3, padding="same")
+
+    def ops_in(layer):
+        return {op.type for op in tf.function(layer).get_concrete_function(x).graph.get_operations()}
+
+    assert "IdentityN" in ops_in(plain)  # tf.custom_gradient's marker
+    assert "IdentityN" not in ops_in(strided)
+    monkeypatch.setattr(layers, "kernel_gradient_by_matmuls", lambda: False)
+    assert "IdentityN" not in ops_in(TapwiseConv2D(4, 3, padding="same"))
