@@ -71,7 +71,11 @@ def reference(files: list[str], count: int, batch_size: int, size: int, workers:
     jobs = [([files[(i * batch_size + k) % len(files)] for k in range(batch_size)], size, i)
             for i in range(count // batch_size + 3)]
     with get_context("fork").Pool(workers) as pool:
-        return measure(pool.imap(reference_batch, jobs), count)
+        batches = pool.imap(reference_batch, jobs)
+        rate = measure(batches, count)
+        for _ in batches:  # finish the queued jobs: terminating a pool with work left can hang
+            pass
+    return rate
 
 
 def tf_rate(split, count: int, batch_size: int, size: int, augmentation: str) -> float:

@@ -113,3 +113,24 @@ def test_compile_model_applies_xla_setting():
     assert net.jit_compile is False
     compile_model(net, TrainConfig(jit_compile="on"))
     assert net.jit_compile is True
+
+
+def test_kernel_gradient_benchmark_on_a_tiny_model(tmp_path):
+    """Both models train, the JSON holds both figures and their ratio, and the switch the
+    benchmark forces while tracing is put back."""
+    from alexnet import layers
+
+    spec = importlib.util.spec_from_file_location(
+        "kernel_gradient", SCRIPT.parent / "kernel_gradient.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    switch = layers.kernel_gradient_by_matmuls
+    path = module.main(["--variant", "owt", "--batch-size", "2", "--image-size", "96",
+                        "--classes", "10", "--warmup", "0", "--steps", "1", "--repeats", "2",
+                        "--out", str(tmp_path), "--name", "kg.json"])
+    record = json.loads(path.read_text())
+    assert set(record["images_per_s"]) == set(module.NAMES.values())
+    assert all(len(runs) == 2 and min(runs) > 0 for runs in record["runs"].values())
+    assert math.isclose(record["ratio"], record["images_per_s"]["matmul_kernel_gradient"]
+                        / record["images_per_s"]["backend_kernel_gradient"])
+    assert layers.kernel_gradient_by_matmuls is switch

@@ -148,23 +148,23 @@ def test_grouped_conv_equals_keras_grouped_conv():
     assert isinstance(keras.layers.deserialize(keras.layers.serialize(ours)), GroupedConv2D)
 
 
-@pytest.mark.parametrize("kernel, padding, groups", [(3, "same", 1), (5, "same", 1),
-                                                      (3, "valid", 1), (5, "same", 2)])
-def test_tapwise_conv_equals_keras_conv(kernel, padding, groups):
+@pytest.mark.parametrize("kernel, padding, groups, graph", [
+    (3, "same", 1, True), (5, "same", 1, True), (3, "valid", 1, True), (5, "same", 2, True),
+    (5, "same", 1, False), (5, "same", 2, False)])
+def test_conv_with_tapwise_kernel_gradient_equals_keras_conv(kernel, padding, groups, graph):
     """Output, input gradient and kernel gradient (here computed tap by tap) all match
-    Keras' Conv2D, inside tf.function as in training."""
-    from alexnet.layers import GroupedConv2D, TapwiseConv2D, kernel_gradient_by_matmuls
+    Keras' Conv2D, inside tf.function as in training and eagerly."""
+    from alexnet.layers import Conv2D, GroupedConv2D, kernel_gradient_by_matmuls
 
     assert kernel_gradient_by_matmuls()  # TensorFlow, no GPU: the tapwise path runs
     x = tf.constant(np.random.default_rng(0).normal(size=(3, 11, 9, 8)).astype("float32"))
     reference = keras.layers.Conv2D(6, kernel, padding=padding, groups=groups)
-    ours = (GroupedConv2D if groups > 1 else TapwiseConv2D)(6, kernel, padding=padding,
+    ours = (GroupedConv2D if groups > 1 else Conv2D)(6, kernel, padding=padding,
                                                              groups=groups)
     reference.build(x.shape)
     ours.build(x.shape)
     ours.set_weights(reference.get_weights())
 
-    @tf.function
     def outputs_and_gradients(layer):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -172,25 +172,42 @@ def test_tapwise_conv_equals_keras_conv(kernel, padding, groups):
             loss = tf.reduce_sum(tf.sin(out))  # upstream gradient varies across positions
         return [out, *tape.gradient(loss, [x, layer.kernel, layer.bias])]
 
-    for theirs, mine in zip(outputs_and_gradients(reference), outputs_and_gradients(ours),
-                            strict=True):
+    run = tf.function(outputs_and_gradients) if graph else outputs_and_gradients
+    for theirs, mine in zip(run(reference), run(ours), strict=True):
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_tapwise_conv_falls_back_to_keras_conv(monkeypatch):
+def test_conv_falls_back_to_keras_conv(monkeypatch):
     """Where the tapwise gradient is not used (GPU, other backends, strides), the layer
     is Conv2D: no custom gradient in the graph."""
     from alexnet import layers
-    from alexnet.layers import TapwiseConv2D
+    from alexnet.layers import Conv2D
 
     x = tf.zeros((1, 9, 9, 2))
-    strided = TapwiseConv2D(4, 3, strides=2, padding="same")
-    plain = TapwiseConv2D(4, 3, padding="same")
+    strided = Conv2D(4, 3, strides=2, padding="same")
+    plain = Conv2D(4, 3, padding="same")
 
     def ops_in(layer):
-        return {op.type for op in tf.function(layer).get_concrete_function(x).graph.get_operations()}
+        graph = tf.function(layer).get_concrete_function(x).graph
+        return {op.type for op in graph.get_operations()}
 
     assert "IdentityN" in ops_in(plain)  # tf.custom_gradient's marker
     assert "IdentityN" not in ops_in(strided)
     monkeypatch.setattr(layers, "kernel_gradient_by_matmuls", lambda: False)
-    assert "IdentityN" not in ops_in(TapwiseConv2D(4, 3, padding="same"))
+    assert "IdentityN" not in ops_in(Conv2D(4, 3, padding="same"))
+
+
+def test_conv_weight_files_interchange_with_keras_conv(tmp_path):
+    """Weight files name layers by class: ours is called Conv2D so that runs saved with
+    Keras' Conv2D (and their --resume state) load, and the other way round."""
+    from alexnet.layers import Conv2D
+
+    def net(conv):
+        inputs = keras.Input((9, 9, 3))
+        return keras.Model(inputs, conv(4, 3, padding="same")(conv(5, 3)(inputs)))
+
+    theirs, ours = net(keras.layers.Conv2D), net(Conv2D)
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    ours.load_weights(tmp_path / "theirs.weights.h5")
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, reference)

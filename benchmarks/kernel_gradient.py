@@ -1,0 +1,107 @@
+"""Training images/s with alexnet.layers.Conv2D's kernel gradients (one matmul per kernel
+tap) against the backend's own, the same model twice in one process.
+
+The two models are traced with ``alexnet.layers.kernel_gradient_by_matmuls`` forced
+on and off; everything else is the same. Repetitions alternate between them, so a
+busy machine slows both alike, and the figure to read is the ratio. Synthetic data
+(random tensors in memory), warm-up steps (tracing) excluded, medians over
+``--repeats``; a JSON file goes to ``--out`` (default: $OUT, else benchmarks/results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from train_throughput import RESULTS_DIR, StepTimer, machine, repeat  # noqa: E402, I001  imports alexnet first
+import keras  # noqa: E402
+
+from alexnet import layers, model, precision  # noqa: E402
+from alexnet.train import TrainConfig, compile_model  # noqa: E402
+
+NAMES = {True: "matmul_kernel_gradient", False: "backend_kernel_gradient"}
+
+
+def trained_step(variant: str, image_size: int, batch_size: int, classes: int,
+                 by_matmuls: bool, warmup: int):
+    """A function(steps) -> seconds training a fresh model whose kernel gradients were
+    traced with the tapwise matmuls on or off."""
+    net = model.build(variant, classes, image_size)
+    compile_model(net, TrainConfig(variant=variant, image_size=image_size))
+    rng = np.random.default_rng(0)
+    x = keras.ops.convert_to_tensor(
+        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
+    y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
+
+    def train(steps: int) -> float:
+        timer = StepTimer()
+        net.fit(repeat((x, y)), steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
+                callbacks=[timer])
+        return timer.seconds
+
+    original = layers.kernel_gradient_by_matmuls
+    layers.kernel_gradient_by_matmuls = lambda: by_matmuls  # read when fit traces the step
+    try:
+        train(max(warmup, 1))
+    finally:
+        layers.kernel_gradient_by_matmuls = original
+    return train
+
+
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--variant", choices=model.VARIANTS, default="bn")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--image-size", type=int, help="default: the variant's")
+    parser.add_argument("--classes", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--out")
+    parser.add_argument("--name", default="kernel_gradient.json")
+    args = parser.parse_args(argv)
+    image_size = args.image_size or model.DEFAULT_IMAGE_SIZE[args.variant]
+    if keras.backend.backend() != "tensorflow":
+        parser.error("alexnet.layers.Conv2D computes its own kernel gradients only on TensorFlow")
+    trains = {NAMES[on]: trained_step(args.variant, image_size, args.batch_size, args.classes,
+                                      on, args.warmup) for on in (False, True)}
+    runs = {name: [] for name in trains}
+    for r in range(args.repeats):
+        for name, train in trains.items():
+            runs[name].append(args.batch_size * args.steps / train(args.steps))
+        print(f"  round {r + 1}/{args.repeats}: "
+              + ", ".join(f"{n} {v[-1]:.1f} img/s" for n, v in runs.items()), flush=True)
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    paired = [m / b for m, b in zip(runs[NAMES[True]], runs[NAMES[False]], strict=True)]
+    ratio = medians[NAMES[True]] / medians[NAMES[False]]
+    print(f"{args.variant} {image_size} px, batch {args.batch_size}: "
+          f"{medians[NAMES[True]]:.1f} img/s with matmul kernel gradients, "
+          f"{medians[NAMES[False]]:.1f} with the backend's: {ratio:.2f}x "
+          f"(median of paired ratios {statistics.median(paired):.2f}x)")
+    record = {"command": " ".join(["python", *sys.argv] if argv is None
+                                  else ["kernel_gradient.py", *argv]),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
+              "image_size": image_size, "images_per_s": medians, "runs": runs,
+              "ratio": ratio, "paired_ratio_median": statistics.median(paired),
+              "machine": machine(precision.gpu_capability() is not None, "float32", False)}
+    out = Path(args.out or os.environ.get("OUT") or RESULTS_DIR)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / args.name
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"Wrote {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()
