@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from alexnet.precision import gpu_capability
+
 
 @keras.saving.register_keras_serializable(package="alexnet")
 class LocalResponseNormalization(keras.layers.Layer):
@@ -100,8 +102,6 @@ def kernel_gradient_by_matmuls() -> bool:
 
 @functools.cache
 def _no_gpu() -> bool:
-    from alexnet.precision import gpu_capability
-
     return gpu_capability() is None
 
 

@@ -94,7 +94,7 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
 
     def conv(x, filters, kernel, name, stride=1, groups=1):
         kernel_init, bias_init = _initializers(init, name)
-        conv_layer = GroupedConv2D if groups > 1 else Conv2D  # alexnet.layers': faster on CPU
+        conv_layer = GroupedConv2D if groups > 1 else Conv2D  # ours: Keras', faster on CPU
         x = conv_layer(filters, kernel, stride, padding="valid" if kernel == 11 else "same",
                        groups=groups, use_bias=not batchnorm, kernel_initializer=kernel_init,
                        bias_initializer=bias_init, name=name)(x)
