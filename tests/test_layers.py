@@ -159,8 +159,7 @@ def test_conv_with_tapwise_kernel_gradient_equals_keras_conv(kernel, padding, gr
     assert kernel_gradient_by_matmuls()  # TensorFlow, no GPU: the tapwise path runs
     x = tf.constant(np.random.default_rng(0).normal(size=(3, 11, 9, 8)).astype("float32"))
     reference = keras.layers.Conv2D(6, kernel, padding=padding, groups=groups)
-    ours = (GroupedConv2D if groups > 1 else Conv2D)(6, kernel, padding=padding,
-                                                             groups=groups)
+    ours = (GroupedConv2D if groups > 1 else Conv2D)(6, kernel, padding=padding, groups=groups)
     reference.build(x.shape)
     ours.build(x.shape)
     ours.set_weights(reference.get_weights())
@@ -206,8 +205,9 @@ def test_conv_weight_files_interchange_with_keras_conv(tmp_path):
         inputs = keras.Input((9, 9, 3))
         return keras.Model(inputs, conv(4, 3, padding="same")(conv(5, 3)(inputs)))
 
-    theirs, ours = net(keras.layers.Conv2D), net(Conv2D)
-    theirs.save_weights(tmp_path / "theirs.weights.h5")
-    ours.load_weights(tmp_path / "theirs.weights.h5")
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights(), strict=True):
-        np.testing.assert_array_equal(mine, reference)
+    for source, target in ((keras.layers.Conv2D, Conv2D), (Conv2D, keras.layers.Conv2D)):
+        saved, loaded = net(source), net(target)
+        saved.save_weights(tmp_path / "saved.weights.h5")
+        loaded.load_weights(tmp_path / "saved.weights.h5")
+        for mine, reference in zip(loaded.get_weights(), saved.get_weights(), strict=True):
+            np.testing.assert_array_equal(mine, reference)
