@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Imagenette recipes on a GPU box with Keras on JAX and no TensorFlow (see the .py).
-# Packs Imagenette into .gpu/imagenette-128.npz (arrays.pack) unless it is there, so a
-# remote GPU box needs only that file; where Keras is missing, its wheels go in .whl/
-# (keras, namex, optree for the machine's Python). Results go to $OUT.
+# Packs Imagenette into .gpu/imagenette-$PACK_SIZE.npz (arrays.pack; 128 px by default,
+# about 45 MB) unless it is there, so a remote GPU box needs only that file; with
+# PACK_PARTS=N in N files .gpu/imagenette-$PACK_SIZE.<i>-of-N.npz, which can travel one
+# by one (224 px: about 115 MB, so PACK_PARTS=3). `--pack-only` stops after packing.
+# Where Keras is missing, its wheels go in .whl/ (keras, namex, optree for the
+# machine's Python). Results go to $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 KERAS_BACKEND="${KERAS_BACKEND:-jax}" XLA_PYTHON_CLIENT_PREALLOCATE=false
@@ -12,14 +15,16 @@ if ! python3 -c "import keras" 2>/dev/null; then
 fi
 export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD"
 OUT="${OUT:-results/gpu}"
-if [ ! -f .gpu/imagenette-128.npz ]; then  # pack it here, where the dataset is (about 50 MB)
+PACK=".gpu/imagenette-${PACK_SIZE:-128}.npz"
+if ! ls "$PACK" "${PACK%.npz}".*-of-*.npz >/dev/null 2>&1; then  # pack here, by the dataset
   mkdir -p .gpu
   python3 -c "from alexnet import arrays, data; root = data.locate('imagenette'); \
-train, val = data.load(root); arrays.pack({'train': train, 'val': val}, \
-'.gpu/imagenette-128.npz', 128, root=root)"
+train, val = data.load(root); print(*arrays.pack({'train': train, 'val': val}, \
+'$PACK', ${PACK_SIZE:-128}, root=root, parts=${PACK_PARTS:-1}))"
 fi
+if [ "${1:-}" = --pack-only ]; then ls -l "${PACK%.npz}"*; exit 0; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 # stop in time to pack what finished (GPU_SECONDS), rather than be killed with nothing
-timeout "${GPU_SECONDS:-540}" python3 scripts/gpu_imagenette.py --out "$OUT/runs" "$@" 2>&1 \
+timeout "${GPU_SECONDS:-540}" python3 scripts/gpu_imagenette.py --data "$PACK" --out "$OUT/runs" "$@" 2>&1 \
   | tee "$OUT/log.txt" || true
 tar -czf "$OUT/gpu_results.tar.gz" -C "$OUT" runs && rm -r "$OUT/runs"
