@@ -45,6 +45,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     config = load_config(run_dir) if (run_dir / "config.json").is_file() else {}
     root = data.locate(args.data or config.get("dataset_root") or "imagenette")
     split = data.list_split(root, "val", config.get("class_names"), limit=args.limit)
+    evaluate.check_class_count(net, split.class_names, f"{root / 'val'}")
     image_size = net.input_shape[1]
     dataset = pipeline.batches(split, image_size, args.batch_size, training=False)
     metrics = evaluate.evaluate(net, dataset, split.class_names)
@@ -76,10 +77,12 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from alexnet import data, model, predict
+    from alexnet import data, evaluate, model, predict
 
     net = model.unwrap(model.load(args.model))
     class_names = predict.class_names(args.model, args.classes)
+    evaluate.check_class_count(net, class_names, args.classes and f"--classes {args.classes}"
+                               or f"{Path(args.model).parent / 'config.json'}")
     for path in args.images:
         probabilities = predict.predict_file(net, path)
         print(path)

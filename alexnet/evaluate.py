@@ -10,6 +10,15 @@ import keras
 import numpy as np
 
 
+def check_class_count(net: keras.Model, class_names: list[str], source: str) -> None:
+    """A model's outputs must pair one to one with the class names, else every label
+    and metric after it is silently wrong."""
+    outputs = net.output_shape[-1]
+    if outputs != len(class_names):
+        raise ValueError(f"the model has {outputs} outputs but {source} names "
+                         f"{len(class_names)} classes")
+
+
 def predict(net: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and integer labels for every example of a batched
     ``(image, one-hot label)`` dataset, with a progress bar. Examples of several crops

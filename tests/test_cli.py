@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import PROJECT, write_image
 
 
@@ -54,3 +55,24 @@ def test_predict_refuses_a_non_image(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "notes.jpg: not an image" in last_line(result.stderr)
     assert str(real) in result.stdout and "%" in result.stdout
+
+
+def test_class_count_must_match_the_models_outputs(tmp_path, tiny_dataset):
+    from alexnet import model
+
+    model_path = tmp_path / "run" / "m.keras"  # 5 outputs, no config.json beside it
+    model_path.parent.mkdir()
+    model.build("bn", 5, 64).save(model_path)
+    result = run("evaluate", "--model", str(model_path), "--data", str(tiny_dataset))
+    assert result.returncode == 2, result.stderr
+    assert (f"the model has 5 outputs but {tiny_dataset / 'val'} names 3 classes"
+            in last_line(result.stderr))
+    names = tmp_path / "names.txt"
+    names.write_text("cat\ndog\neel\n")
+    image = write_image(tmp_path / "real.png", (70, 90))
+    result = run("predict", "--model", str(model_path), "--classes", str(names), str(image))
+    assert result.returncode == 2, result.stderr
+    assert f"5 outputs but --classes {names} names 3 classes" in last_line(result.stderr)
+    (model_path.parent / "config.json").write_text('{"class_names": ["a", "b"]}')
+    result = run("predict", "--model", str(model_path), str(image))
+    assert "names 2 classes" in last_line(result.stderr) and "config.json" in result.stderr

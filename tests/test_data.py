@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_image
 
 from alexnet import data, pipeline
+from conftest import write_image
 
 
 def test_list_split_sorts_classes_and_labels(tiny_dataset):
