@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     from alexnet.train import RECIPES, TrainConfig, resume_config, train
 
     given = {k: v for k, v in vars(args).items() if v is not None}
-    options = {k: v for k, v in given.items() if k not in ("command", "func", "resume", "recipe")}
+    options = {k: v for k, v in given.items()
+               if k not in ("command", "func", "resume", "recipe", "argv")}
     if args.resume:
         fixed = sorted(set(options) - {"epochs", "strategy"})
         if fixed or args.recipe:
@@ -28,8 +30,9 @@ def cmd_train(args: argparse.Namespace) -> None:
                              f"--epochs and --strategy may change, not {flag}")
         config = resume_config(Path(args.resume), **options)
     else:
-        config = TrainConfig(**{**RECIPES.get(args.recipe, {}), **options})
-    run_dir = train(config, resume_run=bool(args.resume))
+        config = TrainConfig(**{**RECIPES.get(args.recipe, {}), **options}, recipe=args.recipe)
+    run_dir = train(config, resume_run=bool(args.resume),
+                    command=shlex.join(["python", "-m", "alexnet", *args.argv]))
     if (run_dir / "metrics.json").is_file():
         print(f"Run folder: {run_dir}\n{evaluate.summary(evaluate.load_metrics(run_dir))}")
     else:  # a multi-worker worker other than the chief
@@ -208,6 +211,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
     try:
         args.func(args)
     except (OSError, ValueError, FloatingPointError) as error:  # one line, no traceback

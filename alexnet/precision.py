@@ -11,6 +11,11 @@ from Ampere (compute capability 8.0) on, float16 with loss scaling on Volta/Turi
 
 from __future__ import annotations
 
+import os
+import platform
+import re
+from pathlib import Path
+
 import keras
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -40,6 +45,33 @@ def gpu_capability() -> tuple[int, int] | None:
     if isinstance(capability, str):  # JAX: "9.0"
         capability = tuple(int(part) for part in capability.split("."))
     return tuple(capability) if capability else None
+
+
+def device_name() -> str:
+    """What the Keras backend trains on, for the record: its first GPU's name, else the
+    processor's model and the cores this process may use."""
+    backend, name = keras.backend.backend(), None
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        name = gpus and tf.config.experimental.get_device_details(gpus[0]).get("device_name")
+    elif backend == "jax":
+        import jax
+
+        name = next((d.device_kind for d in jax.devices() if d.platform == "gpu"), None)
+    elif backend == "torch":
+        import torch
+
+        name = torch.cuda.is_available() and torch.cuda.get_device_name(0)
+    if name:
+        return name
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").is_file():
+        models = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = models[0].strip() if models else cpu
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cpu}, {cores} cores"
 
 
 def check(precision: str, jit_compile: str) -> None:

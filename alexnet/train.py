@@ -73,6 +73,7 @@ class TrainConfig:
     strategy: str | None = None     # None (one device) | mirrored | multiworker (distribute.py)
     precision: str = "auto"         # auto | float32 | mixed_float16 | mixed_bfloat16 (precision.py)
     jit_compile: str = "auto"       # auto | on | off: XLA (precision.py)
+    recipe: str | None = None       # the preset the settings started from, for the record
 
     def __post_init__(self):
         if self.variant not in model.VARIANTS:
@@ -196,11 +197,15 @@ def callbacks(run_dir: Path, config: TrainConfig,
                                        write_dir=write_dir)]
 
 
-def save_config(run_dir: Path, config: TrainConfig, class_names: list[str], root: Path) -> None:
+def save_config(run_dir: Path, config: TrainConfig, class_names: list[str], root: Path,
+                command: str | None = None) -> None:
+    """Writes ``config.json``: the settings, the classes, and where and how the run was
+    made (``command``: the one that started it)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {**dataclasses.asdict(config), "dataset_root": str(root),
               "class_names": class_names, "keras_backend": keras.backend.backend(),
-              "optimizer": PaperSGD.__name__}  # runs before it used Keras' decoupled decay
+              "optimizer": PaperSGD.__name__,  # runs before it used Keras' decoupled decay
+              "machine": precision.device_name(), "command": command}
     resume.write_text(run_dir / "config.json", json.dumps(record, indent=2) + "\n")
 
 
@@ -297,10 +302,11 @@ def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
     return augment_layers.with_augmentation(net, crop=crop, lighting=lighting, seed=config.seed)
 
 
-def train(config: TrainConfig, resume_run: bool = False) -> Path:
+def train(config: TrainConfig, resume_run: bool = False, command: str | None = None) -> Path:
     """Trains, evaluates and plots one run; returns its folder. The notebook shows
     these same steps one cell at a time. ``resume_run``: continue the run in
-    ``config.out`` from its last completed epoch (see ``resume_config``)."""
+    ``config.out`` from its last completed epoch (see ``resume_config``); ``command``:
+    how the run was started, recorded in its config.json."""
     strategy = None
     if config.strategy:
         from alexnet import distribute
@@ -316,11 +322,13 @@ def train(config: TrainConfig, resume_run: bool = False) -> Path:
     root, train_split, val_split, train_data, val_data = load_data(
         config, strategy, seed=config.seed + first_epoch)
     _check_run_folder(run_dir, train_split.class_names, root, resume_run)
+    if resume_run:  # the record keeps the command that started the run
+        command = load_config(run_dir).get("command") or command
 
     chief = strategy is None or distribute.is_chief(strategy)
     write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="alexnet-worker-"))
     try:
-        save_config(write_dir, config, train_split.class_names, root)
+        save_config(write_dir, config, train_split.class_names, root, command)
     except OSError as error:
         raise OSError(f"run folder {write_dir}: cannot write there "
                       f"({error.strerror or error})") from None

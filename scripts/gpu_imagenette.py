@@ -10,8 +10,8 @@ conv1_filters.npy and neighbours.json (report.export_model_artifacts). Run by gp
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -62,18 +62,14 @@ def export(run_dir: Path, config: TrainConfig, images: dict, splits: dict) -> No
     print(f"{run_dir.name}: {evaluate.summary(metrics)}")
 
 
-def machine() -> str:
-    """The accelerator's name (as the backend reports it), else the host's processor."""
-    devices = [d for d in jax_devices() if getattr(d, "platform", "cpu") != "cpu"]
-    return devices[0].device_kind if devices else platform.processor() or "CPU"
-
-
-def jax_devices() -> list:
-    try:
-        import jax
-    except ImportError:
-        return []
-    return jax.devices()
+def setting(text: str) -> int | float | bool | str:
+    """A recipe override's value: a number where it reads as one (int before float)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 def main() -> None:
@@ -97,20 +93,17 @@ def main() -> None:
         recipe, *overrides = spec.split(":")
         name = "-".join([recipe, *(o.replace("=", "") for o in overrides)])
         options = {**RECIPES[recipe], "data": args.data, "time_limit": limit,
-                   "out": f"checkpoints/gpu-{name}"}
+                   "out": f"checkpoints/gpu-{name}", "recipe": spec}
         if args.epochs:
             options["epochs"] = args.epochs
         for override in overrides:
             key, value = override.split("=")
-            options[key] = type(TrainConfig.__dataclass_fields__[key].default or 0.0)(value) \
-                if key != "init" else value
+            if key not in TrainConfig.__dataclass_fields__:
+                raise ValueError(f"--recipes {spec}: TrainConfig has no setting {key!r}")
+            options[key] = setting(value)
         config = TrainConfig(**options)
-        run_dir = train(config)
+        run_dir = train(config, command=os.environ.get("RUN_COMMAND") or shlex.join(sys.argv))
         export(run_dir, config, images, splits)
-        record = json.loads((run_dir / "config.json").read_text())
-        record |= {"recipe": spec, "machine": machine(),
-                   "command": "bash scripts/gpu_imagenette.sh " + " ".join(sys.argv[1:])}
-        (run_dir / "config.json").write_text(json.dumps(record, indent=2) + "\n")
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         for name in ("config.json", "history.csv", "metrics.json", "predictions.npz",

@@ -15,6 +15,7 @@ if ! python3 -c "import keras" 2>/dev/null; then
 fi
 export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD"
 OUT="${OUT:-results/gpu}"
+export RUN_COMMAND="${PACK_SIZE:+PACK_SIZE=$PACK_SIZE }bash scripts/gpu_imagenette.sh $*"  # for config.json
 PACK=".gpu/imagenette-${PACK_SIZE:-128}.npz"
 if ! ls "$PACK" "${PACK%.npz}".*-of-*.npz >/dev/null 2>&1; then  # pack here, by the dataset
   mkdir -p .gpu

@@ -91,6 +91,8 @@ def test_sigkill_mid_epoch_then_resume(imagenette, tmp_path):
         assert float(weights["optimizer/vars/1"][()]) == pytest.approx(expected["lr"])
     assert (run / "metrics.json").is_file() and (run / "best.keras").is_file()
     assert not list(run.rglob("*.tmp*"))
+    config = json.loads((run / "config.json").read_text())  # the command that started it
+    assert config["command"] == "python -m alexnet " + " ".join(args[3:])
 
 
 def history_row_of(state: dict, epoch: int) -> dict:

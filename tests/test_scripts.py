@@ -1,11 +1,18 @@
-"""The step-level diagnostics run on tiny configurations: the first-steps script of a
-recipe, and the per-op profile of a training step. No timing assertions."""
+"""The scripts run on tiny configurations: the first-steps script of a recipe, the
+per-op profile of a training step, and the GPU recipes' driver (here on the CPU, so
+that a GPU session spends no time on its bugs). No timing assertions."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+from alexnet import arrays, data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,3 +41,32 @@ def test_profile_lists_the_convolutions_of_a_step(capsys):
     assert "ms per step by op type" in out
     op_types = out.split("ms per step by op type:")[1].split("ms per step by single op")[0]
     assert "Conv2D" in op_types and "MatMul" in op_types
+
+
+def test_gpu_driver_trains_recipes_from_a_pack_in_parts(tiny_dataset, tmp_path):
+    train, val = data.load(tiny_dataset)
+    arrays.pack({"train": train, "val": val}, tmp_path / "tiny.npz", 72, root=tiny_dataset,
+                workers=1, parts=2)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1",
+           "PYTHONPATH": str(ROOT), "RUN_COMMAND": "PACK_SIZE=72 bash gpu_imagenette.sh"}
+    recipes = {"modern:image_size=64:weight_decay=1e-4": "modern-image_size64-weight_decay1e-4",
+               "paper:image_size=67": "paper-image_size67"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gpu_imagenette.py"), "--data",
+         str(tmp_path / "tiny.npz"), "--out", str(tmp_path / "out"), "--epochs", "1",
+         "--recipes", ",".join(recipes)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for spec, name in recipes.items():
+        out = tmp_path / "out" / name
+        assert sorted(p.name for p in out.iterdir()) == sorted([
+            "config.json", "history.csv", "metrics.json", "predictions.npz",
+            "conv1_filters.npy", "neighbours.json"])
+        config = json.loads((out / "config.json").read_text())
+        assert config["recipe"] == spec and config["command"] == env["RUN_COMMAND"]
+        assert "cores" in config["machine"]  # no GPU here: the processor and its cores
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["examples"] == len(val) and metrics["ten_crop"]["examples"] == len(val)
+    modern = json.loads((tmp_path / "out" / recipes["modern:image_size=64:weight_decay=1e-4"]
+                         / "config.json").read_text())
+    assert modern["image_size"] == 64 and modern["weight_decay"] == 1e-4
