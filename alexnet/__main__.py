@@ -144,6 +144,10 @@ def parser() -> argparse.ArgumentParser:
                        help="crop+flip | + PCA lighting | random-resized crops")
     train.add_argument("--in-memory", action="store_true", default=None,
                        help="decode the dataset into RAM once and augment on the device")
+    train.add_argument("--mixup", type=float, metavar="ALPHA",
+                       help="MixUp with Beta(ALPHA, ALPHA) weights, e.g. 0.2 (--in-memory)")
+    train.add_argument("--cutmix", type=float, metavar="ALPHA",
+                       help="CutMix with Beta(ALPHA, ALPHA) weights, e.g. 1.0 (--in-memory)")
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default checkpoints/<run-name>/)")
     train.add_argument("--patience", type=int, help="epochs without progress before stopping")

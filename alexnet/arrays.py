@@ -136,3 +136,4 @@ def unpack(path: Path, workers: int | None = None) -> dict[str, tuple[np.ndarray
     return {name: (_decode_all(_decode_bytes, jobs[name], workers),
                    Split(files[name], np.concatenate(labels[name]).astype("int32"), class_names))
             for name in jobs}
+

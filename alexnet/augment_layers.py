@@ -4,6 +4,8 @@ Used with in-memory datasets (arrays.py): the model takes a batch of uint8
 squares and crops, flips, colours and normalises them on the device, so the
 host only slices arrays. Training and inference differ as in pipeline.py:
 random crops and flips for training, resize and centre crop for evaluation.
+MixUp and CutMix, which change the labels too, mix the batches on the host
+(``MixedBatches``).
 """
 
 from __future__ import annotations
@@ -105,3 +107,57 @@ def ten_crops(images, image_size: int) -> list:
     crops = [x[:, top:top + size, left:left + size, :]
              for top, left in ((0, 0), (0, far), (far, 0), (far, far), (middle, middle))]
     return crops + [ops.flip(crop, axis=2) for crop in crops]
+
+
+class MixedBatches(keras.utils.PyDataset):
+    """Shuffled training batches of in-memory images with MixUp (Zhang et al. 2018) or
+    CutMix (Yun et al. 2019), mixed here on the host before the on-device augmentation.
+
+    Each image is mixed with the next one of its batch, with one weight per batch, as
+    timm does: MixUp blends whole images, ``lam * a + (1 - lam) * b`` with ``lam`` drawn
+    from Beta(``mixup``, ``mixup``); CutMix pastes a box of ``b`` covering ``1 - lam`` of
+    ``a``, ``lam`` from Beta(``cutmix``, ``cutmix``). The one-hot labels are mixed by the
+    same weights. With both alphas above 0, each batch uses one of the two at random.
+    """
+
+    def __init__(self, images: np.ndarray, one_hot: np.ndarray, batch_size: int,
+                 mixup: float = 0.0, cutmix: float = 0.0, seed: int | None = None):
+        super().__init__()
+        if mixup <= 0 and cutmix <= 0:
+            raise ValueError("MixedBatches needs mixup or cutmix above 0")
+        self.images, self.one_hot, self.batch_size = images, one_hot, batch_size
+        self.mixup, self.cutmix = mixup, cutmix
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(images))
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.images))
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        images, labels = self.images[rows], self.one_hot[rows].astype("float32")
+        partner_images, partner_labels = np.roll(images, 1, axis=0), np.roll(labels, 1, axis=0)
+        use_cutmix = self.cutmix > 0 and (self.mixup <= 0 or self.rng.random() < 0.5)
+        if use_cutmix:
+            images, lam = self._paste_box(images, partner_images)
+        else:
+            lam = self.rng.beta(self.mixup, self.mixup)
+            images = np.round(lam * images + (1 - lam) * partner_images.astype("float32"))
+            images = images.astype("uint8")
+        return images, lam * labels + (1 - lam) * partner_labels
+
+    def _paste_box(self, images: np.ndarray, partner: np.ndarray) -> tuple[np.ndarray, float]:
+        """A box of ``partner`` over ``1 - lam`` of each image, clipped at the borders;
+        returns the images and the share of pixels left to the originals."""
+        height, width = images.shape[1:3]
+        lam = self.rng.beta(self.cutmix, self.cutmix)
+        cut_h, cut_w = round(height * np.sqrt(1 - lam)), round(width * np.sqrt(1 - lam))
+        cy, cx = self.rng.integers(height), self.rng.integers(width)
+        top, bottom = np.clip([cy - cut_h // 2, cy + cut_h - cut_h // 2], 0, height)
+        left, right = np.clip([cx - cut_w // 2, cx + cut_w - cut_w // 2], 0, width)
+        images = images.copy()
+        images[:, top:bottom, left:right] = partner[:, top:bottom, left:right]
+        return images, 1 - (bottom - top) * (right - left) / (height * width)

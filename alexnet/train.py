@@ -63,6 +63,8 @@ class TrainConfig:
     limit: int | None = None        # images per class, for quick runs
     augmentation: str = "basic"     # basic (crop+flip) | paper (+PCA lighting) | rrc
     label_smoothing: float = 0.0
+    mixup: float = 0.0              # MixUp's Beta alpha (0: off); in-memory data only
+    cutmix: float = 0.0             # CutMix's Beta alpha (0: off); with mixup, half each
     schedule: str = "plateau"       # plateau (lr /= 10 when val_loss stalls) | cosine
     warmup_epochs: int = 0          # linear warm-up before the cosine decay
     cache: bool = False             # keep decoded images in memory after the first epoch
@@ -91,6 +93,11 @@ class TrainConfig:
                                  f"{', '.join(map(str, allowed))}")
         if self.strategy and self.in_memory:
             raise ValueError("--strategy reads files through tf.data: drop --in-memory")
+        for name in ("mixup", "cutmix"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name} must be at least 0 (0: off)")
+            if getattr(self, name) > 0 and not (self.in_memory or str(self.data).endswith(".npz")):
+                raise ValueError(f"--{name} mixes in-memory batches: add --in-memory")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
@@ -342,8 +349,14 @@ def train(config: TrainConfig, resume_run: bool = False, command: str | None = N
           f"{len(val_split)}; {replicas} replica(s); run folder {run_dir}")
     fit_args = dict(epochs=config.epochs, callbacks=callbacks(run_dir, config, write_dir))
     if config.in_memory:
-        net.fit(*train_data, batch_size=config.batch_size, validation_data=val_data,
-                validation_batch_size=config.batch_size * 2, shuffle=True, **fit_args)
+        if config.mixup or config.cutmix:
+            mixed = augment_layers.MixedBatches(*train_data, config.batch_size, config.mixup,
+                                                config.cutmix, seed=config.seed + first_epoch)
+            net.fit(mixed, validation_data=val_data,
+                    validation_batch_size=config.batch_size * 2, **fit_args)
+        else:
+            net.fit(*train_data, batch_size=config.batch_size, validation_data=val_data,
+                    validation_batch_size=config.batch_size * 2, shuffle=True, **fit_args)
         val_data = evaluate.array_batches(*val_data, config.batch_size * 2)
     else:
         net.fit(train_data, validation_data=val_data, shuffle=False, **fit_args)

@@ -124,3 +124,49 @@ def test_weight_decay_follows_the_papers_update_rule():
     assert not np.allclose(keras.ops.convert_to_numpy(decoupled), w, rtol=1e-3)
     restored = PaperSGD.from_config(optimizer.get_config())
     assert restored.l2 == wd and restored.momentum == momentum
+
+
+@pytest.mark.parametrize("mixup, cutmix", [(0.4, 0.0), (0.0, 1.0), (0.4, 1.0)])
+def test_mixed_batches_mix_images_and_labels_alike(mixup, cutmix):
+    # image i is all i * 20 and its own class: each pixel tells where it came from
+    n = 10
+    images = np.broadcast_to((np.arange(n) * 20).astype("uint8")[:, None, None, None],
+                             (n, 16, 12, 3))
+    batches = augment_layers.MixedBatches(images, np.eye(n, dtype="float32"), 4, mixup, cutmix,
+                                          seed=0)
+    assert len(batches) == 3
+    kinds = set()
+    for _ in range(4):  # epochs
+        rows_with_class = np.zeros(n, int)
+        for index in range(len(batches)):
+            x, y = batches[index]
+            assert x.dtype == np.uint8 and x.shape == (len(y), 16, 12, 3)
+            np.testing.assert_allclose(y.sum(axis=1), 1, rtol=1e-6)
+            rows_with_class += (y > 0).sum(axis=0)
+            for pixels, weights in zip(x, y, strict=True):
+                classes, values = np.flatnonzero(weights), np.unique(pixels)
+                # CutMix: each image's share of the pixels is its label weight
+                cut = set(values) <= set(classes * 20) and all(
+                    np.mean(pixels == k * 20) == pytest.approx(weights[k]) for k in classes)
+                # MixUp: one blended value, the labels' weighted mean
+                mix = len(values) == 1 and abs(values[0] - 20 * classes @ weights[classes]) <= .5
+                assert (cut and cutmix) or (mix and mixup), (pixels[..., 0], weights)
+                kinds |= {"cutmix"} if cut and not mix else {"mixup"} if mix and not cut else set()
+        # every image is mixed into its batch once as itself and once as a partner
+        np.testing.assert_array_equal(rows_with_class, 2)
+        batches.on_epoch_end()
+    assert kinds == {kind for kind, alpha in (("mixup", mixup), ("cutmix", cutmix)) if alpha}
+
+
+def test_mixing_trains_in_memory_and_needs_it(tiny_dataset, tmp_path):
+    with pytest.raises(ValueError, match="--cutmix mixes in-memory batches: add --in-memory"):
+        TrainConfig(data=str(tiny_dataset), cutmix=1.0)
+    with pytest.raises(ValueError, match="--mixup must be at least 0"):
+        TrainConfig(data=str(tiny_dataset), mixup=-0.2, in_memory=True)
+    config = TrainConfig(data=str(tiny_dataset), epochs=2, image_size=64, batch_size=4,
+                         in_memory=True, mixup=0.2, cutmix=1.0, out=str(tmp_path / "run"))
+    run_dir = train(config)
+    with open(run_dir / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and all(np.isfinite(float(row["loss"])) for row in rows)
+    assert json.loads((run_dir / "config.json").read_text())["cutmix"] == 1.0
