@@ -84,8 +84,9 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
     net = model.unwrap(model.load(args.model))
     class_names = predict.class_names(args.model, args.classes)
-    evaluate.check_class_count(net, class_names, args.classes and f"--classes {args.classes}"
-                               or f"{Path(args.model).parent / 'config.json'}")
+    source = Path(args.model).parent / "config.json"
+    evaluate.check_class_count(net, class_names,
+                               f"--classes {args.classes}" if args.classes else str(source))
     for path in args.images:
         probabilities = predict.predict_file(net, path)
         print(path)
