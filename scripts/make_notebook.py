@@ -161,20 +161,20 @@ plots.curves(run_history);"""),
     ("code", """plots.confusion(metrics);"""),
     ("code", """images, labels = plots.examples(val_split, IMAGE_SIZE, 6, training=False)
 plots.predictions(images, best.predict(images, verbose=0), labels, class_names);"""),
-    ("md", """## 6. Reported results (trained on a GPU)
+    ("md", """## 6. Reported results
 
-The runs we report were trained on one NVIDIA H100 with
-`bash scripts/gpu_imagenette.sh` (Keras 3 on JAX, bfloat16, Imagenette kept in
-memory at 128 px and augmented on the GPU, up-sampled to 224 px crops). Their small
-files are in `results/`: anyone can redraw these plots without training."""),
-    ("code", """for name in ("imagenette-modern", "imagenette-paper"):
-    folder = Path("results") / name
+The runs we report: two trained on one NVIDIA H100 with `bash scripts/gpu_imagenette.sh`
+(Keras 3 on JAX, bfloat16, Imagenette kept in memory at 128 px and augmented on the
+GPU, up-sampled to 224 px crops) and one on this project's 2-core CPU at 128 px. Their
+small files are in `results/`: anyone can redraw these plots without training."""),
+    ("code", """for folder in sorted(Path("results").glob("*/")):
     if not (folder / "metrics.json").is_file():
         continue
     reported = json.loads((folder / "metrics.json").read_text())
     settings = json.loads((folder / "config.json").read_text())
-    print(f"{name}: variant {settings['variant']}, recipe lr {settings['lr']}, "
-          f"{settings['augmentation']} augmentation: centre crop top-1 {reported['top1']:.1%}, "
+    print(f"{folder.name}: variant {settings['variant']}, {settings['image_size']} px, "
+          f"lr {settings['lr']}, {settings['augmentation']} augmentation, "
+          f"{settings.get('machine', '?')}: centre crop top-1 {reported['top1']:.1%}, "
           f"top-5 {reported['top5']:.1%}; 10-crop top-1 {reported['ten_crop']['top1']:.1%}")"""),
     ("code", """reported_history = Path("results/imagenette-modern/history.csv")
 plots.curves(plots.read_history(reported_history));"""),

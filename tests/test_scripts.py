@@ -1,6 +1,7 @@
 """The scripts run on tiny configurations: the first-steps script of a recipe, the
-per-op profile of a training step, and the GPU recipes' driver (here on the CPU, so
-that a GPU session spends no time on its bugs). No timing assertions."""
+per-op profile of a training step, the BatchNorm statistics check, and the GPU
+recipes' driver (here on the CPU, so that a GPU session spends no time on its bugs).
+No timing assertions."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from alexnet import arrays, data
+import pytest
+
+from alexnet import arrays, data, model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +44,20 @@ def test_profile_lists_the_convolutions_of_a_step(capsys):
     assert "ms per step by op type" in out
     op_types = out.split("ms per step by op type:")[1].split("ms per step by single op")[0]
     assert "Conv2D" in op_types and "MatMul" in op_types
+
+
+def test_bn_statistics_compares_moving_and_batch_statistics(tiny_dataset, tmp_path, capsys):
+    net = model.build("bn", 3, 64)  # fresh: moving means 0 and variances 1 ...
+    conv3 = net.get_layer("conv3_bn")
+    conv3.moving_mean.assign(conv3.moving_mean + 5.0)  # ... but conv3's 5 std off
+    net.save(tmp_path / "best.keras")
+    script = load(ROOT / "scripts" / "bn_statistics.py")
+    result = script.main([str(tmp_path), "--data", str(tiny_dataset), "--batch-size", "6"])
+    assert 0 <= result["moving statistics"] <= 1 and 0 <= result["batch statistics"] <= 1
+    offsets = {k: v for k, v in result.items() if k.endswith("_bn")}
+    assert len(offsets) == 7 and all(v >= 0 for v in offsets.values())
+    assert offsets["conv3_bn"] == pytest.approx(5.0, abs=1.0) and offsets["conv1_bn"] < 1
+    assert "validation accuracy with batch statistics" in capsys.readouterr().out
 
 
 def test_gpu_driver_trains_recipes_from_a_pack_in_parts(tiny_dataset, tmp_path):
