@@ -131,8 +131,8 @@ class MixedBatches(keras.utils.PyDataset):
             raise ValueError("MixedBatches needs mixup or cutmix above 0")
         self.images, self.one_hot, self.batch_size = images, one_hot, batch_size
         self.mixup, self.cutmix = mixup, cutmix
-        self.seed, self.epoch = np.random.SeedSequence(seed).entropy, 0
-        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(images))
+        self.seed, self.epoch = np.random.SeedSequence(seed).entropy, -1
+        self.on_epoch_end()  # the first epoch's order
 
     def __len__(self) -> int:
         return -(-len(self.images) // self.batch_size)
