@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Imagenette recipes on a GPU box with Keras on JAX and no TensorFlow (see the .py).
 # Packs Imagenette into .gpu/imagenette-$PACK_SIZE.npz (arrays.pack; 128 px by default,
-# about 45 MB) unless it is there, so a remote GPU box needs only that file; with
+# 49 MB) unless it is there, so a remote GPU box needs only that file; with
 # PACK_PARTS=N in N files .gpu/imagenette-$PACK_SIZE.<i>-of-N.npz, which can travel one
-# by one (224 px: about 115 MB, so PACK_PARTS=3). `--pack-only` stops after packing.
+# by one (224 px: 121 MB, so PACK_PARTS=3). `--pack-only` stops after packing.
 # Where Keras is missing, its wheels go in .whl/ (keras, namex, optree for the
 # machine's Python). Results go to $OUT.
 set -euo pipefail
