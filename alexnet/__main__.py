@@ -138,6 +138,16 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--image-size", type=int, help="crop size (default: 224, paper 227)")
     train.add_argument("--lr", type=float, help="initial learning rate (default 0.01)")
+    train.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    train.add_argument("--weight-decay", type=float,
+                       help="L2 decay added to the gradient, as in the paper (default 5e-4)")
+    train.add_argument("--schedule", choices=("plateau", "cosine"),
+                       help="lr / 10 when val_loss stalls (default) | warm-up then cosine")
+    train.add_argument("--warmup-epochs", type=int, help="linear warm-up before the cosine")
+    train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 (default 0)")
+    train.add_argument("--dropout", type=float, help="before FC6 and FC7 (default 0.5)")
+    train.add_argument("--init", choices=("glorot", "he", "paper"),
+                       help="weight initialisation (default glorot; see model.py)")
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
     train.add_argument("--cache", action="store_true", default=None,
                        help="keep decoded images in memory after the first epoch")
@@ -154,6 +164,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int, help="epochs without progress before stopping")
     train.add_argument("--lr-patience", type=int,
                        help="epochs without val_loss progress before the learning rate drops")
+    train.add_argument("--time-limit", type=float, metavar="MINUTES",
+                       help="stop after the epoch that passes this many minutes")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue the run in RUN_DIR from its last completed epoch")
     train.add_argument("--strategy", choices=("mirrored", "multiworker"),

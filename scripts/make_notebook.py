@@ -28,7 +28,8 @@ the live training is a demonstration, not a result:
 ALEXNET_NB_IMAGE_SIZE=128 ALEXNET_NB_BATCH_SIZE=32 jupyter nbconvert --to notebook
 --execute --inplace AlexNet.ipynb` (30 images per class, 3 epochs, 128 px).
 The reported results (section 6) were trained on an H100 with
-`bash scripts/gpu_imagenette.sh` and are read from `results/`."""),
+`bash scripts/gpu_imagenette.sh` or on the same 2-core CPU with `python -m alexnet
+train --recipe modern`, and are read from `results/`."""),
     ("code", """# Parameters: environment variables override them (CI runs the notebook tiny).
 import os
 
@@ -163,10 +164,11 @@ plots.curves(run_history);"""),
 plots.predictions(images, best.predict(images, verbose=0), labels, class_names);"""),
     ("md", """## 6. Reported results
 
-The runs we report: two trained on one NVIDIA H100 with `bash scripts/gpu_imagenette.sh`
+The runs we report: trained on one NVIDIA H100 with `bash scripts/gpu_imagenette.sh`
 (Keras 3 on JAX, bfloat16, Imagenette kept in memory at 128 px and augmented on the
-GPU, up-sampled to 224 px crops) and one on this project's 2-core CPU at 128 px. Their
-small files are in `results/`: anyone can redraw these plots without training."""),
+GPU, up-sampled to 224 px crops), or on this project's 2-core CPU at 128 px
+(`python -m alexnet train --recipe modern --image-size 128 ...`). Their small files are
+in `results/`: anyone can redraw these plots without training."""),
     ("code", """for folder in sorted(Path("results").glob("*/")):
     if not (folder / "metrics.json").is_file():
         continue

@@ -76,3 +76,22 @@ def test_class_count_must_match_the_models_outputs(tmp_path, tiny_dataset):
     (model_path.parent / "config.json").write_text('{"class_names": ["a", "b"]}')
     result = run("predict", "--model", str(model_path), str(image))
     assert "names 2 classes" in last_line(result.stderr) and "config.json" in result.stderr
+
+
+def test_train_settings_reach_the_config_over_the_recipe(monkeypatch, tmp_path):
+    """Every training flag lands in TrainConfig, over the recipe's value."""
+    from alexnet import __main__ as cli
+    from alexnet import train
+
+    configs = []
+    monkeypatch.setattr(train, "train", lambda config, **_: configs.append(config) or tmp_path)
+    flags = {"--momentum": "0.8", "--weight-decay": "1e-4", "--schedule": "plateau",
+             "--warmup-epochs": "2", "--label-smoothing": "0.2", "--dropout": "0.3",
+             "--init": "glorot", "--time-limit": "1.5", "--lr": "0.02"}
+    argv = ["train", "--recipe", "modern", *(x for pair in flags.items() for x in pair)]
+    assert cli.main(argv) == 0
+    config = configs[0]
+    assert (config.momentum, config.weight_decay, config.schedule, config.warmup_epochs,
+            config.label_smoothing, config.dropout, config.init, config.time_limit,
+            config.lr) == (0.8, 1e-4, "plateau", 2, 0.2, 0.3, "glorot", 1.5, 0.02)
+    assert config.recipe == "modern" and config.augmentation == "rrc"  # the rest: the recipe's
