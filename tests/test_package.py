@@ -37,3 +37,20 @@ def test_code_is_ruff_clean():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:]
+
+
+def test_notebook_cells_are_the_generators():
+    """AlexNet.ipynb is written by scripts/make_notebook.py: an edit to one without the
+    other (then a re-execution) would leave the committed notebook stale."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("make_notebook",
+                                                  ROOT / "scripts" / "make_notebook.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    cells = json.loads((ROOT / "AlexNet.ipynb").read_text())["cells"]
+    committed = [("md" if c["cell_type"] == "markdown" else "code", "".join(c["source"]))
+                 for c in cells]
+    assert committed == [(kind, text.strip("\n")) for kind, text in generator.CELLS], (
+        "run python scripts/make_notebook.py, then re-execute the notebook (README)")
