@@ -174,8 +174,11 @@ in `results/`: anyone can redraw these plots without training."""),
         continue
     reported = json.loads((folder / "metrics.json").read_text())
     settings = json.loads((folder / "config.json").read_text())
+    # runs recorded before PaperSGD (no "optimizer") used Keras' decoupled decay
+    rule = "" if settings.get("optimizer") else " decoupled"
     print(f"{folder.name}: variant {settings['variant']}, {settings['image_size']} px, "
-          f"lr {settings['lr']}, {settings['augmentation']} augmentation, "
+          f"lr {settings['lr']}, weight decay {settings['weight_decay']:g}{rule}, "
+          f"{settings['augmentation']} augmentation, "
           f"{settings.get('machine', '?')}: centre crop top-1 {reported['top1']:.1%}, "
           f"top-5 {reported['top5']:.1%}; 10-crop top-1 {reported['ten_crop']['top1']:.1%}")"""),
     ("code", """reported_history = Path("results/imagenette-modern/history.csv")
