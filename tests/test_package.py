@@ -1,5 +1,6 @@
 """The package as a whole: importing alexnet turns on TensorFlow's oneDNN CPU kernels,
-unless told otherwise, and warns when it comes too late to do so; the code is ruff clean."""
+unless told otherwise, and warns when it comes too late to do so; the code is ruff clean;
+the committed notebook holds the cells its generator writes."""
 
 from __future__ import annotations
 
