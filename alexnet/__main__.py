@@ -151,8 +151,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
     train.add_argument("--cache", action="store_true", default=None,
                        help="keep decoded images in memory after the first epoch")
-    train.add_argument("--augmentation", choices=("basic", "paper", "rrc"),
-                       help="crop+flip | + PCA lighting | random-resized crops")
+    train.add_argument("--augmentation", choices=("basic", "paper", "rrc", "none"),
+                       help="crop+flip | + PCA lighting | random-resized crops | centre crop")
     train.add_argument("--in-memory", action="store_true", default=None,
                        help="decode the dataset into RAM once and augment on the device")
     train.add_argument("--mixup", type=float, metavar="ALPHA",

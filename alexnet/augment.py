@@ -138,6 +138,8 @@ def train_transform(source: tf.Tensor, image_size: int, augmentation: str = "bas
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augmentation!r}: choose one of "
                          f"{', '.join(AUGMENTATIONS)}")
+    if augmentation == "none":  # the ablation: what evaluation sees, no randomness
+        return tf.cast(eval_transform(source, image_size, encoded), tf.float32)
     window_fn = random_resized() if augmentation == "rrc" else random_square(image_size)
     image = tf.image.random_flip_left_right(_windowed(source, window_fn, image_size, encoded))
     return lighting(image) if augmentation == "paper" else tf.cast(image, tf.float32)

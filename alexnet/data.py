@@ -301,7 +301,7 @@ STD = (58.395, 57.12, 57.375)
 
 
 # Training augmentations (augment.py in tf.data, augment_layers.py on the device).
-AUGMENTATIONS = ("paper", "rrc", "basic")
+AUGMENTATIONS = ("paper", "rrc", "basic", "none")  # none: centre crop, no flips
 # Area range of random-resized crops: Inception's 8 % lower bound is too harsh for
 # Imagenette's small images; 25 % is what our reported runs used.
 RRC_SCALE = (0.25, 1.0)

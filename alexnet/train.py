@@ -304,6 +304,8 @@ def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
                       init=config.init, dropout=config.dropout)
     if not config.in_memory:
         return net
+    if config.augmentation == "none":
+        raise ValueError("--augmentation none is not available with --in-memory yet")
     crop = "resized" if config.augmentation == "rrc" else "random"
     lighting = 0.1 if config.augmentation == "paper" else 0.0
     return augment_layers.with_augmentation(net, crop=crop, lighting=lighting, seed=config.seed)
