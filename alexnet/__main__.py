@@ -1,127 +1,13 @@
 """Command line: ``python -m alexnet train|evaluate|prepare|predict|summary|port|report ...``.
 
-Thin on purpose: parse the arguments, call the package, print. Bad arguments
+Thin on purpose: parse the arguments, then run the command (commands.py). Bad arguments
 and missing files end with a one-line ``error: ...`` and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
-from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def cmd_train(args: argparse.Namespace) -> None:
-    from alexnet import evaluate
-    from alexnet.train import RECIPES, TrainConfig, resume_config, train
-
-    given = {k: v for k, v in vars(args).items() if v is not None}
-    options = {k: v for k, v in given.items()
-               if k not in ("command", "func", "resume", "recipe", "argv")}
-    if args.resume:
-        fixed = sorted(set(options) - {"epochs", "strategy"})
-        if fixed or args.recipe:
-            flag = "--" + (fixed[0].replace("_", "-") if fixed else "recipe")
-            raise ValueError(f"--resume continues {args.resume} with its saved settings; only "
-                             f"--epochs and --strategy may change, not {flag}")
-        config = resume_config(Path(args.resume), **options)
-    else:
-        config = TrainConfig(**{**RECIPES.get(args.recipe, {}), **options}, recipe=args.recipe)
-    run_dir = train(config, resume_run=bool(args.resume),
-                    command=shlex.join(["python", "-m", "alexnet", *args.argv]))
-    if (run_dir / "metrics.json").is_file():
-        print(f"Run folder: {run_dir}\n{evaluate.summary(evaluate.load_metrics(run_dir))}")
-    else:  # a multi-worker worker other than the chief
-        print(f"Worker done; the chief writes {run_dir}")
-
-
-def cmd_evaluate(args: argparse.Namespace) -> None:
-    from alexnet import data, evaluate, images, model, pipeline, plots
-    from alexnet.train import load_config
-
-    run_dir = Path(args.model).parent
-    net = model.unwrap(model.load(args.model))
-    config = load_config(run_dir) if (run_dir / "config.json").is_file() else {}
-    root = data.locate(args.data or config.get("dataset_root") or "imagenette")
-    split = data.list_split(root, "val", config.get("class_names"), limit=args.limit)
-    evaluate.check_class_count(net, split.class_names, f"{root / 'val'}")
-    image_size = net.input_shape[1]
-    dataset = pipeline.batches(split, image_size, args.batch_size, training=False)
-    metrics = evaluate.evaluate(net, dataset, split.class_names)
-    if args.ten_crop:  # batches of 10 crops per image: a tenth of the batch size
-        dataset = pipeline.batches(split, image_size, max(1, args.batch_size // 10),
-                                   training=False, ten_crop=True)
-        metrics["ten_crop"] = evaluate.ten_crop_summary(
-            evaluate.evaluate(net, dataset, split.class_names))
-    metrics["skipped_files"] = [list(skip) for skip in split.skipped]
-    out = Path(args.out) if args.out else run_dir
-    out.mkdir(parents=True, exist_ok=True)
-    evaluate.save(metrics, out)
-    plots.confusion(metrics).savefig(out / "confusion.png", dpi=100)
-    if split.skipped:
-        print(images.report(split.skipped, "val"))
-    print(f"{evaluate.summary(metrics)}\nWrote {out / 'metrics.json'}")
-
-
-def cmd_prepare(args: argparse.Namespace) -> None:
-    from alexnet.prepare import prepare
-
-    for name in ("shorter_side", "shard_size", "quality", "workers"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    manifest = prepare(args.src, args.dest, args.shorter_side, args.shard_size, args.quality,
-                       args.workers)
-    print(f"Wrote {manifest}")
-
-
-def cmd_predict(args: argparse.Namespace) -> None:
-    from alexnet import data, evaluate, model, predict
-
-    net = model.unwrap(model.load(args.model))
-    class_names = predict.class_names(args.model, args.classes)
-    source = Path(args.model).parent / "config.json"
-    evaluate.check_class_count(net, class_names,
-                               f"--classes {args.classes}" if args.classes else str(source))
-    for path in args.images:
-        probabilities = predict.predict_file(net, path)
-        print(path)
-        for index in probabilities.argsort()[::-1][:5]:
-            name = data.display_names([class_names[index]])[0]
-            print(f"  {probabilities[index]:7.2%}  {name}")
-
-
-def cmd_summary(args: argparse.Namespace) -> None:
-    from alexnet import model
-
-    net = model.build(args.variant, args.classes, args.image_size)
-    net.summary()
-    where = model.layout(net)
-    print(f"Input: {net.input_shape[1]}x{net.input_shape[2]}x3, {args.classes} classes")
-    print(f"Multiply-accumulates per image: {model.count_macs(net) / 1e9:.3f} G")
-    print(f"LRN after: {', '.join(where['lrn']) or '-'}; BatchNorm after: "
-          f"{', '.join(where['batchnorm']) or '-'}; grouped: {', '.join(where['grouped']) or '-'}")
-
-
-def cmd_port(args: argparse.Namespace) -> None:
-    from alexnet import port
-
-    net = port.port(args.pth, args.out, args.image_size)
-    print(f"Wrote {args.out}: torchvision AlexNet weights from {args.pth} in the owt variant "
-          f"({net.input_shape[1]}x{net.input_shape[2]} input, {net.output_shape[-1]} classes)")
-
-
-def cmd_report(args: argparse.Namespace) -> None:
-    from alexnet import report
-
-    out, notes = report.build(args.run_dir, args.out or report.DEFAULT_PDF, data_root=args.data)
-    for note in notes:
-        print(f"left out: {note}")
-    print(f"Wrote {out}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -131,7 +17,7 @@ def parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model; writes a run folder")
     train.add_argument("--recipe", choices=("paper", "modern"),
-                       help="a preset of the settings below (see train.RECIPES)")
+                       help="a preset of the settings below (see alexnet/config.py)")
     train.add_argument("--data", help="dataset folder, or a name to find/download (imagenette)")
     train.add_argument("--variant", choices=variants, help="model variant (default bn)")
     train.add_argument("--epochs", type=int)
@@ -152,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--cache", action="store_true", default=None,
                        help="keep decoded images in memory after the first epoch")
     train.add_argument("--augmentation", choices=("basic", "paper", "rrc", "none"),
-                       help="crop+flip | + PCA lighting | random-resized crops | centre crop")
+                       help="crop+flip | + PCA lighting | random-resized crops + flip | "
+                            "centre crop, no flip (see alexnet/augmentation.py)")
     train.add_argument("--in-memory", action="store_true", default=None,
                        help="decode the dataset into RAM once and augment on the device")
     train.add_argument("--mixup", type=float, metavar="ALPHA",
@@ -177,17 +64,16 @@ def parser() -> argparse.ArgumentParser:
                        help="auto (default): mixed on GPUs with tensor cores, else float32")
     train.add_argument("--jit-compile", choices=("auto", "on", "off"),
                        help="XLA; auto (default): on for GPUs and JAX, off for TF on CPU")
-    train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="Top-1/Top-5 of a saved model on val/")
     evaluate.add_argument("--model", required=True, help="a .keras file, e.g. RUN/best.keras")
     evaluate.add_argument("--data", help="dataset folder or name (default: the run's)")
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--limit", type=int, help="images per class")
-    evaluate.add_argument("--ten-crop", action="store_true",
-                          help="also the paper's 10-crop figures (corners, centre, flips)")
+    evaluate.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=True,
+                          help="also the paper's 10-crop figures (corners, centre, flips; "
+                               "default)")
     evaluate.add_argument("--out", help="where metrics.json goes (default: the model's folder)")
-    evaluate.set_defaults(func=cmd_evaluate)
 
     prepare = commands.add_parser("prepare", help="convert a raw dataset into TFRecord shards")
     prepare.add_argument("src", help="dataset folder (class folders, or ILSVRC-2012 layouts)")
@@ -197,40 +83,38 @@ def parser() -> argparse.ArgumentParser:
     prepare.add_argument("--shard-size", type=int, default=1024, help="images per shard")
     prepare.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     prepare.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
-    prepare.set_defaults(func=cmd_prepare)
 
     predict = commands.add_parser("predict", help="top-5 classes of image files")
     predict.add_argument("--model", required=True, help="a .keras file")
     predict.add_argument("--classes", help="class names: a text file (one per line) or "
                          "imagenet_class_index.json; default: the run's config.json")
     predict.add_argument("images", nargs="+")
-    predict.set_defaults(func=cmd_predict)
 
     summary = commands.add_parser("summary", help="layer table, parameters, MACs")
     summary.add_argument("--variant", choices=variants, default="paper")
     summary.add_argument("--image-size", type=int)
     summary.add_argument("--classes", type=int, default=1000)
-    summary.set_defaults(func=cmd_summary)
 
     port = commands.add_parser("port", help="torchvision AlexNet weights (.pth) -> .keras model")
     port.add_argument("pth", help="a torchvision alexnet state dict, e.g. alexnet-owt-7be5be79.pth")
     port.add_argument("out", help="the .keras file to write (variant owt)")
     port.add_argument("--image-size", type=int, default=224)
-    port.set_defaults(func=cmd_port)
     report = commands.add_parser("report", help="build AlexNet.pdf from a run folder")
     report.add_argument("run_dir", help="run folder with config.json, history.csv, metrics.json")
     report.add_argument("--out", help="the PDF to write (default: AlexNet.pdf in the project)")
     report.add_argument("--data", help="dataset root the run's image paths are relative to "
                         "(default: the run's, or $ALEXNET_DATA/<name>)")
-    report.set_defaults(func=cmd_report)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
+    # After parsing, so that --help and bad flags answer without loading TensorFlow (10 s).
+    from alexnet import commands
+
     try:
-        args.func(args)
+        getattr(commands, f"cmd_{args.command}")(args)
     except (OSError, ValueError, FloatingPointError) as error:  # one line, no traceback
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,7 +2,7 @@
 
 For datasets that fit in RAM (Imagenette: 9,469 training images are 0.5 GB at
 128 px) and for Keras backends without TensorFlow (JAX or PyTorch on a GPU box):
-augmentation then runs on the accelerator inside the model (augment_layers.py).
+augmentation then runs on the accelerator inside the model (augmentation.Augment).
 Decoding uses Pillow in a process pool; no TensorFlow is imported.
 """
 

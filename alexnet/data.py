@@ -1,7 +1,7 @@
 """Datasets on disk: find them (or download Imagenette), list and label the images.
 
-No TensorFlow here, so every Keras backend can use it; ``pipeline.py`` turns a
-``Split`` into tf.data batches.
+No TensorFlow here, so every Keras backend can use it; inputs.py turns a ``Split``
+into batches.
 
 A dataset root holds ``train/<class>/*`` and ``val/<class>/*``, or a flat
 ILSVRC-2012 ``val/`` with its label file (Kaggle or devkit), or TFRecord shards
@@ -11,17 +11,22 @@ saved with every run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import keras
 import numpy as np
+
+from alexnet import images
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+SHARD_MANIFEST = "manifest.json"  # how a folder of TFRecord shards (prepare.py) is known
 
 # Official Imagenette archives; the md5 sums are those torchvision's Imagenette records.
 DOWNLOADS = {
@@ -84,8 +89,6 @@ def fetch(url: str, md5: str | None, dest: Path) -> Path:
     Uses ``keras.utils.get_file`` (which verifies the md5 and caches the archive
     in ``dest.parent``); a wrong checksum raises and leaves nothing at ``dest``.
     """
-    import keras
-
     dest.parent.mkdir(parents=True, exist_ok=True)
     archive = keras.utils.get_file(fname=url.rsplit("/", 1)[-1], origin=url, md5_hash=md5,
                                    cache_dir=str(dest.parent), cache_subdir=".")
@@ -229,10 +232,8 @@ def list_split(root: Path, split: str, class_names: list[str] | None = None,
     them: ``"header"`` reads headers and file ends (cheap), ``"full"`` decodes every
     image too (slow), None trusts the files. Shards were checked when written."""
     root = Path(root)
-    if (root / "manifest.json").is_file():
-        from alexnet import prepare
-
-        return prepare.list_split(root, split, class_names, limit)
+    if (root / SHARD_MANIFEST).is_file():
+        return list_shards(root, split, class_names, limit)
     folder = image_root(root) / split
     if not folder.is_dir():
         raise DatasetNotFoundError(f"{folder}: no such folder (expected {split}/<class>/ images)")
@@ -261,15 +262,13 @@ def list_split(root: Path, split: str, class_names: list[str] | None = None,
         per_class = [[f for f, w in zip(files, wnids, strict=True) if w == name]
                      for name in class_names]
     files, labels = [], []
-    for label, images in enumerate(per_class):
-        files += [str(p) for p in images[:limit]]
-        labels += [label] * len(images[:limit])
+    for label, class_files in enumerate(per_class):
+        files += [str(p) for p in class_files[:limit]]
+        labels += [label] * len(class_files[:limit])
     if not files:
         raise DatasetNotFoundError(f"{folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) found")
     labels, skipped = np.array(labels, "int32"), []
     if check:
-        from alexnet import images
-
         if check not in ("header", "full"):
             raise ValueError(f"unknown check {check!r}: choose 'header', 'full' or None")
         keep, skipped = images.checked(files, full=check == "full")
@@ -279,6 +278,25 @@ def list_split(root: Path, split: str, class_names: list[str] | None = None,
         if not files:
             raise DatasetNotFoundError(f"{folder}: no usable images")
     return Split(files, labels, class_names, descriptions(root), skipped)
+
+
+def list_shards(root: Path, split: str, class_names: list[str] | None = None,
+               limit: int | None = None) -> Split:
+    """One split of a shard folder as a ``data.Split`` (shards, ``records`` images).
+    ``limit`` (images per class) keeps ``limit x classes`` images."""
+    manifest = json.loads((Path(root) / SHARD_MANIFEST).read_text())
+    if split not in manifest["splits"]:
+        raise DatasetNotFoundError(f"{root}: the shards have no {split!r} split "
+                                        f"(only {', '.join(manifest['splits'])})")
+    if class_names is not None and class_names != manifest["class_names"]:
+        raise ValueError(f"{root / SHARD_MANIFEST}: classes differ from the training classes")
+    info = manifest["splits"][split]
+    records = info["images"]
+    if limit is not None:
+        records = min(records, limit * len(manifest["class_names"]))
+    return Split([str(Path(root) / s["file"]) for s in info["shards"]], np.zeros(0, "int32"),
+                      manifest["class_names"], manifest.get("descriptions", {}),
+                      [tuple(s) for s in info["skipped"]], records)
 
 
 def load(root: Path, limit: int | None = None) -> tuple[Split, Split]:
@@ -293,33 +311,3 @@ def display_names(class_names: list[str],
     the comma-separated words), then wnids we know; other names stay as they are."""
     words = {**IMAGENETTE_NAMES, **{k: v.split(",")[0] for k, v in (descriptions or {}).items()}}
     return [words.get(name, name) for name in class_names]
-
-
-# ImageNet RGB statistics on the 0-255 scale (the ones torchvision uses).
-MEAN = (123.675, 116.28, 103.53)
-STD = (58.395, 57.12, 57.375)
-
-
-# Training augmentations (augment.py in tf.data, augment_layers.py on the device).
-AUGMENTATIONS = ("paper", "rrc", "basic", "none")  # none: centre crop, no flips
-# Area range of random-resized crops: Inception's 8 % lower bound is too harsh for
-# Imagenette's small images; 25 % is what our reported runs used.
-RRC_SCALE = (0.25, 1.0)
-
-# ImageNet's RGB covariance on the 0-1 scale (eigenvalues, eigenvectors as columns),
-# as fb.resnet.torch and torchvision's reference scripts use for "fancy PCA".
-EIGENVALUES = (0.2175, 0.0188, 0.0045)
-EIGENVECTORS = ((-0.5675, 0.7192, 0.4009),
-                (-0.5808, -0.0045, -0.8140),
-                (-0.5836, -0.6948, 0.4203))
-
-
-def resize_size(image_size: int) -> int:
-    """Shorter side the crops are taken from: the paper's 256 for its 224 and 227
-    crops, in proportion (256/224) for other sizes."""
-    return 256 if 224 <= image_size <= 227 else round(image_size * 256 / 224)
-
-
-def denormalize(images) -> np.ndarray:
-    """Inverse of the pipelines' normalisation, for display: uint8 RGB."""
-    return np.clip(np.asarray(images) * STD + MEAN, 0, 255).astype("uint8")

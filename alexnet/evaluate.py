@@ -9,6 +9,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from alexnet import model
+
 
 def check_class_count(net: keras.Model, class_names: list[str], source: str) -> None:
     """A model's outputs must pair one to one with the class names, else every label
@@ -19,30 +21,27 @@ def check_class_count(net: keras.Model, class_names: list[str], source: str) -> 
                          f"{len(class_names)} classes")
 
 
-def predict(net: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
+def predict(net: keras.Model, dataset, batches: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and integer labels for every example of a batched
     ``(image, one-hot label)`` dataset, with a progress bar. Examples of several crops
-    (``(batch, crops, h, w, 3)``, e.g. ``pipeline.batches(..., ten_crop=True)``) get
-    the mean of their crops' softmax outputs, as in the paper."""
+    (``(batch, crops, h, w, 3)``, ``ten_crop_batches`` of inputs.py) get the mean of their
+    crops' softmax outputs, as in the paper. ``batches``: how many to expect, for the
+    progress bar (default: the dataset's length where it knows it)."""
     probabilities, labels = [], []
-    batches = len(dataset) if isinstance(dataset, list | tuple) else int(dataset.cardinality())
-    progress = keras.utils.Progbar(batches if batches > 0 else None, unit_name="batch")
+    if batches is None and hasattr(dataset, "__len__"):
+        batches = len(dataset)
+    progress = keras.utils.Progbar(batches, unit_name="batch")
     for images, one_hot in dataset:
         if len(images.shape) == 5:
-            flat = np.asarray(net.predict_on_batch(np.reshape(images, (-1, *images.shape[2:]))))
-            crops = flat.reshape(len(images), images.shape[1], -1)
+            count, crops = images.shape[:2]
+            flat = net.predict_on_batch(keras.ops.reshape(images, (-1, *images.shape[2:])))
+            crops = np.asarray(flat).reshape(count, crops, -1)
             probabilities.append(crops.mean(axis=1, dtype="float64"))
         else:
             probabilities.append(np.asarray(net.predict_on_batch(images), "float64"))
         labels.append(np.argmax(np.asarray(one_hot), axis=-1))
         progress.add(1)
     return np.concatenate(probabilities), np.concatenate(labels)
-
-
-def array_batches(images: np.ndarray, one_hot: np.ndarray, batch_size: int) -> list:
-    """In-memory arrays as a list of ``(images, one_hot)`` batches."""
-    return [(images[i:i + batch_size], one_hot[i:i + batch_size])
-            for i in range(0, len(images), batch_size)]
 
 
 def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
@@ -66,10 +65,28 @@ def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
     }
 
 
-def evaluate(net: keras.Model, dataset, class_names: list[str]) -> dict:
-    """Metrics of ``net`` over a batched evaluation dataset (see ``pipeline.batches``)."""
-    probabilities, labels = predict(net, dataset)
+def evaluate(net: keras.Model, dataset, class_names: list[str],
+             batches: int | None = None) -> dict:
+    """Metrics of ``net`` over a batched evaluation dataset (``val_batches`` of inputs.py)."""
+    probabilities, labels = predict(net, dataset, batches)
     return metrics_from_predictions(probabilities, labels, class_names)
+
+
+def evaluate_inputs(net: keras.Model, inputs, ten_crop: bool = True) -> dict:
+    """The metrics of a trained model on its run's validation images (``inputs``, from
+    inputs.py): centre crop, and under ``"ten_crop"`` the paper's 10-crop figures (the
+    softmax averaged over the four corners, the centre and their mirror images). The one
+    place a 10-crop evaluation is made."""
+    check_class_count(net, inputs.class_names, f"{inputs.root}")
+    bare = model.unwrap(net)  # the network without the on-device augmentation, if any
+    metrics = evaluate(bare if inputs.normalised else net, inputs.val_batches(whole=True),
+                       inputs.class_names, -(-len(inputs.val) // inputs.val_batch_size))
+    if ten_crop:
+        print("10-crop evaluation (ten crops an image):")
+        metrics["ten_crop"] = ten_crop_summary(evaluate(
+            bare, inputs.ten_crop_batches(), inputs.class_names,
+            -(-len(inputs.val) // inputs.ten_crop_batch_size)))
+    return metrics
 
 
 def ten_crop_summary(metrics: dict) -> dict:

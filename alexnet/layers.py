@@ -94,7 +94,7 @@ class AdaptiveAveragePooling2D(keras.layers.Layer):
 
 
 def kernel_gradient_by_matmuls() -> bool:
-    """Whether ``Conv2D`` (ours) computes its kernel gradient itself: on TensorFlow without
+    """Whether ``TapwiseConv2D`` computes its kernel gradient itself: on TensorFlow without
     a GPU, where oneDNN's own filter gradients ran at about half its matmul speed
     (README, Performance). cuDNN and XLA have better ones of their own."""
     return keras.backend.backend() == "tensorflow" and _no_gpu()
@@ -105,15 +105,14 @@ def _no_gpu() -> bool:
     return gpu_capability() is None
 
 
-@keras.saving.register_keras_serializable(package="alexnet")
-class Conv2D(keras.layers.Conv2D):
+@keras.saving.register_keras_serializable(package="alexnet", name="Conv2D")
+class TapwiseConv2D(keras.layers.Conv2D):
     """``keras.layers.Conv2D`` whose kernel gradient, where that is faster, is one matmul
     per kernel tap: dW[i, j] = x[:, i:i+H', j:j+W', :]^T @ dy, summed over batch and positions.
 
     The same layer, weights and (up to float rounding) gradients as Keras' own. Only the
     backward pass of stride-1 convolutions changes, and only where
-    ``kernel_gradient_by_matmuls()`` says so. The class name is Keras' too, so weight
-    files (which name layers by class) stay interchangeable with plain ``Conv2D`` models.
+    ``kernel_gradient_by_matmuls()`` says so.
     """
 
     def convolution_op(self, inputs, kernel):
@@ -140,22 +139,27 @@ class Conv2D(keras.layers.Conv2D):
                         for i in range(k_h) for j in range(k_w)]
                 return d_x, ops.reshape(ops.stack(taps), w.shape)
 
-            return super(Conv2D, self).convolution_op(x, w), gradient
+            return super(TapwiseConv2D, self).convolution_op(x, w), gradient
 
         # The kernel's value (tf.identity), not the variable: TensorFlow's custom gradient
         # of a function that reads a variable would have to return its gradient itself.
         return convolution(inputs, ops.copy(kernel))
 
 
+# Keras names a layer's variables in weight files (.weights.h5, resume states) by its class
+# name: Keras' own name keeps them interchangeable with plain Conv2D models and older runs.
+TapwiseConv2D.__name__ = TapwiseConv2D.__qualname__ = "Conv2D"
+
+
 @keras.saving.register_keras_serializable(package="alexnet")
-class GroupedConv2D(Conv2D):
+class GroupedConv2D(TapwiseConv2D):
     """``Conv2D(groups=g)`` computed as g ordinary convolutions, one per group of input
     and output channels (the paper's two GPU towers), then concatenated.
 
     Same weights, same result, every backend. Keras' TensorFlow backend would compile a
     grouped convolution with XLA, which on our CPU made the ``paper`` variant train
     slower than PyTorch; the ordinary convolutions run on TensorFlow's own kernels
-    (and their kernel gradients as ``Conv2D``'s above).
+    (and their kernel gradients as ``TapwiseConv2D``'s above).
     """
 
     def convolution_op(self, inputs, kernel):

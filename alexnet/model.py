@@ -22,14 +22,17 @@ probabilities; the softmax is float32 so mixed precision stays stable.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 from keras import layers
 
+from alexnet import augmentation, optimizer  # noqa: F401  register Augment and PaperSGD for load()
 from alexnet.layers import (
     AdaptiveAveragePooling2D,
-    Conv2D,
     GroupedConv2D,
     LocalResponseNormalization,
+    TapwiseConv2D,
 )
 
 VARIANTS = ("paper", "owt", "bn")
@@ -99,7 +102,7 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
 
     def conv(x, filters, kernel, name, stride=1, groups=1):
         kernel_init, bias_init = _initializers(init, name)
-        conv_layer = GroupedConv2D if groups > 1 else Conv2D  # ours: Keras', faster on CPU
+        conv_layer = GroupedConv2D if groups > 1 else TapwiseConv2D  # Keras' Conv2D, faster on CPU
         x = conv_layer(filters, kernel, stride, padding="valid" if kernel == 11 else "same",
                        groups=groups, use_bias=not batchnorm, kernel_initializer=kernel_init,
                        bias_initializer=bias_init, name=name)(x)
@@ -213,11 +216,6 @@ def logits_model(model: keras.Model) -> keras.Model:
 
 def load(path) -> keras.Model:
     """Loads a saved ``.keras`` model with ``safe_mode=True`` (no arbitrary code)."""
-    from pathlib import Path
-
-    # registers Augment (models trained --in-memory) and the optimiser of the saved compile
-    from alexnet import augment_layers, optimizer  # noqa: F401
-
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     return keras.saving.load_model(path, safe_mode=True)

@@ -17,7 +17,9 @@ if matplotlib.get_backend().lower() not in ("inline", "module://matplotlib_inlin
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alexnet import data  # noqa: E402
+from alexnet import data, model  # noqa: E402
+from alexnet.augmentation import AUGMENTATIONS, denormalize  # noqa: E402
+from alexnet.inputs import tfdata  # noqa: E402  (None without TensorFlow)
 
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
@@ -86,7 +88,7 @@ def predictions(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarra
                              gridspec_kw={"height_ratios": [1.3, 1]})
     axes = np.array(axes).reshape(2, count)
     for i in range(count):
-        axes[0, i].imshow(data.denormalize(images[i]))
+        axes[0, i].imshow(denormalize(images[i]))
         axes[0, i].set_title(names[labels[i]], fontsize=9)
         axes[0, i].axis("off")
         top = np.argsort(-probabilities[i])[:5][::-1]
@@ -109,40 +111,28 @@ def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, label in zip(axes.flat, images, labels, strict=False):
-        ax.imshow(data.denormalize(image))
+        ax.imshow(denormalize(image))
         ax.set_title(names[label], fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def examples(split: data.Split, image_size: int, count: int, training: bool,
-             augmentation: str = "basic") -> tuple[np.ndarray, np.ndarray]:
-    """``count`` images spread over the classes, as the train or eval pipeline gives them."""
-    from alexnet.pipeline import batches
-
-    subset = split.spread(count)
-    images, one_hot = next(iter(batches(subset, image_size, count, training=training,
-                                        augmentation=augmentation)))
-    return np.asarray(images), np.argmax(np.asarray(one_hot), axis=-1)
-
-
-def save_run_plots(run_dir: Path, metrics: dict, net, train_split: data.Split,
-                   val_split: data.Split, image_size: int,
-                   augmentation: str = "basic") -> list[Path]:
-    """Writes every figure of a run as PNG into ``run_dir``; returns the paths."""
+def save_run_plots(run_dir: Path, metrics: dict, net, inputs) -> list[Path]:
+    """Writes every figure of a run as PNG into ``run_dir``; returns the paths. ``net``:
+    the trained model; ``inputs``: the run's (inputs.py), which give the examples."""
     run_dir = Path(run_dir)
     history = read_history(run_dir / "history.csv")
-    val_images, val_labels = examples(val_split, image_size, 8, training=False)
-    train_images, train_labels = examples(train_split, image_size, 16, training=True,
-                                          augmentation=augmentation)
+    val_images, val_labels = inputs.examples(8, training=False)
+    train_images, train_labels = inputs.examples(16, training=True)
+    bare = model.unwrap(net)  # takes normalised crops, as the examples are
     figures = {
         "curves.png": curves(history),
         "errors.png": errors(history),
         "confusion.png": confusion(metrics),
-        "predictions.png": predictions(val_images, net.predict(val_images, verbose=0),
-                                       val_labels, val_split.class_names),
-        "augmented.png": samples(train_images, train_labels, train_split.class_names),
+        "predictions.png": predictions(val_images, bare.predict(val_images, verbose=0),
+                                       val_labels, inputs.class_names),
+        "augmented.png": samples(train_images, train_labels, inputs.class_names),
     }
     paths = []
     for name, fig in figures.items():
@@ -345,20 +335,16 @@ def _wrap(text: str, width: int) -> list[str]:
 def augmentations(path: str | Path, image_size: int = 224, columns: int = 5) -> plt.Figure:
     """One image under each training augmentation (``columns`` draws per row), and
     the paper's ten test crops."""
-    import tensorflow as tf
-
-    from alexnet import augment
-
-    contents = tf.io.read_file(str(path))
-    rows = {name: [augment.train_transform(contents, image_size, name, encoded=True)
-                   for _ in range(columns)] for name in augment.AUGMENTATIONS}
-    rows["10-crop"] = list(augment.ten_crop(contents, image_size, encoded=True))
+    contents = tfdata.read_file(path)
+    rows = {name: [tfdata.train_transform(contents, image_size, spec, encoded=True)
+                   for _ in range(columns)] for name, spec in AUGMENTATIONS.items()}
+    rows["10-crop"] = list(tfdata.ten_crop_transform(contents, image_size, encoded=True))
     width = max(columns, 10)
     fig, axes = plt.subplots(len(rows) + 1, width, figsize=(1.5 * width, 1.7 * (len(rows) + 1)),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    axes[0, 0].imshow(augment.decode(contents).numpy())
+    axes[0, 0].imshow(tfdata.decode(contents).numpy())
     axes[0, 0].set_title("original", fontsize=9)
     for row, (name, images) in zip(axes[1:], rows.items(), strict=True):
         for ax, image in zip(row, images, strict=False):

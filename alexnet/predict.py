@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet import augment, pipeline
+from alexnet import augmentation, tfdata
 
 
 def load_image(path: str | Path, image_size: int) -> np.ndarray:
@@ -18,11 +18,11 @@ def load_image(path: str | Path, image_size: int) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     try:
-        image = pipeline.decode(tf.constant(str(path)))
+        image = tfdata.decode(tfdata.read_file(path))
     except tf.errors.InvalidArgumentError:
         raise ValueError(f"{path}: not an image (JPEG, PNG, GIF or BMP expected)") from None
-    image = augment.resize_shorter(image, augment.resize_size(image_size))
-    return augment.normalize(augment.eval_transform(image, image_size)).numpy()
+    image = tfdata.resize_shorter(image, augmentation.resize_size(image_size))
+    return tfdata.normalize(tfdata.eval_transform(image, image_size)).numpy()
 
 
 def predict_file(net: keras.Model, path: str | Path) -> np.ndarray:

@@ -17,31 +17,14 @@ import os
 from multiprocessing import get_context
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from alexnet import data, images
 
-MANIFEST = "manifest.json"
+MANIFEST = data.SHARD_MANIFEST
 FORMAT = "alexnet-tfrecord-1"
-
-
-def list_split(root: Path, split: str, class_names: list[str] | None = None,
-               limit: int | None = None) -> data.Split:
-    """One split of a shard folder as a ``data.Split`` (shards, ``records`` images).
-    ``limit`` (images per class) keeps ``limit x classes`` images."""
-    manifest = json.loads((Path(root) / MANIFEST).read_text())
-    if split not in manifest["splits"]:
-        raise data.DatasetNotFoundError(f"{root}: the shards have no {split!r} split "
-                                        f"(only {', '.join(manifest['splits'])})")
-    if class_names is not None and class_names != manifest["class_names"]:
-        raise ValueError(f"{root / MANIFEST}: classes differ from the training classes")
-    info = manifest["splits"][split]
-    records = info["images"]
-    if limit is not None:
-        records = min(records, limit * len(manifest["class_names"]))
-    return data.Split([str(Path(root) / s["file"]) for s in info["shards"]], np.zeros(0, "int32"),
-                      manifest["class_names"], manifest.get("descriptions", {}),
-                      [tuple(s) for s in info["skipped"]], records)
 
 
 def _encode(job: tuple[str, int, int, int]) -> tuple[str, int, bytes | None, str | None]:
@@ -55,8 +38,6 @@ def _encode(job: tuple[str, int, int, int]) -> tuple[str, int, bytes | None, str
 
 
 def _example(jpeg: bytes, label: int, name: str):
-    import tensorflow as tf
-
     feature = tf.train.Feature
     return tf.train.Example(features=tf.train.Features(feature={
         "image": feature(bytes_list=tf.train.BytesList(value=[jpeg])),
@@ -70,9 +51,6 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
             seed: int = 0) -> Path:
     """Converts every split of ``src`` (any layout ``data.list_split`` reads) into
     shards in ``dest``; returns the manifest's path. Safe to rerun after interruption."""
-    import keras
-    import tensorflow as tf
-
     src, dest = Path(src), Path(dest)
     if (src / MANIFEST).is_file():
         raise ValueError(f"{src}: already a shard folder")

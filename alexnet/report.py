@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import data, model, plots
+from alexnet import data, model, plots, tfdata
 
 DOCS_DIR = data.PROJECT_DIR / "docs"
 BENCHMARK_DIR = data.PROJECT_DIR / "benchmarks" / "results"
@@ -95,13 +95,12 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
     """``export_model_artifacts`` for ``run_dir/best.keras``: ``queries`` validation
     images spread over the classes against the first ``gallery_per_class`` training
     images of each class (no more than the run trained on), as centre crops."""
-    from alexnet import pipeline  # TensorFlow is needed here only
 
     net = model.load(run_dir / "best.keras")
     size = net.input_shape[1]
 
     def arrays(split: data.Split) -> tuple[np.ndarray, list[str]]:
-        batches = pipeline.batches(split, size, 64, training=False)
+        batches = tfdata.batches(split, size, 64, training=False)
         images = np.concatenate([np.asarray(x) for x, _ in batches])
         return images, [os.path.relpath(f, root) for f in split.files]
 
@@ -410,7 +409,7 @@ def figures(run_dir: Path, config: dict, metrics: dict, history: dict, roots: li
     root = _dataset(roots)
     if root is not None:
         train = data.list_split(root, "train", config["class_names"])
-        images, labels = plots.examples(train, config["image_size"], 12, training=True,
+        images, labels = tfdata.examples(train, config["image_size"], 12, training=True,
                                         augmentation=config.get("augmentation", "basic"))
         made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
                                                      columns=6)), out / "augmented.jpg")

@@ -165,23 +165,3 @@ class ResumeState(keras.callbacks.Callback):
             if old.name != name:
                 old.unlink()
         write_text(self.write_dir / "history.csv", history_csv(self.rows))
-
-
-class BestCheckpoint(keras.callbacks.ModelCheckpoint):
-    """``ModelCheckpoint(save_best_only=True)`` that is never torn: it saves to a
-    temporary file and renames it over the best model."""
-
-    def __init__(self, path: Path, **kwargs):
-        self.path = Path(path)
-        tmp = self.path.with_name(f"{self.path.stem}{TMP}{self.path.suffix}")
-        super().__init__(tmp, save_best_only=True, **kwargs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        tmp = Path(self.filepath)
-        try:
-            super().on_epoch_end(epoch, logs)
-            if tmp.is_file():
-                commit(tmp, self.path)
-        except OSError as error:
-            raise OSError(f"{self.path}: cannot save the best model ({error}); the previous "
-                          f"one is kept") from None
