@@ -48,21 +48,18 @@ PUBLISHED = [
 
 def layer_rows(net: keras.Model) -> list[dict]:
     """The layer table: every layer but ReLU, with its output shape, parameters and
-    multiply-accumulates per image (convolution and FC layers only)."""
-    rows = []
+    multiply-accumulates per image (``model.layer_macs``: convolution and FC layers)."""
+    rows, layer_macs = [], model.layer_macs(net)
     for layer in net.layers:
         kind = figures.layer_kind(layer)
         if kind == "ReLU":
             continue
-        macs = 0
+        macs = layer_macs.get(layer.name, 0)
         if kind == "Conv2D":
-            _, h, w, c_out = layer.output.shape
-            kh, kw, c_in, _ = layer.kernel.shape
-            macs = h * w * c_out * kh * kw * c_in
+            kh, kw = layer.kernel_size
             kind = f"conv {kh}×{kw}" + (f"/{layer.strides[0]}" if layer.strides[0] > 1 else "")
             kind += f", groups {layer.groups}" if layer.groups > 1 else ""
         elif kind == "Dense":
-            macs = layer.kernel.shape[0] * layer.kernel.shape[1]
             kind = "fully connected"
         else:
             kind = figures.layer_label(layer) if kind != "InputLayer" else "input"
@@ -179,7 +176,8 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
     rows = layer_rows(paper)
     dense = [layer for layer in paper.layers if type(layer).__name__ == "Dense"]
     fc_params = sum(layer.count_params() for layer in dense)
-    conv_macs = model.count_macs(paper) - sum(int(np.prod(la.kernel.shape)) for la in dense)
+    macs = model.layer_macs(paper)
+    conv_macs = model.count_macs(paper) - sum(macs[layer.name] for layer in dense)
     variants = []
     for name in model.VARIANTS:
         net = artifacts.reference_model(name)
