@@ -45,19 +45,23 @@ PAPER_LIGHTING = 0.1  # the paper's standard deviation of the PCA weights
 @dataclass(frozen=True)
 class Augmentation:
     """One training augmentation: ``crop`` is ``square`` (the paper's random crop),
-    ``resized`` (random-resized) or ``centre``; ``lighting`` the PCA noise std (0: off)."""
+    ``resized`` (random-resized) or ``centre``; ``lighting`` the PCA noise std (0: off);
+    ``words`` what it does, for people."""
 
     name: str
     crop: str
     flip: bool
-    lighting: float = 0.0
+    lighting: float
+    words: str
 
 
 AUGMENTATIONS = {
-    "basic": Augmentation("basic", "square", flip=True),
-    "paper": Augmentation("paper", "square", flip=True, lighting=PAPER_LIGHTING),
-    "rrc": Augmentation("rrc", "resized", flip=True),
-    "none": Augmentation("none", "centre", flip=False),
+    "basic": Augmentation("basic", "square", True, 0.0, "random crops and horizontal flips"),
+    "paper": Augmentation("paper", "square", True, PAPER_LIGHTING,
+                          "random crops, horizontal flips and PCA colour augmentation"),
+    "rrc": Augmentation("rrc", "resized", True, 0.0,
+                        "random-resized crops and horizontal flips"),
+    "none": Augmentation("none", "centre", False, 0.0, "centre crops only (no augmentation)"),
 }
 
 

@@ -157,14 +157,20 @@ def count_macs(model: keras.Model) -> int:
     A grouped convolution costs 1/groups of a full one. ReLU, LRN, pooling and
     BatchNorm are left out: a few million operations, under 1% of the total.
     """
-    macs = 0
+    return sum(layer_macs(model).values())
+
+
+def layer_macs(model: keras.Model) -> dict[str, int]:
+    """``count_macs`` layer by layer: layer name -> multiply-accumulates per image, for
+    each convolution and dense layer (the only layers counted)."""
+    macs = {}
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D):
             _, h, w, c_out = layer.output.shape
             kh, kw, c_in_per_group, _ = layer.kernel.shape
-            macs += h * w * c_out * kh * kw * c_in_per_group
+            macs[layer.name] = int(h * w * c_out * kh * kw * c_in_per_group)
         elif isinstance(layer, layers.Dense):
-            macs += layer.kernel.shape[0] * layer.kernel.shape[1]
+            macs[layer.name] = int(layer.kernel.shape[0] * layer.kernel.shape[1])
     return macs
 
 

@@ -4,7 +4,7 @@ Reads a packed dataset (``arrays.pack``), trains each recipe (mixed precision on
 GPUs with tensor cores, see precision.py) with data in memory and augmentation on
 the GPU, then writes the small files a report needs into ``--out/<recipe>/``:
 config.json, history.csv, metrics.json (centre crop and 10-crop), predictions.npz,
-conv1_filters.npy and neighbours.json (report.export_model_artifacts). Run by gpu_imagenette.sh.
+conv1_filters.npy and neighbours.json (artifacts.export_model_artifacts). Run by gpu_imagenette.sh.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import arrays, augment_layers, evaluate, model, precision, report
+from alexnet import arrays, artifacts, augment_layers, evaluate, model, precision
 from alexnet.train import RECIPES, TrainConfig, train
 
 
@@ -57,8 +57,8 @@ def export(run_dir: Path, config: TrainConfig, images: dict, splits: dict) -> No
         rows = [index[name][f] for f in subset.files]
         return np.concatenate([np.asarray(b) for b in centre(images[name][rows])])
 
-    report.export_model_artifacts(net, run_dir, normalised("val", query), query.files,
-                                  normalised("train", gallery), gallery.files)
+    artifacts.export_model_artifacts(net, run_dir, normalised("val", query), query.files,
+                                     normalised("train", gallery), gallery.files)
     print(f"{run_dir.name}: {evaluate.summary(metrics)}")
 
 

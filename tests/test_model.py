@@ -41,6 +41,14 @@ def test_macs(rows):
     assert rows["bn"]["macs"] == rows["owt"]["macs"]
 
 
+def test_layer_macs_sum_to_count_macs(paper):
+    macs = model.layer_macs(paper)
+    assert list(macs) == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
+    assert macs["conv2"] == 27 * 27 * 256 * 5 * 5 * 48  # grouped: half the input per tower
+    assert macs["fc8"] == 4096 * 1000
+    assert sum(macs.values()) == model.count_macs(paper)
+
+
 def test_layout_rows(rows):
     assert [rows[v]["input"] for v in model.VARIANTS] == ["227x227", "224x224", "224x224"]
     assert rows["paper"]["lrn"] == "conv1, conv2"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet import model, plots, report
+from alexnet import artifacts, evidence, figures, model, report
 from alexnet.__main__ import main
 from conftest import PROJECT, write_image
 
@@ -71,7 +71,7 @@ def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
 def test_missing_optional_files_are_named_in_the_document(tiny_run, tmp_path):
     run = tmp_path / "small-files-only"  # what comes back from a GPU box: no best.keras
     run.mkdir()
-    for name in report.RUN_FILES:
+    for name in evidence.RUN_FILES:
         (run / name).write_bytes((tiny_run / name).read_bytes())
     config = json.loads((run / "config.json").read_text())
     config["dataset_root"] = str(tmp_path / "elsewhere")
@@ -110,9 +110,9 @@ def test_export_model_artifacts_finds_each_image_itself(tmp_path):
     gallery = np.random.default_rng(0).normal(size=(5, 16, 16, 3)).astype("float32")
     files = [f"train/c{i}/{i}.JPEG" for i in range(5)]
     with pytest.raises(ValueError, match="query_images"):
-        report.export_model_artifacts(net, tmp_path, gallery[:2], files, gallery, files)
+        artifacts.export_model_artifacts(net, tmp_path, gallery[:2], files, gallery, files)
 
-    kernel_path, path = report.export_model_artifacts(
+    kernel_path, path = artifacts.export_model_artifacts(
         net, tmp_path, gallery[[3, 1]], ["val/a.JPEG", "val/b.JPEG"], gallery, files,
         neighbours=3)
     np.testing.assert_array_equal(np.load(kernel_path), np.asarray(net.get_layer("conv1").kernel))
@@ -127,12 +127,12 @@ def test_export_model_artifacts_finds_each_image_itself(tmp_path):
 def test_image_paths_resolve_from_another_machine(tmp_path):
     root = tmp_path / "imagenette"
     image = write_image(root / "val" / "n01" / "x.JPEG")
-    roots = report.image_roots({"data": "imagenette", "dataset_root": "/gpu/box/imagenette"},
-                               data_root=root)
-    assert report.resolve_image("val/n01/x.JPEG", roots) == image
-    assert report.resolve_image("/gpu/box/imagenette/val/n01/x.JPEG", roots) == image
-    assert report.resolve_image(str(image), []) == image
-    assert report.resolve_image("val/n01/missing.JPEG", roots) is None
+    roots = artifacts.image_roots({"data": "imagenette", "dataset_root": "/gpu/box/imagenette"},
+                                  data_root=root)
+    assert artifacts.resolve_image("val/n01/x.JPEG", roots) == image
+    assert artifacts.resolve_image("/gpu/box/imagenette/val/n01/x.JPEG", roots) == image
+    assert artifacts.resolve_image(str(image), []) == image
+    assert artifacts.resolve_image("val/n01/missing.JPEG", roots) is None
 
 
 def test_neighbour_figure_counts_missing_images(tmp_path):
@@ -142,7 +142,7 @@ def test_neighbour_figure_counts_missing_images(tmp_path):
         {"file": "train/n02/a.JPEG", "distance": 1.5},
         {"file": "train/n02/gone.JPEG", "distance": 2.0}]}]}
     notes: list[str] = []
-    fig = report.neighbours_figure(record, ["n01", "n02"], [tmp_path], notes)
+    fig = figures.neighbours_figure(record, ["n01", "n02"], [tmp_path], notes)
     assert fig is not None and len(fig.axes) == 3
     assert len(notes) == 1 and "1 image file(s) not found" in notes[0]
     assert "train/n02/gone.JPEG" in notes[0]
@@ -156,12 +156,12 @@ def test_throughput_is_read_from_any_benchmark_layout(tmp_path):
             {"name": "pipeline", "train_images_per_s": 12000}]}))
     (tmp_path / "broken.json").write_text("{")
     notes: list[str] = []
-    rows = report.measured_throughput(tmp_path, notes)
+    rows = evidence.measured_throughput(tmp_path, notes)
     assert [row["images_per_s"] for row in rows] == ["30,000", "12,000"]
     assert rows[0]["device"] == "NVIDIA H100"
     assert rows[0]["time"] == f"{1_281_167 * 90 / 30000 / 3600:,.1f} h"
     assert len(notes) == 1 and "broken.json" in notes[0]
-    assert report.measured_throughput(tmp_path / "none") == []
+    assert evidence.measured_throughput(tmp_path / "none") == []
 
 
 def test_ablation_rows_accept_accuracy_or_error(tmp_path):
@@ -172,15 +172,15 @@ def test_ablation_rows_accept_accuracy_or_error(tmp_path):
         {"name": "no dropout", "metrics": {"top1_error": 0.3, "top5_error": 0.05}},
         {"name": "broken"}]}))
     notes: list[str] = []
-    rows = report.read_ablation(path, notes)
+    rows = evidence.read_ablation(path, notes)
     assert [(r["name"], r["top1"], r["top5"]) for r in rows] == [
         ("full", "20.0", "3.0"), ("no dropout", "30.0", "5.0")]
     assert len(notes) == 1 and "entry 2" in notes[0]
 
 
 def test_architecture_comes_from_the_model():
-    net = report.reference_model("paper")
-    stages = plots.stages(net)
+    net = artifacts.reference_model("paper")
+    stages = figures.stages(net)
     assert [s["name"] for s in stages] == ["image", "conv1", "conv2", "conv3", "conv4",
                                           "conv5", "fc6", "fc7", "fc8"]
     assert [s["groups"] for s in stages[1:6]] == [1, 2, 1, 2, 2]
@@ -190,7 +190,7 @@ def test_architecture_comes_from_the_model():
     assert sum(int(float(r["macs"].replace(",", "")) * 1e6 + 0.5) for r in rows if r["macs"]) \
         == pytest.approx(model.count_macs(net), rel=1e-3)
     assert "ReLU" not in {r["kind"] for r in rows}
-    plots.architecture(net)  # draws without error
+    figures.architecture(net)  # draws without error
 
 
 def test_committed_pdf_is_up_to_date():

@@ -1,0 +1,124 @@
+"""The model files a run folder may carry for the PDF, and the run's images on any machine.
+
+``export_model_artifacts`` writes ``conv1_filters.npy`` and ``neighbours.json`` from a
+model and normalised images; ``artifacts_from_checkpoint`` does so for a folder's
+``best.keras``. ``image_roots`` and ``resolve_image`` find the image files those
+records name, also when the run was trained on another machine.
+
+Only Keras and NumPy at module level, so ``export_model_artifacts`` runs on a
+machine without TensorFlow (any Keras backend).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from alexnet import data, model
+from alexnet.inputs import tfdata  # None without TensorFlow: only the last function needs it
+
+FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidden layer
+
+
+def export_model_artifacts(net: keras.Model, run_dir: str | Path, query_images: np.ndarray,
+                           query_files: list[str], gallery_images: np.ndarray,
+                           gallery_files: list[str], neighbours: int = 6,
+                           batch_size: int = 64) -> tuple[Path, Path]:
+    """Writes ``conv1_filters.npy`` (the conv1 kernel, HWIO float32) and
+    ``neighbours.json`` (for each query image, the gallery images nearest to it in
+    Euclidean distance between ``fc7_relu`` features) into ``run_dir``.
+
+    Images are normalised NHWC arrays as the model takes them; the file names are
+    stored as given, best relative to the dataset root (``val/<class>/x.JPEG``).
+    Keras and NumPy only: it runs on any Keras backend.
+    """
+    for images, files, what in ((query_images, query_files, "query"),
+                                (gallery_images, gallery_files, "gallery")):
+        if len(images) != len(files) or len(files) == 0:
+            raise ValueError(f"{what}_images ({len(images)}) and {what}_files ({len(files)}) "
+                             "must have the same, non-zero length")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    kernel = keras.ops.convert_to_numpy(net.get_layer("conv1").kernel).astype("float32")
+    np.save(run_dir / "conv1_filters.npy", kernel)
+
+    features = keras.Model(net.input, net.get_layer(FEATURE_LAYER).output)
+    query = features.predict(query_images, batch_size=batch_size, verbose=0).astype("float64")
+    gallery = features.predict(gallery_images, batch_size=batch_size, verbose=0).astype("float64")
+    squared = ((query**2).sum(1)[:, None] + (gallery**2).sum(1)[None, :]
+               - 2 * query @ gallery.T)
+    distances = np.sqrt(np.maximum(squared, 0))
+    nearest = np.argsort(distances, axis=1, kind="stable")[:, :neighbours]
+    record = {"layer": FEATURE_LAYER, "metric": "euclidean", "gallery_size": len(gallery_files),
+              "queries": [{"file": str(query_files[q]),
+                           "neighbours": [{"file": str(gallery_files[g]),
+                                           "distance": round(float(distances[q, g]), 4)}
+                                          for g in row]}
+                          for q, row in enumerate(nearest)]}
+    path = run_dir / "neighbours.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return run_dir / "conv1_filters.npy", path
+
+
+def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: int = 6,
+                              gallery_per_class: int = 50) -> tuple[Path, Path]:
+    """``export_model_artifacts`` for ``run_dir/best.keras``: ``queries`` validation
+    images spread over the classes against the first ``gallery_per_class`` training
+    images of each class (no more than the run trained on), as centre crops."""
+    net = model.load(run_dir / "best.keras")
+    size = net.input_shape[1]
+
+    def arrays(split: data.Split) -> tuple[np.ndarray, list[str]]:
+        batches = tfdata.batches(split, size, 64, training=False)
+        images = np.concatenate([np.asarray(x) for x, _ in batches])
+        return images, [os.path.relpath(f, root) for f in split.files]
+
+    val = data.list_split(root, "val", config["class_names"]).spread(queries)
+    limit = min(gallery_per_class, config.get("limit") or gallery_per_class)
+    train = data.list_split(root, "train", config["class_names"], limit=limit)
+    return export_model_artifacts(net, run_dir, *arrays(val), *arrays(train))
+
+
+@functools.cache
+def reference_model(variant: str) -> keras.Model:
+    """A variant for 1000 classes at its default input size, built once per process
+    (the architecture figure and tables describe these)."""
+    return model.build(variant, 1000)
+
+
+def image_roots(config: dict, data_root: str | Path | None = None) -> list[Path]:
+    """Where a run's image paths may be relative to, most specific first: ``data_root``,
+    the dataset root recorded in config.json (also from the project folder),
+    ``$ALEXNET_DATA/<name>``, ``$ALEXNET_DATA``, ``data/<name>``."""
+    name = Path(str(config.get("data", "imagenette"))).name
+    recorded = Path(str(config.get("dataset_root", name)))
+    roots = [Path(data_root)] if data_root else []
+    roots += [recorded, data.PROJECT_DIR / recorded]
+    if os.environ.get("ALEXNET_DATA"):
+        roots += [Path(os.environ["ALEXNET_DATA"]) / name, Path(os.environ["ALEXNET_DATA"])]
+    return roots + [data.DATA_DIR / name]
+
+
+def find_dataset(roots: list[Path]) -> Path | None:
+    """The first root that holds a dataset (``train/`` and ``val/``), or None."""
+    return next((r for r in roots if (r / "train").is_dir() and (r / "val").is_dir()), None)
+
+
+def resolve_image(path: str, roots: list[Path]) -> Path | None:
+    """The file ``path`` names, tried as is, then under each root, also from its last
+    ``train/`` or ``val/`` component on (for absolute paths from another machine)."""
+    given = Path(path)
+    if given.is_absolute() and given.is_file():
+        return given
+    tails = [given] + [Path(*given.parts[i:]) for i, part in enumerate(given.parts)
+                       if part in ("train", "val") and i > 0]
+    for root in roots:
+        for tail in reversed(tails):
+            if not tail.is_absolute() and (root / tail).is_file():
+                return root / tail
+    return None
