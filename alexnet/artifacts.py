@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import data, model
+from alexnet import data, evaluate, model
 from alexnet.inputs import tfdata  # None without TensorFlow: only the last function needs it
 
 FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidden layer
@@ -122,3 +122,25 @@ def resolve_image(path: str, roots: list[Path]) -> Path | None:
             if not tail.is_absolute() and (root / tail).is_file():
                 return root / tail
     return None
+
+
+def export_run(run_dir: Path, inputs) -> None:
+    """For a run trained on in-memory ``inputs`` (inputs.ArrayInputs): ``predictions.npz``
+    (the best model's centre-crop probabilities on the validation images) and
+    ``export_model_artifacts`` for 8 validation queries against up to 2,000 training
+    images, cropped by the model's own ``Augment`` layer. Any Keras backend."""
+    best = model.load(Path(run_dir) / "best.keras")
+    probabilities, labels = evaluate.predict(best, inputs.val_batches())
+    np.savez_compressed(Path(run_dir) / "predictions.npz",
+                        probabilities=probabilities.astype("float16"), labels=labels,
+                        files=np.array(inputs.val.files))
+    centre = best.get_layer("augment")
+
+    def crops(images: np.ndarray, split: data.Split, count: int) -> tuple[np.ndarray, list]:
+        rows = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)
+        batches = [keras.ops.convert_to_numpy(centre(images[rows[i:i + 256]], training=False))
+                   for i in range(0, len(rows), 256)]
+        return np.concatenate(batches), [split.files[r] for r in rows]
+
+    export_model_artifacts(model.unwrap(best), run_dir, *crops(inputs.val_images, inputs.val, 8),
+                           *crops(inputs.train_images, inputs.train, 2000))

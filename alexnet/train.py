@@ -97,11 +97,13 @@ def _check_run_folder(run_dir: Path, class_names: list[str], root: Path, resumin
                          f"{sorted(set(saved) ^ set(class_names))[:5]})")
 
 
-def prepare(config: TrainConfig, resume_run: bool = False, command: str | None = None) -> Run:
+def prepare(config: TrainConfig, resume_run: bool = False, command: str | None = None,
+            inputs: FileInputs | ArrayInputs | None = None) -> Run:
     """Stage 1: the run folder and its ``config.json``, the inputs, the compiled model and
     the callbacks. ``resume_run``: continue the run in ``config.out`` from its last
     completed epoch (see ``config.resume_config``); ``command``: how the run was started,
-    recorded in config.json (a resumed run keeps its first)."""
+    recorded in config.json (a resumed run keeps its first); ``inputs``: already loaded
+    for this config (default: ``inputs.load_inputs(config)``)."""
     strategy = None
     if config.strategy:
         strategy = distribute.strategy(config.strategy)  # first: it sets up the cluster
@@ -112,7 +114,7 @@ def prepare(config: TrainConfig, resume_run: bool = False, command: str | None =
     state = resume.read_state(run_dir) if resume_run else None
     first_epoch = state["epoch"] if state else 0
     keras.utils.set_random_seed(config.seed + first_epoch)  # a resumed run reshuffles anew
-    inputs = load_inputs(config, strategy)
+    inputs = inputs or load_inputs(config, strategy)
     _check_run_folder(run_dir, inputs.class_names, inputs.root, resume_run)
     if resume_run:
         command = load_config(run_dir).get("command") or command

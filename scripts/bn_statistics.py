@@ -11,25 +11,24 @@ moving averages lag the weights (too slow a BatchNorm momentum for the steps per
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import alexnet  # noqa: E402, F401, I001  first: turns on TensorFlow's oneDNN kernels
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from alexnet import data, model, pipeline, resume  # noqa: E402
+import alexnet  # noqa: F401  light; first, so that TensorFlow loads as it sets up
 
 
-def main(argv=None) -> dict:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--data", default="imagenette")
     parser.add_argument("--limit", type=int, default=40, help="validation images per class")
     parser.add_argument("--batch-size", type=int, default=200)
     args = parser.parse_args(argv)
+    # After parsing, so that --help answers without loading Keras and TensorFlow.
+    import keras
+    import numpy as np
+
+    from alexnet import data, model, resume, tfdata
+
     trained = model.load(args.run_dir / "best.keras")
     state = resume.read_state(args.run_dir)
     if state is not None:
@@ -38,7 +37,7 @@ def main(argv=None) -> dict:
     net = model.unwrap(trained)
     size = net.input_shape[1]
     _, val = data.load(data.locate(args.data), limit=args.limit)
-    batches = [(x.numpy(), y.numpy()) for x, y in pipeline.batches(val, size, 256, False)]
+    batches = [(x.numpy(), y.numpy()) for x, y in tfdata.batches(val, size, 256, False)]
     images = np.concatenate([x for x, _ in batches])
     labels = np.concatenate([np.argmax(y, axis=1) for _, y in batches])
     order = np.random.default_rng(0).permutation(len(images))  # val/ lists class by class

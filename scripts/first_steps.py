@@ -2,51 +2,47 @@
 
     python scripts/first_steps.py --recipe paper --steps 30 --data ../shared/datasets/imagenette
 
-Builds the model and optimiser as ``python -m alexnet train --recipe R`` does, feeds it the
-same tf.data pipeline, and prints the loss of each step and the share of the batch given
-to the most predicted class (1.0: the network answers one class for every image).
+Prepares the run as ``python -m alexnet train --recipe R`` does (``train.prepare``: the
+same inputs, model and optimiser, in a scratch run folder), then prints the loss of each
+step and the share of the batch given to the most predicted class (1.0: the network
+answers one class for every image).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import tempfile
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import alexnet  # noqa: E402, F401, I001  first: turns on TensorFlow's oneDNN kernels
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from alexnet import precision  # noqa: E402
-from alexnet.train import RECIPES, TrainConfig, build_model, compile_model, load_data  # noqa: E402
 
 
-def main(argv=None) -> list[float]:
+def main(argv: list[str] | None = None) -> list[float]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default="paper")
+    parser.add_argument("--recipe", choices=("paper", "modern"), default="paper")
     parser.add_argument("--data", default="imagenette")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, help="default: the recipe's")
     parser.add_argument("--image-size", type=int, help="default: the variant's")
-    parser.add_argument("--precision", choices=precision.PRECISIONS, default="float32")
+    parser.add_argument("--init", help="default: the recipe's (glorot | he | paper)")
+    parser.add_argument("--lr", type=float, help="default: the recipe's")
+    parser.add_argument("--precision", default="float32")
     args = parser.parse_args(argv)
-    settings = {**RECIPES[args.recipe], "data": args.data, "precision": args.precision}
-    settings.update({k: v for k, v in (("batch_size", args.batch_size),
-                                       ("image_size", args.image_size)) if v})
-    config = TrainConfig(**settings)
-    precision.set_precision(config.precision)
-    keras.utils.set_random_seed(config.seed)
-    _, train_split, _, train_data, _ = load_data(config)
-    net = compile_model(build_model(config, len(train_split.class_names)), config,
-                        steps_per_epoch=max(1, len(train_split) // config.batch_size))
+    # After parsing, so that --help answers without loading Keras and TensorFlow.
+    import numpy as np
+
+    from alexnet import train
+    from alexnet.config import RECIPES, TrainConfig
+
+    overrides = {name: getattr(args, name) for name in ("batch_size", "image_size", "init", "lr")
+                 if getattr(args, name) is not None}
+    config = TrainConfig(**{**RECIPES[args.recipe], **overrides}, data=args.data,
+                         precision=args.precision, recipe=args.recipe,
+                         out=tempfile.mkdtemp(prefix="first-steps-"))
+    run = train.prepare(config)
     losses = []
     start = time.perf_counter()
-    for step, (x, y) in enumerate(train_data.take(args.steps)):
-        loss = float(net.train_on_batch(x, y, return_dict=True)["loss"])
-        top = np.bincount(np.argmax(net.predict_on_batch(x), axis=1)).max() / len(x)
+    for step, (x, y) in enumerate(run.inputs.train_batches(seed=config.seed).take(args.steps)):
+        loss = float(run.model.train_on_batch(x, y, return_dict=True)["loss"])
+        top = np.bincount(np.argmax(run.model.predict_on_batch(x), axis=1)).max() / len(x)
         losses.append(loss)
         print(f"step {step + 1:3d}  loss {loss:8.3f}  most predicted class {top:5.0%}  "
               f"({time.perf_counter() - start:.0f} s)", flush=True)

@@ -4,6 +4,7 @@ Run `python scripts/make_notebook.py`, then execute it in place:
 `jupyter nbconvert --to notebook --execute --inplace AlexNet.ipynb`.
 """
 
+import argparse
 from pathlib import Path
 
 import nbformat
@@ -187,6 +188,7 @@ plots.curves(plots.read_history(reported_history));"""),
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
     notebook = new_notebook()
     notebook.cells = [new_markdown_cell(text) if kind == "md" else new_code_cell(text)
                       for kind, text in CELLS]
