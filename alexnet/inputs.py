@@ -165,9 +165,12 @@ class ArrayBatches(keras.utils.PyDataset):
         self.shuffle, self.mixup, self.cutmix = shuffle, mixup, cutmix
         self.seed, self.epoch = np.random.SeedSequence(seed).entropy, -1
         # float32: the pixel arithmetic must not follow a mixed-precision policy
-        self.mixers = {name: layer(factor, seed=seed, dtype="float32") for name, layer, factor in
-                       (("mixup", keras.layers.MixUp, mixup),
-                        ("cutmix", keras.layers.CutMix, (cutmix, cutmix))) if factor}
+        self.mixers = {}
+        if mixup > 0:
+            self.mixers["mixup"] = keras.layers.MixUp(mixup, seed=seed, dtype="float32")
+        if cutmix > 0:  # Keras draws CutMix's Beta parameter from a range: here one value
+            self.mixers["cutmix"] = keras.layers.CutMix((cutmix, cutmix), seed=seed,
+                                                        dtype="float32")
         self.on_epoch_end()  # the first epoch's order
 
     def __len__(self) -> int:

@@ -52,8 +52,8 @@ from pathlib import Path
 import keras
 import matplotlib.pyplot as plt
 
-from alexnet import data, evaluate, model, pipeline, plots
-from alexnet.train import TrainConfig, callbacks, compile_model, save_config
+from alexnet import data, evaluate, model, plots, tfdata, train
+from alexnet.config import TrainConfig, resume_config
 
 keras.utils.set_random_seed(0)
 plt.rcParams["figure.dpi"] = 50  # keeps the committed notebook small
@@ -75,14 +75,15 @@ The paper fights overfitting first with data augmentation: each training image i
 resized so its shorter side is 256 (for 224 crops), then a random 224x224 crop is
 taken and flipped horizontally with probability 1/2. Evaluation takes the centre
 crop. Both normalise each channel with ImageNet's mean and standard deviation.
-All of it runs inside the `tf.data` graph (`alexnet/augment.py`)."""),
-    ("code", """images, labels = plots.examples(train_split, IMAGE_SIZE, 8, training=True)
+The augmentations and their constants live in `alexnet/augmentation.py`; for files
+they run inside the `tf.data` graph (`alexnet/tfdata.py`)."""),
+    ("code", """images, labels = tfdata.examples(train_split, IMAGE_SIZE, 8, training=True)
 plots.samples(images, labels, class_names);"""),
-    ("md", """The three training augmentations on one image: `basic`
+    ("md", """The training augmentations on one image: `basic`
 (the crop and flip above), `paper` (plus the paper's PCA colour augmentation: add
 multiples of the principal components of ImageNet's RGB pixels, with magnitudes drawn
-once per image from N(0, 0.1)), and `rrc`, the modern random-resized crop; three draws
-each. The last
+once per image from N(0, 0.1)), `rrc`, the modern random-resized crop, and `none`, the
+evaluation crop (for the no-augmentation ablation); three draws each. The last
 row shows the paper's ten test crops (four corners and the centre, each mirrored),
 whose averaged softmax gives the 10-crop figures."""),
     ("code", """plots.augmentations(train_split.files[0], IMAGE_SIZE, columns=3);"""),
@@ -128,30 +129,31 @@ written atomically) keeps the best model by validation accuracy as `best.keras`,
 `EarlyStopping` stops when it no longer improves and restores the best weights,
 `ReduceLROnPlateau` lowers the learning rate, and the resume state writes `history.csv`
 (one row per epoch, as Keras' `CSVLogger` would). Everything of a run goes into its run folder."""),
-    ("code", """config = TrainConfig(data=str(root), variant=VARIANT, epochs=EPOCHS,
-                     image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, limit=LIMIT,
-                     out=f"checkpoints/notebook-{VARIANT}-{IMAGE_SIZE}px")
-run_dir = config.run_dir()
-save_config(run_dir, config, class_names, root)
-
-train_ds = pipeline.batches(train_split, IMAGE_SIZE, BATCH_SIZE, training=True, seed=0)
-val_ds = pipeline.batches(val_split, IMAGE_SIZE, BATCH_SIZE, training=False)
-net = model.build(VARIANT, len(class_names), IMAGE_SIZE)
-compile_model(net, config, steps_per_epoch=len(train_ds))
-history = net.fit(train_ds, validation_data=val_ds, epochs=EPOCHS, shuffle=False,
-                  callbacks=callbacks(run_dir, config), verbose=2)"""),
-    ("md", """The run survives interruptions: every epoch commits its state (weights,
-optimizer, callback counters) to `run_dir/state/`, so running the `fit` cell again
-with the same run folder continues from the last completed epoch (the command line
-does the same with `python -m alexnet train --resume RUN_DIR`)."""),
+    ("md", """The notebook walks the same three stages as `python -m alexnet train`: `train.prepare`
+makes the run folder (a new one each time: `checkpoints/<variant>-<size>px-<time>/`),
+the inputs, the compiled model and the callbacks; `train.fit` trains; `train.finish`
+evaluates. The run survives interruptions: every epoch commits its state (weights,
+optimizer, callback counters) to `state/` in the run folder; to continue a run, set
+`RESUME` to its folder (the command line: `python -m alexnet train --resume RUN_DIR`)."""),
+    ("code", """RESUME = os.environ.get("ALEXNET_NB_RESUME")  # a run folder to continue, or None
+if RESUME:
+    config = resume_config(Path(RESUME), epochs=EPOCHS)
+else:
+    config = TrainConfig(data=str(root), variant=VARIANT, epochs=EPOCHS,
+                         image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, limit=LIMIT)
+run = train.prepare(config, resume_run=bool(RESUME))
+run_dir = run.run_dir
+print(run_dir)
+print(run.model.optimizer.__class__.__name__, run.model.optimizer.get_config()["momentum"])
+print([type(callback).__name__ for callback in run.callbacks])"""),
+    ("code", """history = train.fit(run)"""),
     ("md", """## 4. Evaluation: Top-1 and Top-5 error
 
 The paper reports the *error* rates: Top-1 (the most probable class is wrong) and
 Top-5 (the true class is not among the five most probable). We evaluate the best
-checkpoint on the validation split with the centre crop."""),
-    ("code", """best = model.load(run_dir / "best.keras")
-metrics = evaluate.evaluate(best, val_ds, class_names)
-evaluate.save(metrics, run_dir)
+checkpoint on the validation split with the centre crop, and with the paper's ten crops
+(four corners and the centre, each mirrored; the softmax averaged)."""),
+    ("code", """metrics = train.finish(run)  # centre crop and 10-crop; metrics.json and plots
 print(evaluate.summary(metrics))"""),
     ("md", """## 5. Plots
 
@@ -161,7 +163,8 @@ what the network predicts for a few validation images."""),
 plots.curves(run_history);"""),
     ("code", """plots.errors(run_history);"""),
     ("code", """plots.confusion(metrics);"""),
-    ("code", """images, labels = plots.examples(val_split, IMAGE_SIZE, 6, training=False)
+    ("code", """best = model.load(run_dir / "best.keras")
+images, labels = run.inputs.examples(6, training=False)
 plots.predictions(images, best.predict(images, verbose=0), labels, class_names);"""),
     ("md", """## 6. Reported results
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet import augment, data, pipeline
+from alexnet import augmentation, data, tfdata
 from conftest import IMAGENET_SAMPLES
 
 SAMPLE = IMAGENET_SAMPLES / "n01440764_tench.JPEG"  # 500 x 375
@@ -21,22 +21,22 @@ def contents() -> tf.Tensor:
 
 def test_partial_decode_equals_decode_then_crop(contents):
     window = tf.constant([20, 90, 300, 280])
-    partial = augment.decode_crop(contents, lambda h, w: window, 224)
-    whole = augment.crop(augment.decode(contents), window, 224)
+    partial = tfdata.decode_crop(contents, lambda h, w: window, 224)
+    whole = tfdata.crop(tfdata.decode(contents), window, 224)
     assert np.abs(partial.numpy().astype(int) - whole.numpy()).max() <= 1
 
 
 def test_centre_window_is_resize_256_then_centre_224(contents):
     """The window formulation gives what the paper describes, without decoding it all."""
-    windowed = augment.eval_transform(contents, 224, encoded=True).numpy().astype(float)
-    resized = augment.resize_shorter(augment.decode(contents), 256)
+    windowed = tfdata.eval_transform(contents, 224, encoded=True).numpy().astype(float)
+    resized = tfdata.resize_shorter(tfdata.decode(contents), 256)
     assert resized.shape == (256, 341, 3)
     reference = resized.numpy()[16:240, 58:282].astype(float)
     assert np.abs(windowed - reference).mean() < 3
 
 
 def test_random_square_and_rrc_windows_stay_inside():
-    square, rrc = augment.random_square(224), augment.random_resized()
+    square, rrc = tfdata.random_square(224), tfdata.random_resized()
     corners = set()
     for _ in range(100):
         y, x, h, w = square(375, 500).numpy()
@@ -46,7 +46,7 @@ def test_random_square_and_rrc_windows_stay_inside():
         assert 0 <= y and y + h <= 375 and 0 <= x and x + w <= 500
         assert 0.07 <= h * w / (375 * 500) <= 1 and 0.7 <= w / h <= 1.4
     assert len(corners) > 80  # positions really vary
-    assert augment.resize_size(227) == 256 and augment.resize_size(128) == 146
+    assert augmentation.resize_size(227) == 256 and augmentation.resize_size(128) == 146
 
 
 def test_lighting_adds_one_pca_offset_per_image():
@@ -58,7 +58,7 @@ def test_lighting_adds_one_pca_offset_per_image():
     @tf.function
     def draws(count):  # offset of pixel (0, 0), and how far any pixel differs from it
         def one(_):
-            out = augment.lighting(image) - 100
+            out = tfdata.lighting(image, augmentation.PAPER_LIGHTING) - 100
             return tf.concat([out[0, 0], [tf.reduce_max(tf.abs(out - out[0, 0]))]], 0)
         return tf.map_fn(one, tf.range(count), fn_output_signature=tf.float32)
 
@@ -66,7 +66,7 @@ def test_lighting_adds_one_pca_offset_per_image():
     tf.random.set_seed(None)  # leave no global seed behind for later tests
     offsets = result[:, :3]
     assert result[:, 3].max() < 1e-4
-    vectors, values = np.array(augment.EIGENVECTORS), np.array(augment.EIGENVALUES)
+    vectors, values = np.array(augmentation.EIGENVECTORS), np.array(augmentation.EIGENVALUES)
     expected = vectors @ np.diag((0.1 * 255 * values) ** 2) @ vectors.T
     # Along each eigenvector the variance is (0.1 * 255 lambda_i)^2 (within sampling error).
     measured = np.diag(vectors.T @ np.cov(np.array(offsets).T) @ vectors)
@@ -74,31 +74,46 @@ def test_lighting_adds_one_pca_offset_per_image():
 
 
 def test_ten_crop_is_corners_centre_and_their_flips(contents):
-    crops = augment.ten_crop(contents, 224, encoded=True).numpy().astype(float)
+    crops = tfdata.ten_crop_transform(contents, 224, encoded=True).numpy().astype(float)
     assert crops.shape == (10, 224, 224, 3)
     assert np.array_equal(crops[5:], crops[:5, :, ::-1])
-    resized = augment.resize_shorter(augment.decode(contents), 256).numpy().astype(float)
+    resized = tfdata.resize_shorter(tfdata.decode(contents), 256).numpy().astype(float)
     assert np.abs(crops[0] - resized[:224, :224]).mean() < 3  # top left
     assert np.abs(crops[3] - resized[-224:, -224:]).mean() < 3  # bottom right
-    centre = augment.eval_transform(contents, 224, encoded=True).numpy()
+    centre = tfdata.eval_transform(contents, 224, encoded=True).numpy()
     assert np.abs(crops[4] - centre).mean() < 1
 
 
-@pytest.mark.parametrize("augmentation", augment.AUGMENTATIONS)
-def test_batches_for_each_augmentation(tiny_dataset, augmentation):
+@pytest.mark.parametrize("name", augmentation.AUGMENTATIONS)
+def test_batches_for_each_augmentation(tiny_dataset, name):
     split = data.list_split(tiny_dataset, "train")
-    images, labels = next(iter(pipeline.batches(split, 64, 12, True, seed=0,
-                                                augmentation=augmentation)))
+    images, labels = next(iter(tfdata.batches(split, 64, 12, True, seed=0, augmentation=name)))
     assert images.shape == (12, 64, 64, 3) and labels.shape == (12, 3)
     assert abs(float(tf.reduce_mean(images))) < 2 and float(tf.math.reduce_std(images)) > 0.3
+
+
+def test_no_augmentation_trains_on_the_evaluation_crop(tiny_dataset):
+    """``none`` (the ablation): training batches are the centre crops evaluation sees,
+    reshuffled, never flipped."""
+    split = data.list_split(tiny_dataset, "train")
+
+    def by_content(images) -> np.ndarray:  # the images in an order of their own
+        images = np.asarray(images)
+        return images[np.argsort(images.reshape(len(images), -1).sum(axis=1))]
+
+    evaluation = by_content(next(iter(tfdata.batches(split, 64, len(split), False)))[0])
+    for seed in (0, 1):
+        train = next(iter(tfdata.batches(split, 64, len(split), True, seed=seed,
+                                         augmentation="none")))[0]
+        assert np.allclose(by_content(train), evaluation, atol=1e-4)
 
 
 def test_bad_settings_are_refused(tiny_dataset):
     split = data.list_split(tiny_dataset, "val")
     with pytest.raises(ValueError, match="unknown augmentation 'fancy'"):
-        pipeline.batches(split, 64, 4, True, augmentation="fancy")
+        tfdata.batches(split, 64, 4, True, augmentation="fancy")
     with pytest.raises(ValueError, match="ten_crop is for evaluation"):
-        pipeline.batches(split, 64, 4, True, ten_crop=True)
+        tfdata.batches(split, 64, 4, True, ten_crop=True)
 
 
 def test_augmentation_grid(tmp_path):
@@ -107,5 +122,5 @@ def test_augmentation_grid(tmp_path):
     if not SAMPLE.is_file():
         pytest.skip(f"{SAMPLE} not found")
     fig = plots.augmentations(SAMPLE, 128, columns=3)
-    assert len([ax for ax in fig.axes if ax.images]) == 1 + 3 * 3 + 10
+    assert len([ax for ax in fig.axes if ax.images]) == 1 + len(augmentation.AUGMENTATIONS) * 3 + 10
     fig.savefig(tmp_path / "grid.png")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet import data, images, pipeline
+from alexnet import augmentation, data, images, tfdata
 from conftest import IMAGENET_SAMPLES
 
 SAMPLE = IMAGENET_SAMPLES / "n01440764_tench.JPEG"
@@ -94,7 +94,7 @@ def test_epoch_survives_a_corrupt_file_and_names_it(bad_tree, capsys, options):
     (another image takes the dropped one's place)."""
     split = data.list_split(bad_tree, "train")
     assert len(split) == len(GOOD) + 1
-    ds = pipeline.batches(split, 64, 3, **options)
+    ds = tfdata.batches(split, 64, 3, **options)
     seen = sum(len(x) for x, _ in ds)
     assert seen == (len(split) if options["training"] else len(GOOD))
     assert ("corrupt.JPEG", "cannot be decoded") in [(Path(f).name, reason)
@@ -106,10 +106,10 @@ def test_partial_decoding_never_stops_an_epoch(bad_tree):
     """A crop window may end before the damage (libjpeg then warns and decodes it), or
     reach it (an error): either way the epoch completes."""
     split = data.list_split(bad_tree, "train")
-    train = pipeline.batches(split, 64, 3, training=True)
+    train = tfdata.batches(split, 64, 3, training=True)
     assert int(train.cardinality()) == 2  # known to Keras: 5 images in batches of 3
     assert sum(len(x) for x, _ in train) == len(split)
-    seen = sum(len(x) for x, _ in pipeline.batches(split, 64, 3, training=False))
+    seen = sum(len(x) for x, _ in tfdata.batches(split, 64, 3, training=False))
     assert seen in (len(GOOD), len(GOOD) + 1)
 
 
@@ -123,8 +123,8 @@ def test_cmyk_png_and_grey_decode_to_the_right_pixels(bad_tree):
     split = data.list_split(bad_tree, "train")
     split = data.Split([f for f in split.files if Path(f).name in GOOD],
                        np.zeros(len(GOOD), "int32"), split.class_names)
-    crops = {Path(f).name: data.denormalize(image).astype(float)
-             for f, image in zip(split.files, next(iter(pipeline.batches(split, 96, 8, False)))[0],
+    crops = {Path(f).name: augmentation.denormalize(image).astype(float)
+             for f, image in zip(split.files, next(iter(tfdata.batches(split, 96, 8, False)))[0],
                                  strict=True)}
     good = crops["good.JPEG"]
     assert np.abs(crops["png.JPEG"] - good).mean() < 2  # the same pixels, losslessly stored

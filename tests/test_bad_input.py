@@ -13,6 +13,8 @@ import tensorflow as tf
 
 from alexnet import model, resume, train
 from alexnet.__main__ import main
+from alexnet.callbacks import make_callbacks
+from alexnet.config import TrainConfig, save_config
 
 
 def error_line(capsys, argv: list[str]) -> str:
@@ -64,8 +66,8 @@ def test_existing_run_is_not_overwritten_and_resume_keeps_settings(capsys, tiny_
 
 def test_checkpoint_class_count_differs_from_data(capsys, tiny_dataset, tmp_path):
     run = tmp_path / "run"
-    config = train.TrainConfig(data=str(tiny_dataset), out=str(run))
-    train.save_config(run, config, ["cat", "dog"], tiny_dataset)  # a run trained on 2 classes
+    config = TrainConfig(data=str(tiny_dataset), out=str(run))
+    save_config(run, config, ["cat", "dog"], tiny_dataset)  # a run trained on 2 classes
     line = error_line(capsys, ["train", "--resume", str(run)])
     assert f"{run}: its checkpoints have 2 classes but {tiny_dataset} has 3" in line
     assert "'eel'" in line
@@ -80,15 +82,15 @@ def test_unwritable_output_folder(capsys, tiny_dataset, tmp_path):
 
 
 # In-process training of a small model with the project's callbacks: fast, and it
-# exercises what the notebook does (fit with train.callbacks).
+# exercises what the notebook does (fit with callbacks.make_callbacks).
 
 CLASSES = 6
 
 
-def small_model(config: train.TrainConfig) -> keras.Model:
+def small_model(config: TrainConfig) -> keras.Model:
     keras.utils.set_random_seed(0)
     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(CLASSES, activation="softmax")])
-    return train.compile_model(net, config)
+    return train.compile_model(net, config, steps_per_epoch=4)
 
 
 def data(scale: float = 1.0, batches: int = 4) -> tf.data.Dataset:
@@ -104,11 +106,11 @@ def fit(net: keras.Model, dataset, epochs: int, callbacks: list) -> keras.callba
 
 
 def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
-    run, config = tmp_path / "run", train.TrainConfig(lr_patience=1)
+    run, config = tmp_path / "run", TrainConfig(lr_patience=1)
     net = small_model(config)
     good, nan = data(), data(scale=np.nan)
     with pytest.raises(FloatingPointError, match=rf"loss is nan at epoch 2, batch 1: .*{run}"):
-        fit(net, good.concatenate(nan), 3, train.callbacks(run, config))
+        fit(net, good.concatenate(nan), 3, make_callbacks(run, config))
     state = resume.read_state(run)
     assert state["epoch"] == 1 and len(state["history"]) == 1
     best = model.load(run / "best.keras")
@@ -130,7 +132,7 @@ def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
                         ckpt_best=peers["BestCheckpoint"].best)
 
     net = small_model(config)
-    callbacks = train.callbacks(run, config)
+    callbacks = make_callbacks(run, config)
     net.probe_peers = callbacks
     fitted = fit(net, good.repeat(), 3, [*callbacks, Probe()])
     first = state["history"][0]
@@ -144,7 +146,7 @@ def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
 
 
 def test_full_disk_keeps_last_saved_epoch(tmp_path, monkeypatch):
-    run, config = tmp_path / "run", train.TrainConfig()
+    run, config = tmp_path / "run", TrainConfig()
     net = small_model(config)
     saves = []
     real_save = keras.Model.save_weights
@@ -159,7 +161,7 @@ def test_full_disk_keeps_last_saved_epoch(tmp_path, monkeypatch):
 
     monkeypatch.setattr(keras.Model, "save_weights", save_until_full)
     with pytest.raises(OSError, match=rf"{run / 'state'}: cannot save epoch 2 .*No space left"):
-        fit(net, data().repeat(), 3, train.callbacks(run, config))
+        fit(net, data().repeat(), 3, make_callbacks(run, config))
     monkeypatch.undo()
     state = resume.read_state(run)
     assert state["epoch"] == 1
@@ -168,6 +170,6 @@ def test_full_disk_keeps_last_saved_epoch(tmp_path, monkeypatch):
     restored.load_weights(run / "state" / state["weights"])  # intact: epoch 1
     assert int(restored.optimizer.iterations.numpy()) == 4
     # The next start clears the torn temporary file and resumes from epoch 1.
-    fitted = fit(restored, data().repeat(), 2, train.callbacks(run, config))
+    fitted = fit(restored, data().repeat(), 2, make_callbacks(run, config))
     assert len(fitted.history["loss"]) == 1 and not list(run.rglob("*.tmp*"))
     assert json.loads((run / "state" / "state.json").read_text())["epoch"] == 2

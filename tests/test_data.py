@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet import data, pipeline
+from alexnet import data, tfdata
 from conftest import write_image
 
 
@@ -31,7 +31,7 @@ def test_limit_keeps_n_per_class(tiny_dataset):
 def test_pipeline_decodes_jpeg_png_grey_rgba_of_any_size(tiny_dataset):
     train, val = data.load(tiny_dataset)
     for split, training in ((train, True), (val, False)):
-        images, labels = next(iter(pipeline.batches(split, 64, 12, training=training)))
+        images, labels = next(iter(tfdata.batches(split, 64, 12, training=training)))
         assert images.shape == (12, 64, 64, 3) and labels.shape == (12, 3)
         assert np.isfinite(images.numpy()).all()
     # normalised: roughly zero mean and unit spread for random pixels
@@ -41,9 +41,9 @@ def test_pipeline_decodes_jpeg_png_grey_rgba_of_any_size(tiny_dataset):
 
 def test_eval_pipeline_is_deterministic_and_ordered(tiny_dataset):
     _, val = data.load(tiny_dataset)
-    first = [y.numpy().argmax(-1) for _, y in pipeline.batches(val, 32, 5, training=False)]
-    second = [x.numpy() for x, _ in pipeline.batches(val, 32, 5, training=False)]
-    third = [x.numpy() for x, _ in pipeline.batches(val, 32, 5, training=False)]
+    first = [y.numpy().argmax(-1) for _, y in tfdata.batches(val, 32, 5, training=False)]
+    second = [x.numpy() for x, _ in tfdata.batches(val, 32, 5, training=False)]
+    third = [x.numpy() for x, _ in tfdata.batches(val, 32, 5, training=False)]
     assert np.concatenate(first).tolist() == val.labels.tolist()
     assert all(np.array_equal(a, b) for a, b in zip(second, third, strict=True))
 

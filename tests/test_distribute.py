@@ -21,7 +21,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
        "PYTHONPATH": str(PROJECT)}
 ATOL = 1e-5  # float32 sums in another order; observed differences are below 1e-6
 
-# Trains 2 epochs with train.callbacks, then resumes in a fresh model to 3 epochs;
+# Trains 2 epochs with the run's callbacks, then resumes in a fresh model to 3 epochs;
 # saves the final weights and losses. argv: strategy (single|mirrored|multiworker),
 # run folder, output .npz.
 SCRIPT = '''
@@ -32,6 +32,8 @@ if name == "mirrored":  # two logical CPUs, before TensorFlow starts
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from alexnet import distribute, train
+from alexnet.callbacks import make_callbacks
+from alexnet.config import TrainConfig
 strategy = distribute.strategy(None if name == "single" else name)
 import keras, numpy as np
 from pathlib import Path
@@ -43,7 +45,7 @@ def make(shard, shards, batch_size):  # worker k of n takes every n-th example
     part = (x[shard::shards], y[shard::shards])
     return tf.data.Dataset.from_tensor_slices(part).batch(batch_size)
 data = distribute.datasets(strategy, 16, make)
-config = train.TrainConfig(lr=0.05, patience=10)
+config = TrainConfig(lr=0.05, patience=10)
 chief = distribute.is_chief(strategy)
 write_dir = Path(run) if chief else Path(run + "-scratch-" + str(distribute.worker(strategy)[0]))
 
@@ -54,9 +56,9 @@ def fit(epochs):
                                 keras.layers.Conv2D(4, 3, activation="relu"),
                                 keras.layers.Flatten(),
                                 keras.layers.Dense(6, activation="softmax")])
-        train.compile_model(net, config)
+        train.compile_model(net, config, steps_per_epoch=6)
     history = net.fit(data, validation_data=data, epochs=epochs, verbose=0,
-                      callbacks=train.callbacks(Path(run), config, write_dir))
+                      callbacks=make_callbacks(Path(run), config, write_dir))
     return net, history.history["loss"]
 
 _, losses = fit(2)

@@ -154,12 +154,13 @@ def test_grouped_conv_equals_keras_grouped_conv():
 def test_conv_with_tapwise_kernel_gradient_equals_keras_conv(kernel, padding, groups, graph):
     """Output, input gradient and kernel gradient (here computed tap by tap) all match
     Keras' Conv2D, inside tf.function as in training and eagerly."""
-    from alexnet.layers import Conv2D, GroupedConv2D, kernel_gradient_by_matmuls
+    from alexnet.layers import GroupedConv2D, TapwiseConv2D, kernel_gradient_by_matmuls
 
     assert kernel_gradient_by_matmuls()  # TensorFlow, no GPU: the tapwise path runs
     x = tf.constant(np.random.default_rng(0).normal(size=(3, 11, 9, 8)).astype("float32"))
     reference = keras.layers.Conv2D(6, kernel, padding=padding, groups=groups)
-    ours = (GroupedConv2D if groups > 1 else Conv2D)(6, kernel, padding=padding, groups=groups)
+    ours = (GroupedConv2D if groups > 1 else TapwiseConv2D)(6, kernel, padding=padding,
+                                                            groups=groups)
     reference.build(x.shape)
     ours.build(x.shape)
     ours.set_weights(reference.get_weights())
@@ -180,11 +181,11 @@ def test_conv_falls_back_to_keras_conv(monkeypatch):
     """Where the tapwise gradient is not used (GPU, other backends, strides), the layer
     is Conv2D: no custom gradient in the graph."""
     from alexnet import layers
-    from alexnet.layers import Conv2D
+    from alexnet.layers import TapwiseConv2D
 
     x = tf.zeros((1, 9, 9, 2))
-    strided = Conv2D(4, 3, strides=2, padding="same")
-    plain = Conv2D(4, 3, padding="same")
+    strided = TapwiseConv2D(4, 3, strides=2, padding="same")
+    plain = TapwiseConv2D(4, 3, padding="same")
 
     def ops_in(layer):
         graph = tf.function(layer).get_concrete_function(x).graph
@@ -193,19 +194,27 @@ def test_conv_falls_back_to_keras_conv(monkeypatch):
     assert "IdentityN" in ops_in(plain)  # tf.custom_gradient's marker
     assert "IdentityN" not in ops_in(strided)
     monkeypatch.setattr(layers, "kernel_gradient_by_matmuls", lambda: False)
-    assert "IdentityN" not in ops_in(Conv2D(4, 3, padding="same"))
+    assert "IdentityN" not in ops_in(TapwiseConv2D(4, 3, padding="same"))
 
 
 def test_conv_weight_files_interchange_with_keras_conv(tmp_path):
-    """Weight files name layers by class: ours is called Conv2D so that runs saved with
-    Keras' Conv2D (and their --resume state) load, and the other way round."""
-    from alexnet.layers import Conv2D
+    """Weight files name layers by class: ours is called Conv2D inside them, so that runs
+    saved with Keras' Conv2D or with this layer when it was alexnet.layers.Conv2D (and their
+    --resume state) load, and the other way round; in Python it no longer shadows Keras'."""
+    from alexnet import layers
+    from alexnet.layers import TapwiseConv2D
+
+    assert not hasattr(layers, "Conv2D")
+    saved = keras.layers.serialize(TapwiseConv2D(4, 3))
+    assert saved["registered_name"] == "alexnet>Conv2D"  # as older .keras files name it
+    assert isinstance(keras.layers.deserialize(saved), TapwiseConv2D)
 
     def net(conv):
         inputs = keras.Input((9, 9, 3))
         return keras.Model(inputs, conv(4, 3, padding="same")(conv(5, 3)(inputs)))
 
-    for source, target in ((keras.layers.Conv2D, Conv2D), (Conv2D, keras.layers.Conv2D)):
+    for source, target in ((keras.layers.Conv2D, TapwiseConv2D),
+                           (TapwiseConv2D, keras.layers.Conv2D)):
         saved, loaded = net(source), net(target)
         saved.save_weights(tmp_path / "saved.weights.h5")
         loaded.load_weights(tmp_path / "saved.weights.h5")

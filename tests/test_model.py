@@ -6,10 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import data, model, pipeline
+from alexnet import data, model, tfdata
 from alexnet.__main__ import main
+from alexnet.config import TrainConfig
 from alexnet.layers import LocalResponseNormalization
-from alexnet.train import TrainConfig, compile_model
+from alexnet.train import compile_model
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,7 @@ def test_summary_command(capsys):
 def imagenette_batch(imagenette):
     """10 real Imagenette images (one per class) at 112 px: small enough for CPU tests."""
     split = data.list_split(imagenette, "train", limit=1)
-    return next(iter(pipeline.batches(split, 112, 10, training=False)))
+    return next(iter(tfdata.batches(split, 112, 10, training=False)))
 
 
 @pytest.mark.parametrize("variant", model.VARIANTS)
@@ -156,7 +157,7 @@ def test_trains_saves_and_reloads(variant, imagenette_batch, tmp_path):
     images, labels = imagenette_batch
     keras.utils.set_random_seed(0)
     net = model.build(variant, 10, image_size=112)
-    compile_model(net, TrainConfig(variant=variant, image_size=112))
+    compile_model(net, TrainConfig(variant=variant, image_size=112), steps_per_epoch=1)
     before = [keras.ops.convert_to_numpy(w).copy() for w in net.trainable_weights]
     losses = [float(net.train_on_batch(images, labels)[0]) for _ in range(3)]
     assert np.all(np.isfinite(losses)) and max(losses) < 1.5 * losses[0], losses

@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from alexnet import data, pipeline
+from alexnet import data, tfdata
 from alexnet.__main__ import main
 from conftest import IMAGENET_SAMPLES, PROJECT
 
@@ -102,11 +102,11 @@ def test_training_and_evaluation_read_shards_automatically(shards):
     assert (len(train), len(val)) == (9, 3) and train.records == 9
     assert train.class_names == list(WNIDS) and len(train.skipped) == 2
     labels = []
-    for images, one_hot in pipeline.batches(train, 64, 4, training=True, augmentation="paper"):
+    for images, one_hot in tfdata.batches(train, 64, 4, training=True, augmentation="paper"):
         assert images.shape[1:] == (64, 64, 3)
         labels += list(np.argmax(one_hot, axis=-1))
     assert sorted(labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    images, one_hot = next(iter(pipeline.batches(val, 64, 8, training=False, ten_crop=True)))
+    images, one_hot = next(iter(tfdata.batches(val, 64, 8, training=False, ten_crop=True)))
     assert images.shape == (3, 10, 64, 64, 3) and sorted(np.argmax(one_hot, -1)) == [0, 1, 2]
     assert len(data.list_split(shards, "train", limit=1)) == 3
 

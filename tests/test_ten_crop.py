@@ -8,7 +8,7 @@ import json
 import keras
 import numpy as np
 
-from alexnet import augment, data, evaluate
+from alexnet import data, evaluate, tfdata
 from alexnet.__main__ import main
 
 
@@ -33,8 +33,8 @@ def test_evaluate_ten_crop_writes_both_and_averages_softmax(tiny_dataset, tmp_pa
     # The reference, by hand: ten crops of each image, softmax averaged.
     probabilities = []
     for file in split.files:
-        crops = augment.ten_crop(augment.decode(open(file, "rb").read()), 64)
-        probabilities.append(net.predict_on_batch(augment.normalize(crops)).mean(axis=0))
+        crops = tfdata.ten_crop_transform(tfdata.decode(open(file, "rb").read()), 64)
+        probabilities.append(net.predict_on_batch(tfdata.normalize(crops)).mean(axis=0))
     expected = evaluate.metrics_from_predictions(np.array(probabilities, "float64"),
                                                  split.labels, split.class_names)
     ten = metrics["ten_crop"]

@@ -11,9 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import augment_layers, data, model, pipeline
+from alexnet import augmentation, data, model, tfdata
+from alexnet.config import TrainConfig
+from alexnet.inputs import ArrayBatches
 from alexnet.optimizer import PaperSGD
-from alexnet.train import TrainConfig, compile_model, train
+from alexnet.train import compile_model, train
 
 
 @pytest.mark.parametrize("variant", model.VARIANTS)
@@ -33,7 +35,7 @@ def test_too_small_image_size_is_refused():
 def test_loss_falls_when_fitting_a_fixed_batch(imagenette):
     keras.utils.set_random_seed(0)
     train_split, _ = data.load(imagenette, limit=2)
-    images, labels = next(iter(pipeline.batches(train_split, 96, 20, training=False)))
+    images, labels = next(iter(tfdata.batches(train_split, 96, 20, training=False)))
     net = compile_model(model.build("bn", 10, 96), TrainConfig(lr=0.01, image_size=96), 1)
     losses = [float(net.train_on_batch(images, labels)[0]) for _ in range(8)]
     assert losses[-1] < 0.7 * losses[0], losses
@@ -57,15 +59,34 @@ def test_short_run_writes_the_run_folder(short_run):
     with open(run_dir / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [0, 1]
+    assert all(row["learning_rate"] for row in rows)  # every schedule records its rate
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["examples"] == 40 and 0 <= metrics["top1"] <= metrics["top5"] <= 1
     assert np.array(metrics["confusion_matrix"]).sum() == 40
+    assert metrics["ten_crop"]["examples"] == 40  # finish writes the 10-crop figures too
+    assert metrics["ten_crop"]["loss"] != metrics["loss"]
+
+
+def test_short_run_writes_tensorboard_logs(short_run):
+    """Per epoch: losses, Top-1/Top-5 and the learning rate, for training and validation."""
+    import tensorflow as tf
+
+    run_dir, _ = short_run
+    tags = {}
+    for split in ("train", "validation"):
+        events = list((run_dir / "logs" / split).glob("events.out.tfevents.*"))
+        assert events, split
+        tags[split] = {value.tag for record in tf.data.TFRecordDataset([str(e) for e in events])
+                       for value in tf.compat.v1.Event.FromString(record.numpy()).summary.value}
+    assert {"epoch_loss", "epoch_accuracy", "epoch_top5_accuracy",
+            "epoch_learning_rate"} <= tags["train"]
+    assert {"epoch_loss", "epoch_accuracy", "epoch_top5_accuracy"} <= tags["validation"]
 
 
 def test_saved_model_reloads_and_predicts_the_same(short_run, imagenette):
     run_dir, _ = short_run
     _, val = data.load(imagenette, limit=1)
-    images, _ = next(iter(pipeline.batches(val, 96, 10, training=False)))
+    images, _ = next(iter(tfdata.batches(val, 96, 10, training=False)))
     first, second = model.load(run_dir / "best.keras"), model.load(run_dir / "best.keras")
     np.testing.assert_allclose(first.predict(images, verbose=0),
                                second.predict(images, verbose=0), atol=1e-6)
@@ -77,7 +98,7 @@ def test_in_memory_training_augments_on_the_device(imagenette, tmp_path):
                          in_memory=True, augmentation="rrc", out=str(tmp_path))
     run_dir = train(config)
     trained = model.load(run_dir / "best.keras")
-    assert isinstance(trained.get_layer("augment"), augment_layers.Augment)
+    assert isinstance(trained.get_layer("augment"), augmentation.Augment)
     assert model.unwrap(trained).input_shape == (None, 64, 64, 3)  # for evaluate/predict
     image = next((imagenette / "val").glob("*/*.JPEG"))
     result = subprocess.run([sys.executable, "-m", "alexnet", "predict", "--model",
@@ -85,19 +106,36 @@ def test_in_memory_training_augments_on_the_device(imagenette, tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-500:]
     assert result.stdout.count("%") == 5
-    assert json.loads((run_dir / "metrics.json").read_text())["examples"] == 20
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["examples"] == metrics["ten_crop"]["examples"] == 20
 
 
 def test_augment_layer_crops_flips_and_is_deterministic_at_inference():
     images = np.random.default_rng(0).integers(0, 256, (4, 80, 80, 3)).astype("uint8")
-    layer = augment_layers.Augment(64, crop="resized", lighting=0.1, seed=3)
+    layer = augmentation.Augment(64, "paper", seed=3)
     a, b = np.asarray(layer(images, training=True)), np.asarray(layer(images, training=True))
     assert a.shape == (4, 64, 64, 3) and not np.allclose(a, b)
     c, d = np.asarray(layer(images, training=False)), np.asarray(layer(images, training=False))
     np.testing.assert_array_equal(c, d)
-    crops = augment_layers.ten_crops(images, 64)
-    assert len(crops) == 10
-    np.testing.assert_allclose(np.asarray(crops[5]), np.asarray(crops[0])[:, :, ::-1], atol=1e-5)
+    # none (the ablation): training sees the evaluation crop
+    none = augmentation.Augment(64, "none")
+    np.testing.assert_array_equal(np.asarray(none(images, training=True)), c)
+    crops = np.asarray(augmentation.ten_crops(images, 64))
+    assert crops.shape == (4, 10, 64, 64, 3)
+    np.testing.assert_allclose(crops[:, 5], crops[:, 0, :, ::-1], atol=1e-5)
+    np.testing.assert_allclose(crops[:, 4], c, atol=1e-4)  # the fifth is the centre crop
+
+
+def test_augment_layers_saved_before_the_names_load_with_their_meaning():
+    """Models trained --in-memory before this version saved crop="random"|"resized" and
+    lighting; they load as the named augmentation that does the same."""
+    for old, name in (({"crop": "resized", "lighting": 0.0}, "rrc"),
+                      ({"crop": "random", "lighting": 0.1}, "paper"),
+                      ({"crop": "random", "lighting": 0.0}, "basic")):
+        config = {"name": "augment", "image_size": 64, "scale": [0.25, 1.0], "seed": 0, **old}
+        assert augmentation.Augment.from_config(config).augmentation == name
+    with pytest.raises(ValueError, match="unknown augmentation 'fancy'"):
+        augmentation.Augment(64, "fancy")
 
 
 def test_weight_decay_follows_the_papers_update_rule():
@@ -132,14 +170,14 @@ def test_mixed_batches_mix_images_and_labels_alike(mixup, cutmix):
     n = 10
     images = np.broadcast_to((np.arange(n) * 20).astype("uint8")[:, None, None, None],
                              (n, 16, 12, 3))
-    batches = augment_layers.MixedBatches(images, np.eye(n, dtype="float32"), 4, mixup, cutmix,
-                                          seed=0)
+    batches = ArrayBatches(images, np.eye(n, dtype="float32"), 4, shuffle=True, mixup=mixup,
+                           cutmix=cutmix, seed=0)
     assert len(batches) == 3
     kinds = set()
     for _ in range(4):  # epochs
         rows_with_class = np.zeros(n, int)
         for index in range(len(batches)):
-            x, y = batches[index]
+            x, y = (np.asarray(t) for t in batches[index])
             assert x.dtype == np.uint8 and x.shape == (len(y), 16, 12, 3)
             np.testing.assert_allclose(y.sum(axis=1), 1, rtol=1e-6)
             rows_with_class += (y > 0).sum(axis=0)
@@ -152,8 +190,7 @@ def test_mixed_batches_mix_images_and_labels_alike(mixup, cutmix):
                 mix = len(values) == 1 and abs(values[0] - 20 * classes @ weights[classes]) <= .5
                 assert (cut and cutmix) or (mix and mixup), (pixels[..., 0], weights)
                 kinds |= {"cutmix"} if cut and not mix else {"mixup"} if mix and not cut else set()
-        # every image is in one batch, as itself and as its neighbour's partner (a weight
-        # can round to 0)
+        # every image is in one batch, as itself and as another's partner (a weight can be 0)
         assert rows_with_class.min() >= 1 and rows_with_class.max() <= 2
         batches.on_epoch_end()
     assert kinds == {kind for kind, alpha in (("mixup", mixup), ("cutmix", cutmix)) if alpha}
