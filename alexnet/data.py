@@ -20,6 +20,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from scipy.io import loadmat
 
 from alexnet import images
 
@@ -173,11 +174,6 @@ def read_synset_mapping(path: Path) -> dict[str, str]:
 
 def read_devkit_meta(path: Path) -> dict[int, tuple[str, str]]:
     """The devkit's ``meta.mat`` as {ILSVRC id: (wnid, words)} for the 1000 leaf classes."""
-    try:
-        from scipy.io import loadmat
-    except ImportError:
-        raise ValueError(f"{path}: reading the devkit's meta.mat needs scipy "
-                         "(pip install scipy)") from None
     synsets = loadmat(str(path), squeeze_me=True)["synsets"]
     return {int(s["ILSVRC2012_ID"]): (str(s["WNID"]), str(s["words"]))
             for s in synsets if int(s["num_children"]) == 0}

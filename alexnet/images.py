@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -113,8 +114,6 @@ def checked(files: list[str], full: bool = False, max_pixels: int = MAX_PIXELS,
             workers: int = 8) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Which ``files`` are usable (a boolean mask) and ``(file, reason)`` for the rest
     (see ``problem``). Threads: file reads wait and PIL decodes without the GIL."""
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(workers) as pool:
         reasons = list(pool.map(lambda f: problem(f, max_pixels, full), files))
     keep = np.array([r is None for r in reasons], bool)

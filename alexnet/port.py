@@ -33,7 +33,7 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     try:
-        import torch
+        import torch  # optional: only porting weights needs PyTorch
     except ImportError as error:
         raise OSError(f"reading {path} needs PyTorch (pip install torch): {error}") from None
     try:

@@ -22,6 +22,9 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "on", "off")
 
 
+# The backends' own modules are imported where they are asked about: each machine has
+# only the backend it runs (JAX on a GPU box without TensorFlow, for one).
+
 def gpu_capability() -> tuple[int, int] | None:
     """CUDA compute capability of the first GPU the Keras backend sees, or None."""
     backend = keras.backend.backend()
