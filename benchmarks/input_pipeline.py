@@ -9,12 +9,14 @@ collated in the workers (what a torchvision DataLoader does). Then the tf.data
 pipelines, from raw JPEG files and from ``prepare``'s shards (made here in a
 temporary folder), and what one training step of AlexNet consumes. Prints each
 rate and its ratio to the reference. The reference runs first, before TensorFlow
-is imported, so its forked workers are plain Python processes.
+is imported, so its forked workers are plain Python processes. Run it with ``alexnet``
+importable (``pip install -e .``, or ``PYTHONPATH=<project root>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import sys
@@ -26,10 +28,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
-SAMPLES = PROJECT.parent / "shared" / "datasets" / "imagenet-samples"
+# TensorFlow's C++ log lines: quiet unless the user set a level.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "imagenet-samples"
+
+
+def sibling(name: str):
+    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    return module
+
+
+common = sibling("common")  # TensorFlow comes with alexnet's modules, imported in main
 
 
 def reference_batch(job: tuple[list[str], int, int]) -> np.ndarray:
@@ -122,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     rates = {f"reference: PIL + RRC + flip, {args.workers}-process pool":
              reference(files, args.images, args.batch_size, args.image_size, args.workers)}
 
-    from alexnet import data, prepare
+    with common.quiet_tensorflow_load():
+        from alexnet import data, pipeline, prepare  # noqa: F401  (pipeline: TensorFlow)
 
     repeats = -(-args.images * 2 // len(files)) + 1
     raw = data.Split(files * repeats, np.zeros(len(files) * repeats, "int32"), ["x"])

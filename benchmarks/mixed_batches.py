@@ -11,28 +11,38 @@ way, in float32 on the whole batch at once; against it ``blend`` (16-bit fixed p
 against one thread. Repetitions alternate between the candidates, so a busy machine slows
 them alike; medians over ``--repeats``. Prints ms per batch and the speed ratio to each
 part's reference; a JSON file goes to ``--out`` (default: $OUT, else benchmarks/results/).
+Run it with ``alexnet`` importable (``pip install -e .``, or ``PYTHONPATH=<project root>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log lines: quiet unless the user set a level.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from alexnet.augment_layers import MixedBatches, blend, paste_box  # noqa: E402
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+def sibling(name: str):
+    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    return module
+
+
+# alexnet.augment_layers imports Keras, and with it TensorFlow: imported in main, after the
+# arguments are parsed, so that --help answers at once.
+common = sibling("common")
+RESULTS_DIR = common.RESULTS_DIR
 
 
 def plain_mixup(images: np.ndarray, partner: np.ndarray, lam: float) -> np.ndarray:
@@ -48,7 +58,7 @@ def seconds(function, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def threaded(dataset: MixedBatches, threads: int, batches: int) -> float:
+def threaded(dataset, threads: int, batches: int) -> float:
     """Seconds per batch when ``threads`` threads make ``batches`` batches together."""
     with ThreadPoolExecutor(threads) as pool:
         start = time.perf_counter()
@@ -67,6 +77,8 @@ def main(argv=None) -> Path:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or RESULTS_DIR))
     args = parser.parse_args(argv)
+    with common.quiet_tensorflow_load():
+        from alexnet.augment_layers import MixedBatches, blend, paste_box
 
     rng = np.random.default_rng(0)
     shape = (args.images, args.image_size, args.image_size, 3)
