@@ -1,17 +1,19 @@
 """How TensorFlow loads, set before it does: fast CPU kernels and quiet C++ logs.
 
 TensorFlow reads both settings once, when it loads, so ``import alexnet`` comes first
-(the CLI, the notebook, the scripts and the benchmarks do so). Values the user sets in
-the environment win.
+(the CLI, the notebook, the scripts and the benchmarks do so; it is light). Values the
+user sets in the environment win.
 
 - ``TF_ENABLE_ONEDNN_OPTS=1``: oneDNN's CPU kernels train AlexNet 1.6x faster than
   TensorFlow's default Eigen ones on our AVX2 CPU, where TensorFlow leaves them off
   (docs/performance.md). No effect on GPUs.
-- ``TF_CPP_MIN_LOG_LEVEL=2``: no INFO or WARNING lines from TensorFlow's C++ code. Its
-  first lines (oneDNN notice, "Could not find cuda drivers", each printed twice) come
-  before its logging reads the setting (tensorflow/tensorflow#100442), and on a machine
-  without an NVIDIA driver its first device query logs a cuInit error: standard error
-  is silenced while TensorFlow loads and, without a driver, while it looks for devices.
+- ``TF_CPP_MIN_LOG_LEVEL=2``: no INFO or WARNING lines from TensorFlow's C++ code. Some
+  come while its libraries load, before TensorFlow applies the level, each twice (absl's
+  banner, "oneDNN custom operations are on", "Could not find cuda drivers":
+  tensorflow/tensorflow#100442), and on a machine without an NVIDIA driver its first
+  device query logs a cuInit error. So while TensorFlow loads (and, without a driver,
+  looks for devices) standard error is held back, then passed on without the lines the
+  level hides and without that cuInit line.
 """
 
 from __future__ import annotations
@@ -20,26 +22,58 @@ import contextlib
 import importlib.abc
 import importlib.util
 import os
+import re
 import sys
+import tempfile
 import warnings
+
+# absl's log format: severity letter, date, time, thread, file:line].
+ABSL_LINE = re.compile(r"([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]\s]+:\d+\] ")
+ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called"
+
+
+def hidden(line: str, level: int, driver: bool = True) -> bool:
+    """Whether ``TF_CPP_MIN_LOG_LEVEL`` ``level`` hides this line: 1 hides INFO (and
+    absl's banner about early lines), 2 also WARNING, 3 also ERROR. Without an NVIDIA
+    ``driver``, the failed cuInit is no news either."""
+    if line.startswith(ABSL_BANNER):
+        return level >= 1
+    match = ABSL_LINE.match(line)
+    if match and not driver and "cuInit" in line:
+        return True
+    return bool(match) and "IWEF".index(match.group(1)) < level
+
+
+def log_level() -> int:
+    value = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0").strip()
+    return int(value) if value.isdigit() else 0
 
 
 @contextlib.contextmanager
-def silenced_stderr():
-    """Standard error (file descriptor 2, where C++ code writes) goes to /dev/null."""
+def filtered_stderr(level: int, driver: bool = True):
+    """Holds back standard error (file descriptor 2, where C++ code writes) for the block,
+    then passes on every line but those ``hidden`` hides."""
     sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
+    saved = os.dup(2)
     try:
-        yield
+        with tempfile.TemporaryFile() as held:
+            os.dup2(held.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                held.seek(0)
+                lines = held.read().decode(errors="replace").splitlines(keepends=True)
+                sys.stderr.write("".join(line for line in lines
+                                         if not hidden(line, level, driver)))
+                sys.stderr.flush()
     finally:
-        os.dup2(saved, 2)
         os.close(saved)
 
 
 class _QuietLoader(importlib.abc.Loader):
-    """Loads TensorFlow with its start-up lines silenced."""
+    """Loads TensorFlow inside ``filtered_stderr``, and queries its devices there too."""
 
     def __init__(self, loader: importlib.abc.Loader):
         self.loader = loader
@@ -48,10 +82,11 @@ class _QuietLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        with silenced_stderr():
+        driver = os.path.exists("/proc/driver/nvidia") or sys.platform != "linux"
+        with filtered_stderr(log_level(), driver):
             self.loader.exec_module(module)
-            if not os.path.exists("/proc/driver/nvidia"):  # no NVIDIA driver here
-                module.config.list_physical_devices()  # its cuInit error, silenced
+            if not driver:
+                module.config.list_physical_devices()  # the cuInit error, here
 
 
 class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
@@ -78,6 +113,5 @@ def prepare_tensorflow() -> None:
         return
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if int(os.environ["TF_CPP_MIN_LOG_LEVEL"] or 0) >= 1:  # the user asked for no INFO lines
-        if not any(isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path):
-            sys.meta_path.insert(0, _QuietTensorFlowFinder())
+    if not any(isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowFinder())

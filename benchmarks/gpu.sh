@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Training throughput on one NVIDIA GPU, in at most 6 minutes: Keras on JAX (XLA by
 # construction) in mixed precision at batch 256 and 512 on synthetic data, against the
-# PyTorch reference (channels_last, autocast) in the same process. JSON results go to
-# $OUT (default benchmarks/results/). Extra arguments are passed on to
-# train_throughput.py and override its settings here.
+# PyTorch reference (channels_last, autocast), each in a process of its own, taking turns
+# repetition by repetition. JSON results go to $OUT (default benchmarks/results/). Extra
+# arguments are passed on to train_throughput.py and override its settings here.
 #
 # Needs: Python with jax[cuda], torch (CUDA), numpy, h5py, absl-py, rich, ml-dtypes and
 # packaging. Keras and what it needs beyond those come from wheels in .whl/ (git-ignored),
@@ -15,7 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
-export XLA_PYTHON_CLIENT_MEM_FRACTION=0.6   # leave GPU memory to the PyTorch reference
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # alexnet, from this checkout
+# JAX takes 60% of the GPU's memory at its first use: leave the rest to the processes of the
+# PyTorch reference and the matmul probe
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.6
 OUT="${OUT:-benchmarks/results}"
 mkdir -p "$OUT"
 start=$SECONDS

@@ -9,12 +9,14 @@ collated in the workers (what a torchvision DataLoader does). Then the tf.data
 pipelines, from raw JPEG files and from ``prepare``'s shards (made here in a
 temporary folder), and what one training step of AlexNet consumes. Prints each
 rate and its ratio to the reference. The reference runs first, before TensorFlow
-is imported, so its forked workers are plain Python processes.
+is imported, so its forked workers are plain Python processes. Run it with ``alexnet``
+importable (``pip install -e .``, or ``PYTHONPATH=<project root>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import sys
@@ -26,10 +28,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
-SAMPLES = PROJECT.parent / "shared" / "datasets" / "imagenet-samples"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# TensorFlow's C++ log lines: quiet unless the user set a level.
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "imagenet-samples"
+
+
+def sibling(name: str):
+    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    return module
+
+
+common = sibling("common")  # TensorFlow comes with alexnet's modules, imported in main
 
 
 def reference_batch(job: tuple[list[str], int, int]) -> np.ndarray:
@@ -79,9 +89,9 @@ def reference(files: list[str], count: int, batch_size: int, size: int, workers:
 
 
 def tf_rate(split, count: int, batch_size: int, size: int, augmentation: str) -> float:
-    from alexnet import pipeline
+    from alexnet import tfdata
 
-    ds = pipeline.batches(split, size, batch_size, training=True, augmentation=augmentation)
+    ds = tfdata.batches(split, size, batch_size, training=True, augmentation=augmentation)
     return measure((images for images, _ in ds.repeat()), count)
 
 
@@ -90,9 +100,10 @@ def training_rate(variant: str, size: int, batch_size: int, steps: int) -> float
     import keras
 
     from alexnet import model
-    from alexnet.train import TrainConfig, compile_model
+    from alexnet.config import TrainConfig
+    from alexnet.train import compile_model
 
-    net = compile_model(model.build(variant, 1000, size), TrainConfig(variant=variant))
+    net = compile_model(model.build(variant, 1000, size), TrainConfig(variant=variant), 1)
     images = np.random.default_rng(0).normal(size=(batch_size, size, size, 3)).astype("float32")
     labels = keras.utils.to_categorical(np.arange(batch_size) % 1000, 1000)
     net.train_on_batch(images, labels)
@@ -122,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     rates = {f"reference: PIL + RRC + flip, {args.workers}-process pool":
              reference(files, args.images, args.batch_size, args.image_size, args.workers)}
 
-    from alexnet import data, prepare
+    from alexnet import data, prepare, tfdata  # noqa: F401  (tfdata: TensorFlow)
 
     repeats = -(-args.images * 2 // len(files)) + 1
     raw = data.Split(files * repeats, np.zeros(len(files) * repeats, "int32"), ["x"])

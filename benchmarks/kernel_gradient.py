@@ -6,11 +6,13 @@ on and off; everything else is the same. Repetitions alternate between them, so 
 busy machine slows both alike, and the figure to read is the ratio. Synthetic data
 (random tensors in memory), warm-up steps (tracing) excluded, medians over
 ``--repeats``; a JSON file goes to ``--out`` (default: $OUT, else benchmarks/results/).
+Run it with ``alexnet`` importable (``pip install -e .``, or ``PYTHONPATH=<project root>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -18,16 +20,20 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# TensorFlow's C++ log lines: quiet unless the user set a level.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from train_throughput import RESULTS_DIR, StepTimer, machine, repeat  # noqa: E402, I001  imports alexnet first
-import keras  # noqa: E402
+def sibling(name: str):
+    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    return module
 
-from alexnet import layers, model, precision  # noqa: E402
-from alexnet.train import TrainConfig, compile_model  # noqa: E402
+
+# Keras (and with it TensorFlow) is imported in main, after the arguments are parsed, so
+# that --help answers at once; these two files import neither at their top.
+throughput = sibling("train_throughput")
+common = throughput.common
 
 NAMES = {True: "matmul_kernel_gradient", False: "backend_kernel_gradient"}
 
@@ -36,17 +42,24 @@ def trained_step(variant: str, image_size: int, batch_size: int, classes: int,
                  by_matmuls: bool, warmup: int):
     """A function(steps) -> seconds training a fresh model whose kernel gradients were
     traced with the tapwise matmuls on or off."""
+    import keras
+    import numpy as np
+
+    from alexnet import layers, model
+    from alexnet.config import TrainConfig
+    from alexnet.train import compile_model
+
     net = model.build(variant, classes, image_size)
-    compile_model(net, TrainConfig(variant=variant, image_size=image_size))
+    compile_model(net, TrainConfig(variant=variant, image_size=image_size), 1)
     rng = np.random.default_rng(0)
     x = keras.ops.convert_to_tensor(
         rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
     y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
 
     def train(steps: int) -> float:
-        timer = StepTimer()
-        net.fit(repeat((x, y)), steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
-                callbacks=[timer])
+        timer = throughput.step_timer()
+        net.fit(throughput.repeat((x, y)), steps_per_epoch=steps, epochs=1, verbose=0,
+                shuffle=False, callbacks=[timer])
         return timer.seconds
 
     original = layers.kernel_gradient_by_matmuls
@@ -60,7 +73,7 @@ def trained_step(variant: str, image_size: int, batch_size: int, classes: int,
 
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variant", choices=model.VARIANTS, default="bn")
+    parser.add_argument("--variant", choices=common.VARIANTS, default="bn")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, help="default: the variant's")
     parser.add_argument("--classes", type=int, default=1000)
@@ -70,7 +83,11 @@ def main(argv=None) -> Path:
     parser.add_argument("--out")
     parser.add_argument("--name", default="kernel_gradient.json")
     args = parser.parse_args(argv)
-    image_size = args.image_size or model.DEFAULT_IMAGE_SIZE[args.variant]
+    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
+    import keras
+    from alexnet import precision
+
+    image_size = args.image_size or common.DEFAULT_IMAGE_SIZE[args.variant]
     if keras.backend.backend() != "tensorflow":
         parser.error("alexnet.layers.Conv2D computes its own kernel gradients only on TensorFlow")
     trains = {NAMES[on]: trained_step(args.variant, image_size, args.batch_size, args.classes,
@@ -94,8 +111,9 @@ def main(argv=None) -> Path:
               "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
               "image_size": image_size, "images_per_s": medians, "runs": runs,
               "ratio": ratio, "paired_ratio_median": statistics.median(paired),
-              "machine": machine(precision.gpu_capability() is not None, "float32", False)}
-    out = Path(args.out or os.environ.get("OUT") or RESULTS_DIR)
+              "machine": {**common.host_info(), **throughput.keras_info(
+                  "float32", False, precision.gpu_capability() is not None)}}
+    out = Path(args.out or os.environ.get("OUT") or common.RESULTS_DIR)
     out.mkdir(parents=True, exist_ok=True)
     path = out / args.name
     path.write_text(json.dumps(record, indent=2) + "\n")

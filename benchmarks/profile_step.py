@@ -7,27 +7,31 @@ each op type (and of the slowest single ops) over ``--steps`` profiled steps, as
 milliseconds per step. With one inter-op thread, ops run one after another and the
 figures add up to the step; with more, overlapping ops each count their whole time.
 Code that XLA compiles (``--jit-compile``) runs outside these ops and is not listed.
+Run it with ``alexnet`` importable (``pip install -e .``, or ``PYTHONPATH=<project root>``).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log lines: quiet unless the user set a level.
 
-import alexnet  # noqa: E402, F401, I001  first: turns on TensorFlow's oneDNN kernels
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from alexnet import model  # noqa: E402
-from alexnet.train import TrainConfig, compile_model  # noqa: E402
+def sibling(name: str):
+    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    return module
+
+
+# Keras and TensorFlow are imported in main, after the arguments are parsed, so that
+# --help answers at once.
+common = sibling("common")
 
 
 def op_times(logdir: Path, steps: int) -> tuple[collections.Counter, collections.Counter]:
@@ -54,14 +58,23 @@ def op_times(logdir: Path, steps: int) -> tuple[collections.Counter, collections
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variant", choices=model.VARIANTS, default="bn")
+    parser.add_argument("--variant", choices=common.VARIANTS, default="bn")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, help="default: the variant's")
     parser.add_argument("--steps", type=int, default=2, help="profiled steps")
     parser.add_argument("--top", type=int, default=15, help="slowest single ops to list")
     args = parser.parse_args(argv)
+    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
+    import keras
+    import tensorflow as tf
+    import numpy as np
+
+    from alexnet import model
+    from alexnet.config import TrainConfig
+    from alexnet.train import compile_model
+
     config = TrainConfig(variant=args.variant, image_size=args.image_size)
-    net = compile_model(model.build(args.variant, 1000, config.image_size), config)
+    net = compile_model(model.build(args.variant, 1000, config.image_size), config, 1)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch_size, config.image_size, config.image_size, 3),
                             dtype=np.float32)

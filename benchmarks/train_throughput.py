@@ -1,4 +1,4 @@
-"""Training and inference images/s of AlexNet in Keras, against PyTorch in the same run.
+"""Training and inference images/s of AlexNet in Keras, against PyTorch on the same machine.
 
 For each variant and batch size this measures, interleaved repetition by repetition
 so that a busy machine slows every figure alike:
@@ -12,42 +12,64 @@ so that a busy machine slows every figure alike:
 - a large matrix multiply (``matmul``: numpy float32 on CPU, torch on CUDA in the
   compute dtype), the roofline the fractions below refer to.
 
+Keras, the PyTorch reference and the matmul probe each run in a process of their own
+(this script with ``--worker``; the PyTorch and matmul ones never import TensorFlow), so
+that neither framework's thread pools compete with the other's or slow it down, and they
+take turns: Keras repetition 1, PyTorch repetition 1, matmul 1, Keras repetition 2, ...;
+only one process works at a time while the others wait, idle, for their next turn.
+Each answers with its figures as a line of JSON.
+
 Training counts 3 x 2 x MACs FLOPs per image (forward, and two backward products),
-inference 2 x MACs. Each figure is the median over ``--repeats``, after
-``--warmup`` steps (compilation included there); a Keras repetition is timed from its
-first step's start to its last step's end, leaving out the set-up of ``fit``/``predict``.
-Results go to a JSON file in ``--out`` (default: $OUT, else benchmarks/results/).
+inference 2 x MACs. Each figure is the median over ``--repeats``, after ``--warmup``
+steps (compilation included there), and ratios are those of the medians; a Keras
+repetition is timed from its first step's start to its last step's end, leaving out the
+set-up of ``fit``/``predict``. Results, every repetition's figures and the processes'
+ids go to a JSON file in ``--out`` (default: $OUT, else benchmarks/results/).
 
 The ``synthetic`` and ``inference`` parts import neither TensorFlow nor the input
 pipeline, so they run on a machine with only JAX or PyTorch:
 ``KERAS_BACKEND=jax python benchmarks/train_throughput.py --parts synthetic inference``.
+Run it with ``alexnet`` importable: installed (``pip install -e .``) or with
+``PYTHONPATH=<project root>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import builtins
+import contextlib
+import functools
+import importlib.util
 import json
 import os
-import platform
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# TensorFlow's C++ log lines: quiet unless the user set a level (the workers inherit it).
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Nothing heavy is imported at the top of this file: --help answers at once, and the
+# PyTorch and matmul workers (this file too) never load TensorFlow or Keras. Each worker
+# imports what it measures with.
 
-import alexnet  # noqa: E402, F401, I001  first: turns on TensorFlow's oneDNN kernels
-import keras  # noqa: E402
+PROJECT = Path(__file__).resolve().parent.parent
 
-from alexnet import data, model, precision  # noqa: E402
-from alexnet.train import TrainConfig, compile_model  # noqa: E402
 
+def sibling(name: str):
+    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    return module
+
+
+common = sibling("common")
+RESULTS_DIR = common.RESULTS_DIR
 PARTS = ("synthetic", "pipeline", "inference")
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+KINDS = {"synthetic": "train", "pipeline": "train", "torch_train": "train", "input": "input",
+         "inference": "inference", "torch_inference": "inference", "matmul": "matmul"}
 
 
 # ----------------------------------------------------------------- PyTorch reference
@@ -140,7 +162,174 @@ class TorchReference:
         return time.perf_counter() - start
 
 
-# ----------------------------------------------------------------- measurements
+# ----------------------------------------------------------------- Keras measurements
+
+def repeat(tensors):
+    """An endless generator of the same batch: Keras ``fit``/``predict`` then take
+    device tensors as they are, with no copy per step."""
+    while True:
+        yield tensors
+
+
+def real_pipeline(root: Path, image_size: int, batch_size: int, num_classes: int):
+    """The training split of ``root`` through alexnet.pipeline, labels padded to
+    ``num_classes`` (Imagenette's classes are ImageNet classes)."""
+    import tensorflow as tf
+
+    from alexnet import data, tfdata
+
+    split = data.list_split(root, "train")
+    if num_classes < len(split.class_names):
+        raise ValueError(f"--classes {num_classes}: {root} has {len(split.class_names)} classes")
+    pad = num_classes - len(split.class_names)
+    ds = tfdata.batches(split, image_size, batch_size, training=True, seed=0)
+    return ds.map(lambda x, y: (x, tf.pad(y, [[0, 0], [0, pad]]))).repeat()
+
+
+def consume(dataset, steps: int) -> float:
+    """Seconds to draw ``steps`` batches from a tf.data dataset (the pipeline alone)."""
+    start = time.perf_counter()
+    for _ in dataset.take(steps):
+        pass
+    return time.perf_counter() - start
+
+
+@functools.cache
+def _step_timer_class():
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        """Seconds from the first step's start to the last one's end, so that the set-up
+        and tear-down of ``fit``/``predict`` (iterator, callbacks: paid once per epoch
+        however long) do not count against a few timed steps."""
+
+        def _begin(self, batch):
+            if batch == 0:
+                self.start = time.perf_counter()
+
+        def _end(self, result):
+            keras.ops.convert_to_numpy(result)  # waits: the backends dispatch asynchronously
+            self.seconds = time.perf_counter() - self.start
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._begin(batch)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._end(logs["loss"])
+
+        def on_predict_batch_begin(self, batch, logs=None):
+            self._begin(batch)
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self._end(logs["outputs"])
+
+    return StepTimer
+
+
+def step_timer():
+    """A new StepTimer: a Keras callback, its class made on first use (it needs Keras)."""
+    return _step_timer_class()()
+
+
+def keras_info(policy: str, jit_compile, on_gpu: bool) -> dict:
+    """Keras, its backend and the device, for the JSON record (in the Keras process)."""
+    import keras
+
+    from alexnet import precision
+
+    info = {"keras": keras.__version__, "keras_backend": keras.backend.backend(),
+            "precision": policy, "jit_compile": str(jit_compile),
+            "device": precision.device_name()}
+    if on_gpu:  # alexnet.report labels GPU figures with it
+        info["gpu"] = info["device"]
+    for name in ("tensorflow", "jax"):
+        module = sys.modules.get(name)
+        if module is not None:
+            info[name] = module.__version__
+    if sys.modules.get("tensorflow"):  # alexnet turns its oneDNN kernels on (__init__.py)
+        info["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    return info
+
+
+def per_second(batch_size: int, seconds):
+    """function(steps) -> images/s, of one that times ``steps`` steps of a batch."""
+    return lambda steps: batch_size * steps / seconds(steps)
+
+
+def keras_worker(spec: dict):
+    """The Keras parts of one configuration: ({name: function(steps) -> images/s},
+    what the parent needs to know: the policy, the device, FLOPs per image)."""
+    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
+    import keras
+
+    if "pipeline" in spec["parts"]:
+        import tensorflow  # noqa: F401  (tf.data; Keras may run on another backend)
+    import numpy as np
+
+    from alexnet import model, precision
+    from alexnet.config import TrainConfig
+    from alexnet.train import compile_model
+
+    variant, batch_size, image_size = spec["variant"], spec["batch_size"], spec["image_size"]
+    classes = spec["classes"]
+    policy = precision.set_precision(spec["precision"])
+    on_gpu = precision.gpu_capability() is not None
+    net = model.build(variant, classes, image_size)
+    compile_model(net, TrainConfig(variant=variant, image_size=image_size,
+                                   jit_compile=spec["jit_compile"]), 1)  # the default recipe
+    rng = np.random.default_rng(0)
+    x = keras.ops.convert_to_tensor(
+        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
+    y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
+
+    def train_on(dataset):
+        def train(n: int) -> float:
+            timer = step_timer()
+            net.fit(dataset, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False,
+                    callbacks=[timer])
+            return timer.seconds
+        return train
+
+    def infer(n: int) -> float:
+        timer = step_timer()
+        net.predict(repeat((x,)), steps=n, verbose=0, callbacks=[timer])
+        return timer.seconds
+
+    parts = {}
+    if "synthetic" in spec["parts"]:
+        parts["synthetic"] = per_second(batch_size, train_on(repeat((x, y))))
+    if "pipeline" in spec["parts"]:
+        dataset = real_pipeline(Path(spec["data"]), image_size, batch_size, classes)
+        parts["input"] = per_second(batch_size, lambda n: consume(dataset, n))
+        parts["pipeline"] = per_second(batch_size, train_on(dataset))
+    if "inference" in spec["parts"]:
+        parts["inference"] = per_second(batch_size, infer)
+    jit_compile = precision.resolve_jit_compile(spec["jit_compile"])
+    ready = {"policy": policy, "on_gpu": on_gpu, "jit_compile": net.jit_compile,
+             "train_flops": 6 * model.count_macs(net),
+             "info": keras_info(policy, jit_compile, on_gpu)}
+    return parts, ready
+
+
+def torch_worker(spec: dict):
+    """The PyTorch reference of one configuration: (parts, ready), as ``keras_worker``'s.
+    No TensorFlow here."""
+    import torch
+
+    device = torch.device("cuda" if spec["on_gpu"] else "cpu")
+    reference = TorchReference(spec["variant"], spec["classes"], spec["batch_size"],
+                               spec["image_size"], spec["policy"], device)
+    parts = {}
+    if spec["train"]:
+        parts["torch_train"] = per_second(spec["batch_size"], reference.train)
+    if spec["inference"]:
+        parts["torch_inference"] = per_second(spec["batch_size"], reference.infer)
+    info = {"torch": torch.__version__, "device": str(device),
+            "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads()}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name()
+    return parts, {"info": info}
+
 
 def matmul_seconds(flop_target: float, policy: str, on_gpu: bool) -> tuple[float, float]:
     """(FLOPs, seconds) of square matrix multiplies: numpy float32 on CPU; on a GPU,
@@ -160,6 +349,8 @@ def matmul_seconds(flop_target: float, policy: str, on_gpu: bool) -> tuple[float
             a @ b
         torch.cuda.synchronize()
         return 2 * n**3 * reps, time.perf_counter() - start
+    import numpy as np
+
     n = 2048
     reps = max(1, round(flop_target / (2 * n**3)))
     rng = np.random.default_rng(0)
@@ -171,134 +362,176 @@ def matmul_seconds(flop_target: float, policy: str, on_gpu: bool) -> tuple[float
     return 2 * n**3 * reps, time.perf_counter() - start
 
 
-def repeat(tensors):
-    """An endless generator of the same batch: Keras ``fit``/``predict`` then take
-    device tensors as they are, with no copy per step."""
-    while True:
-        yield tensors
+def matmul_worker(spec: dict):
+    """The roofline probe: (parts, ready), as ``keras_worker``'s, but its figure is FLOP/s."""
+    import numpy as np
+
+    def probe(_steps: int) -> float:
+        flops, seconds = matmul_seconds(spec["flop_target"], spec["policy"], spec["on_gpu"])
+        return flops / seconds
+
+    info = {"library": "torch" if spec["on_gpu"] else "numpy", "numpy": np.__version__}
+    return {"matmul": probe}, {"info": info}
 
 
-def real_pipeline(root: Path, image_size: int, batch_size: int, num_classes: int):
-    """The training split of ``root`` through alexnet.pipeline, labels padded to
-    ``num_classes`` (Imagenette's classes are ImageNet classes)."""
-    import tensorflow as tf
-
-    from alexnet import pipeline
-
-    split = data.list_split(root, "train")
-    if num_classes < len(split.class_names):
-        raise ValueError(f"--classes {num_classes}: {root} has {len(split.class_names)} classes")
-    pad = num_classes - len(split.class_names)
-    ds = pipeline.batches(split, image_size, batch_size, training=True, seed=0)
-    return ds.map(lambda x, y: (x, tf.pad(y, [[0, 0], [0, pad]]))).repeat()
+WORKERS = {"keras": keras_worker, "torch": torch_worker, "matmul": matmul_worker}
 
 
-def consume(dataset, steps: int) -> float:
-    """Seconds to draw ``steps`` batches from a tf.data dataset (the pipeline alone)."""
-    start = time.perf_counter()
-    for _ in dataset.take(steps):
-        pass
-    return time.perf_counter() - start
+def worker(kind: str, spec_json: str) -> None:
+    """A worker process: sets up ``kind``'s parts, warms them up, answers "ready", then
+    measures one repetition per line it reads, answering each with a line of JSON on its
+    stdout (what else it prints goes to stderr), until its stdin closes."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints (libraries) to stderr: stdout carries only the answers
+
+    def answer(message: dict) -> None:
+        answers.write(json.dumps(message) + "\n")
+
+    spec = json.loads(spec_json)
+    try:
+        parts, ready = WORKERS[kind](spec)
+        warmup_s = {}
+        for name, function in parts.items():
+            if spec["warmup"]:  # compilation, thread pools, cuBLAS's choice of kernel
+                start = time.perf_counter()
+                function(spec["warmup"])
+                warmup_s[name] = round(time.perf_counter() - start, 2)
+        answer({"pid": os.getpid(), "warmup_s": warmup_s, **ready})
+        for _ in sys.stdin:
+            answer({"figures": {name: function(spec["steps"]) for name, function in parts.items()}})
+    except Exception as error:
+        answer({"error": str(error), "type": type(error).__name__})
+        if isinstance(error, OSError | ValueError):  # a missing file, a bad setting: the
+            sys.exit(2)                               # parent says it in one line
+        raise
 
 
-class StepTimer(keras.callbacks.Callback):
-    """Seconds from the first step's start to the last one's end, so that the set-up and
-    tear-down of ``fit``/``predict`` (iterator, callbacks: paid once per epoch however
-    long) do not count against a few timed steps."""
+# ----------------------------------------------------------------- the parent process
 
-    def _begin(self, batch):
-        if batch == 0:
-            self.start = time.perf_counter()
+class Worker:
+    """A worker process seen from the parent: started with ``spec``, ready once it has
+    set up and warmed up; ``measure()`` runs one repetition there."""
 
-    def _end(self, result):
-        keras.ops.convert_to_numpy(result)  # waits: the backends dispatch asynchronously
-        self.seconds = time.perf_counter() - self.start
+    def __init__(self, kind: str, spec: dict, env: dict):
+        self.kind, start = kind, time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", kind, json.dumps(spec)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            self.ready = self._answer()
+        except BaseException:
+            self.close()
+            raise
+        self.ready["startup_s"] = round(time.perf_counter() - start, 1)
 
-    def on_train_batch_begin(self, batch, logs=None):
-        self._begin(batch)
+    def _answer(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.kind} worker ended (exit status "
+                               f"{self.process.wait()}) without answering; see its output above")
+        message = json.loads(line)
+        if "error" in message:  # a bad setting or a missing file stays that kind of error
+            error = getattr(builtins, message["type"], None)
+            if not (isinstance(error, type) and issubclass(error, Exception)):
+                error = RuntimeError
+            raise error(f"{self.kind} worker: {message['error']}")
+        return message
 
-    def on_train_batch_end(self, batch, logs=None):
-        self._end(logs["loss"])
+    def measure(self) -> dict:
+        """One repetition: {name: images/s (FLOP/s for matmul)}."""
+        with contextlib.suppress(BrokenPipeError):  # a dead worker: _answer says so
+            self.process.stdin.write("measure\n")
+            self.process.stdin.flush()
+        return self._answer()["figures"]
 
-    def on_predict_batch_begin(self, batch, logs=None):
-        self._begin(batch)
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
 
-    def on_predict_batch_end(self, batch, logs=None):
-        self._end(logs["outputs"])
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
-def bench_config(variant, batch_size, image_size, args, policy, on_gpu, root) -> dict:
-    """All figures for one variant and batch size."""
-    classes, steps, warmup = args.classes, args.steps, args.warmup
-    net = model.build(variant, classes, image_size)
-    compile_model(net, TrainConfig(variant=variant, image_size=image_size,
-                                   jit_compile=args.jit_compile))  # the default recipe
-    train_flops = 6 * model.count_macs(net)
-    rng = np.random.default_rng(0)
-    x = keras.ops.convert_to_tensor(
-        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
-    y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
+def worker_env() -> dict:
+    """The workers' environment: this one, where ``alexnet`` is importable as it is here
+    (a source checkout not on PYTHONPATH, as under pytest, goes on their PYTHONPATH)."""
+    spec = importlib.util.find_spec("alexnet")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("No module named 'alexnet': install the project "
+                                  "(pip install -e .) or run with PYTHONPATH=<project root>")
+    env, root = dict(os.environ), str(Path(spec.origin).resolve().parent.parent)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root == str(PROJECT) and root not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([root, *paths])
+    return env
 
-    def train_on(dataset):
-        def train(n: int) -> float:
-            timer = StepTimer()
-            net.fit(dataset, steps_per_epoch=n, epochs=1, verbose=0, shuffle=False,
-                    callbacks=[timer])
-            return timer.seconds
-        return train
 
-    def infer(n: int) -> float:
-        timer = StepTimer()
-        net.predict(repeat((x,)), steps=n, verbose=0, callbacks=[timer])
-        return timer.seconds
+def bench_config(variant, batch_size, image_size, args, root, env, info: dict) -> dict:
+    """All figures for one variant and batch size; ``info`` gathers the workers' own."""
+    spec = {"variant": variant, "batch_size": batch_size, "image_size": image_size,
+            "classes": args.classes, "parts": args.parts, "data": str(root) if root else None,
+            "precision": args.precision, "jit_compile": args.jit_compile,
+            "warmup": args.warmup, "steps": args.steps}
+    with contextlib.ExitStack() as stack:
+        workers = {}
 
-    # Each entry: (name, kind, function(steps) -> seconds); kind: train|inference|input|matmul.
-    parts = []
-    if "synthetic" in args.parts:
-        parts.append(("synthetic", "train", train_on(repeat((x, y)))))
-    if "pipeline" in args.parts:
-        dataset = real_pipeline(root, image_size, batch_size, classes)
-        parts.append(("input", "input", lambda n: consume(dataset, n)))
-        parts.append(("pipeline", "train", train_on(dataset)))
-    if "inference" in args.parts:
-        parts.append(("inference", "inference", infer))
-    if args.reference:
-        import torch
+        def start(kind: str, worker_spec: dict, about: str) -> dict:
+            workers[kind] = stack.enter_context(Worker(kind, worker_spec, env))
+            ready = workers[kind].ready
+            warmups = ", ".join(f"{n} {s:.1f} s" for n, s in ready["warmup_s"].items())
+            print(f"  {kind} process {ready['pid']} ({about.format(**ready)}) ready in "
+                  f"{ready['startup_s']} s" + (f"; warm-up {warmups}" if warmups else ""),
+                  flush=True)
+            return ready
 
-        reference = TorchReference(variant, classes, batch_size, image_size, policy,
-                                   torch.device("cuda" if on_gpu else "cpu"))
-        if any(kind == "train" for _, kind, _ in parts):
-            parts.append(("torch_train", "train", reference.train))
-        if "inference" in args.parts:
-            parts.append(("torch_inference", "inference", reference.infer))
-    parts.append(("matmul", "matmul", None))
+        keras_ready = start("keras", spec, "{info[keras_backend]}, {policy}, "
+                            "jit_compile={jit_compile}")
+        info.update(keras_ready["info"])
+        shared = {**spec, "policy": keras_ready["policy"], "on_gpu": keras_ready["on_gpu"]}
+        train = "synthetic" in args.parts or "pipeline" in args.parts
+        if args.reference and (train or "inference" in args.parts):
+            torch_ready = start("torch", {**shared, "train": train,
+                                          "inference": "inference" in args.parts},
+                                "torch {info[torch]} on {info[device]}, {info[threads]} threads")
+            info["torch"] = torch_ready["info"]["torch"]
+        flop_target = keras_ready["train_flops"] * batch_size * args.steps / 10
+        start("matmul", {**shared, "flop_target": flop_target}, "{info[library]}")
 
+        runs = {}
+        for r in range(args.repeats):
+            for w in workers.values():  # one process at a time, the others wait
+                for name, value in w.measure().items():
+                    runs.setdefault(name, []).append(value)
+            print(f"  round {r + 1}/{args.repeats}: " + ", ".join(
+                f"{n} {v[-1] / 1e9:.0f} GFLOP/s" if n == "matmul" else f"{n} {v[-1]:.1f}"
+                for n, v in runs.items()), flush=True)
+
+    train_flops = keras_ready["train_flops"]
     flops_per_image = {"train": train_flops, "inference": train_flops / 3}
-    runs = {name: [] for name, _, _ in parts}
-    for name, _, function in parts:
-        if function is not None and warmup:
-            start = time.perf_counter()
-            function(warmup)
-            compile_s = time.perf_counter() - start
-            print(f"  warm-up {name}: {compile_s:.1f} s", flush=True)
-    for r in range(args.repeats):
-        for name, kind, function in parts:
-            if kind == "matmul":  # measured each round, so it sees the same load
-                flops, seconds = matmul_seconds(train_flops * batch_size * steps / 10, policy,
-                                                on_gpu)
-                runs[name].append(flops / seconds)
-            else:
-                runs[name].append(batch_size * steps / function(steps))
-        print(f"  round {r + 1}/{args.repeats}: " + ", ".join(
-            f"{n} {v[-1] / 1e9:.0f} GFLOP/s" if n == "matmul" else f"{n} {v[-1]:.1f}"
-            for n, v in runs.items()), flush=True)
-
     medians = {name: statistics.median(values) for name, values in runs.items()}
     result = {"variant": variant, "batch_size": batch_size, "image_size": image_size,
-              "jit_compile": net.jit_compile,
+              "jit_compile": keras_ready["jit_compile"],
               "train_gflop_per_image": train_flops / 1e9,
-              "images_per_s": medians, "runs": runs, "vs_torch": {}, "roofline_fraction": {}}
-    for name, kind, _ in parts:
+              "images_per_s": medians, "runs": runs, "vs_torch": {}, "roofline_fraction": {},
+              "processes": {kind: {"pid": w.ready["pid"], "startup_s": w.ready["startup_s"],
+                                   "warmup_s": w.ready["warmup_s"]}
+                            for kind, w in workers.items()},
+              "order": "each repetition: " + ", then ".join(workers) + ", one at a time",
+              "reference": None}
+    if "torch" in workers:
+        result["reference"] = {"process": "separate", "pid": workers["torch"].ready["pid"],
+                               **workers["torch"].ready["info"]}
+    for name in medians:
+        kind = KINDS[name]
         if kind in flops_per_image:
             result["roofline_fraction"][name] = (
                 medians[name] * flops_per_image[kind] / medians["matmul"])
@@ -322,40 +555,18 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def machine(on_gpu: bool, policy: str, jit_compile) -> dict:
-    info = {"platform": platform.platform(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "keras": keras.__version__, "keras_backend": keras.backend.backend(),
-            "precision": policy, "jit_compile": str(jit_compile)}
-    try:
-        info["load_average"] = os.getloadavg()
-    except OSError:
-        pass
-    for name in ("tensorflow", "jax", "torch"):
-        module = sys.modules.get(name)
-        if module is not None:
-            info[name] = module.__version__
-    if "tensorflow" in sys.modules:  # alexnet turns its oneDNN kernels on (alexnet/__init__.py)
-        info["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    if on_gpu:
-        import torch
-
-        info["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else "unknown"
-    return info
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variant", nargs="+", choices=model.VARIANTS,
-                        default=list(model.VARIANTS))
+    parser.add_argument("--variant", nargs="+", choices=common.VARIANTS,
+                        default=list(common.VARIANTS))
     parser.add_argument("--batch-size", nargs="+", type=int, default=[64, 128])
     parser.add_argument("--image-size", type=int, help="default: the variant's (224; paper 227)")
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--data", help="dataset for the pipeline part (default: as "
                         "alexnet.data.locate finds imagenette, never downloading)")
-    parser.add_argument("--precision", choices=precision.PRECISIONS, default="auto")
-    parser.add_argument("--jit-compile", choices=precision.JIT_COMPILE, default="auto")
+    parser.add_argument("--precision", choices=common.PRECISIONS, default="auto")
+    parser.add_argument("--jit-compile", choices=common.JIT_COMPILE, default="auto")
     parser.add_argument("--no-reference", dest="reference", action="store_false",
                         help="skip the PyTorch reference")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps (compilation)")
@@ -378,23 +589,24 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> Path:
     args = parse_args(argv)
-    root = data.locate(args.data, download=False) if "pipeline" in args.parts else None
+    env = worker_env()
+    root = None
+    if "pipeline" in args.parts:
+        from alexnet import data  # numpy only: no Keras, no TensorFlow
+
+        root = data.locate(args.data, download=False)
     started = time.time()
-    previous_policy = keras.mixed_precision.global_policy().name
-    policy = precision.set_precision(args.precision)
-    on_gpu = precision.gpu_capability() is not None
     out = Path(args.out or os.environ.get("OUT") or RESULTS_DIR)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = out / (args.name or f"train_throughput-{keras.backend.backend()}-"
-                  f"{'gpu' if on_gpu else 'cpu'}-{stamp}.json")
     record = {"command": " ".join(["python", *sys.argv] if argv is None
                                   else ["train_throughput.py", *argv]),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
               "data": str(root) if root else None, "results": [], "skipped": []}
+    info = {}  # what the workers say of Keras, its backend and device, and PyTorch
     try:
         for variant in args.variant:
-            image_size = args.image_size or model.DEFAULT_IMAGE_SIZE[variant]
+            image_size = args.image_size or common.DEFAULT_IMAGE_SIZE[variant]
             for batch_size in args.batch_size:
                 if args.time_budget and time.time() - started > args.time_budget:
                     record["skipped"].append({"variant": variant, "batch_size": batch_size,
@@ -402,20 +614,19 @@ def main(argv=None) -> Path:
                     print(f"skipped {variant} batch {batch_size}: time budget spent")
                     continue
                 print(f"{variant} {image_size} px, batch {batch_size} "
-                      f"({keras.backend.backend()}, {policy}, jit_compile={args.jit_compile}, "
+                      f"(precision {args.precision}, jit_compile={args.jit_compile}, "
                       f"{time.time() - started:.0f} s so far)", flush=True)
-                result = bench_config(variant, batch_size, image_size, args, policy, on_gpu,
-                                      root)
+                result = bench_config(variant, batch_size, image_size, args, root, env, info)
                 record["results"].append(result)
                 print(report(result), flush=True)
-                keras.backend.clear_session()
     except Exception as error:
         record["error"] = f"{type(error).__name__}: {error}"
         raise
     finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
-        record["machine"] = machine(on_gpu, policy, precision.resolve_jit_compile(args.jit_compile))
+        record["machine"] = {**common.host_info(), **info}
         record["seconds"] = round(time.time() - started, 1)
+        path = out / (args.name or f"train_throughput-{info.get('keras_backend', 'unknown')}-"
+                      f"{'gpu' if 'gpu' in info else 'cpu'}-{stamp}.json")
         out.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2) + "\n")
         print(f"Wrote {path}")
@@ -423,9 +634,12 @@ def main(argv=None) -> Path:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:  # a measuring process started by main()
+        worker(*sys.argv[2:4])
+        sys.exit(0)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout`: still write the JSON
     try:
         main()
-    except (OSError, ValueError) as error:  # a missing dataset, a bad setting: one line
+    except (OSError, ValueError, ImportError) as error:  # a missing dataset, a bad setting
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
