@@ -47,8 +47,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     net = model.unwrap(model.load(args.model))
     config = load_config(run_dir) if (run_dir / "config.json").is_file() else {}
     root = data.locate(args.data or config.get("dataset_root") or "imagenette")
-    split = data.list_split(root, "val", config.get("class_names"), limit=args.limit)
-    evaluate.check_class_count(net, split.class_names, f"{root / 'val'}")
+    settings = data.split_settings(config)  # the run's own validation images
+    if args.val_dir:
+        settings.update(val_dir=args.val_dir, validation_split=None)
+    split = data.load_split(root, "val", config.get("class_names"), limit=args.limit, **settings)
+    where = str(root / split.source) if split.source.endswith("/") else f"{root}: {split.source}"
+    print(f"Evaluating on {len(split)} images from {split.source}")
+    evaluate.check_class_count(net, split.class_names, where)
     image_size = net.input_shape[1]
     dataset = pipeline.batches(split, image_size, args.batch_size, training=False)
     metrics = evaluate.evaluate(net, dataset, split.class_names)
@@ -63,7 +68,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     evaluate.save(metrics, out)
     plots.confusion(metrics).savefig(out / "confusion.png", dpi=100)
     if split.skipped:
-        print(images.report(split.skipped, "val"))
+        print(images.report(split.skipped, split.source))
     print(f"{evaluate.summary(metrics)}\nWrote {out / 'metrics.json'}")
 
 
@@ -75,7 +80,7 @@ def cmd_prepare(args: argparse.Namespace) -> None:
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
     manifest = prepare(args.src, args.dest, args.shorter_side, args.shard_size, args.quality,
-                       args.workers)
+                       args.workers, val_dir=args.val_dir, validation_split=args.validation_split)
     print(f"Wrote {manifest}")
 
 
@@ -149,6 +154,11 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--init", choices=("glorot", "he", "paper"),
                        help="weight initialisation (default glorot; see model.py)")
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
+    train.add_argument("--val-dir", metavar="NAME",
+                       help="folder of the held-out images (default: val/, validation/ or "
+                            "test/, the first there is)")
+    train.add_argument("--validation-split", type=float, metavar="F",
+                       help="hold out a seeded fraction F of each class of train/, e.g. 0.2")
     train.add_argument("--cache", action="store_true", default=None,
                        help="keep decoded images in memory after the first epoch")
     train.add_argument("--augmentation", choices=("basic", "paper", "rrc", "none"),
@@ -179,11 +189,14 @@ def parser() -> argparse.ArgumentParser:
                        help="XLA; auto (default): on for GPUs and JAX, off for TF on CPU")
     train.set_defaults(func=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="Top-1/Top-5 of a saved model on val/")
+    evaluate = commands.add_parser("evaluate",
+                                   help="Top-1/Top-5 of a saved model on its validation images")
     evaluate.add_argument("--model", required=True, help="a .keras file, e.g. RUN/best.keras")
     evaluate.add_argument("--data", help="dataset folder or name (default: the run's)")
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--limit", type=int, help="images per class")
+    evaluate.add_argument("--val-dir", metavar="NAME",
+                          help="evaluate on this folder (default: the run's validation images)")
     evaluate.add_argument("--ten-crop", action="store_true",
                           help="also the paper's 10-crop figures (corners, centre, flips)")
     evaluate.add_argument("--out", help="where metrics.json goes (default: the model's folder)")
@@ -197,6 +210,11 @@ def parser() -> argparse.ArgumentParser:
     prepare.add_argument("--shard-size", type=int, default=1024, help="images per shard")
     prepare.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     prepare.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+    prepare.add_argument("--val-dir", metavar="NAME",
+                         help="also convert this held-out folder (val/, validation/ and "
+                              "test/ are converted when there)")
+    prepare.add_argument("--validation-split", type=float, metavar="F",
+                         help="hold out a seeded fraction F of each class of train/ as val")
     prepare.set_defaults(func=cmd_prepare)
 
     predict = commands.add_parser("predict", help="top-5 classes of image files")

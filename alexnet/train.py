@@ -61,6 +61,8 @@ class TrainConfig:
     dropout: float = 0.5
     init: str = "glorot"            # glorot | he | paper (see model.py)
     limit: int | None = None        # images per class, for quick runs
+    val_dir: str | None = None      # held-out folder; None: val/, validation/ or test/ (data.py)
+    validation_split: float | None = None  # or hold out this fraction of train/ (per class)
     augmentation: str = "basic"     # basic (crop+flip) | paper (+PCA lighting) | rrc
     label_smoothing: float = 0.0
     mixup: float = 0.0              # MixUp's Beta alpha (0: off); in-memory data only
@@ -102,6 +104,7 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
         precision.check(self.precision, self.jit_compile)
+        data.check_split_settings(self.val_dir, self.validation_split)
 
     def run_dir(self) -> Path:
         if self.out:
@@ -262,7 +265,9 @@ def load_data(config: TrainConfig, strategy=None, seed: int | None = None):
         root = Path(config.data)
     else:
         root = data.locate(config.data)
-        train_split, val_split = data.load(root, limit=config.limit)
+        train_split, val_split = data.load(root, limit=config.limit, val_dir=config.val_dir,
+                                           validation_split=config.validation_split,
+                                           seed=config.seed)
         if config.in_memory:
             from alexnet import arrays
 
