@@ -15,6 +15,49 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+# What --resume may change; any other flag given with it must equal the saved setting.
+RESUME_CHANGES = ("epochs", "strategy")
+
+
+def _same_setting(name: str, saved, given, run_dir: Path, saved_config: dict) -> bool:
+    """Whether a flag given with --resume equals the run's saved setting (folders are
+    the same folder however they are spelt)."""
+    if name == "out":
+        return Path(given).expanduser().resolve() == run_dir.expanduser().resolve()
+    if saved == given:
+        return True
+    if name == "data":
+        places = {str(p) for p in (saved, saved_config.get("dataset_root")) if p is not None}
+        folder = Path(str(given)).expanduser()
+        return folder.is_dir() and any(Path(p).expanduser().is_dir() and
+                                       Path(p).expanduser().resolve() == folder.resolve()
+                                       for p in places)
+    return False
+
+
+def resume_changes(run_dir: Path, options: dict, recipe: str | None = None) -> dict:
+    """The settings given with ``--resume RUN_DIR`` that change the run (``--epochs``,
+    ``--strategy``); every other flag given (``--recipe`` too) must equal the saved
+    value, else one error names each differing flag with its saved and given values."""
+    import dataclasses
+
+    from alexnet.train import TrainConfig, load_config
+
+    saved = load_config(run_dir)
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    differing = []
+    for name, value in {**options, **({"recipe": recipe} if recipe else {})}.items():
+        if name in RESUME_CHANGES:
+            continue
+        before = str(run_dir) if name == "out" else saved.get(name, defaults.get(name))
+        if not _same_setting(name, before, value, run_dir, saved):
+            differing.append(f"--{name.replace('_', '-')}: saved {before}, given {value}")
+    if differing:
+        raise ValueError(f"--resume {run_dir} continues the run with its saved settings (only "
+                         f"--epochs and --strategy may change): {'; '.join(differing)}")
+    return {name: value for name, value in options.items() if name in RESUME_CHANGES}
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from alexnet import evaluate
     from alexnet.train import RECIPES, TrainConfig, resume_config, train
@@ -23,12 +66,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     options = {k: v for k, v in given.items()
                if k not in ("command", "func", "resume", "recipe", "argv")}
     if args.resume:
-        fixed = sorted(set(options) - {"epochs", "strategy"})
-        if fixed or args.recipe:
-            flag = "--" + (fixed[0].replace("_", "-") if fixed else "recipe")
-            raise ValueError(f"--resume continues {args.resume} with its saved settings; only "
-                             f"--epochs and --strategy may change, not {flag}")
-        config = resume_config(Path(args.resume), **options)
+        changes = resume_changes(Path(args.resume), options, args.recipe)
+        config = resume_config(Path(args.resume), **changes)
     else:
         config = TrainConfig(**{**RECIPES.get(args.recipe, {}), **options}, recipe=args.recipe)
     run_dir = train(config, resume_run=bool(args.resume),
