@@ -80,7 +80,8 @@ def locate(data: str | os.PathLike | None = None, name: str = "imagenette",
         reason = f"{name!r} is not a dataset we can download" if download else "download disabled"
     raise DatasetNotFoundError(
         f"dataset {name!r} not found and {reason}. Provide it in one of three ways: "
-        f"pass --data PATH (a folder with train/ and val/); set ALEXNET_DATA to a folder "
+        f"pass --data PATH (a folder with train/ and val/, validation/ or test/); set "
+        f"ALEXNET_DATA to a folder "
         f"holding {name}/; or put it at {data_dir / name}")
 
 
