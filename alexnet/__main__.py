@@ -35,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--init", choices=("glorot", "he", "paper"),
                        help="weight initialisation (default glorot; see model.py)")
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
+    train.add_argument("--val-dir", metavar="NAME",
+                       help="folder of the held-out images (default: val/, validation/ or "
+                            "test/, the first there is)")
+    train.add_argument("--validation-split", type=float, metavar="F",
+                       help="hold out a seeded fraction F of each class of train/, e.g. 0.2")
     train.add_argument("--cache", action="store_true", default=None,
                        help="keep decoded images in memory after the first epoch")
     train.add_argument("--augmentation", choices=("basic", "paper", "rrc", "none"),
@@ -65,7 +70,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--jit-compile", choices=("auto", "on", "off"),
                        help="XLA; auto (default): on for GPUs and JAX, off for TF on CPU")
 
-    evaluate = commands.add_parser("evaluate", help="Top-1/Top-5 of a saved model on val/")
+    evaluate = commands.add_parser("evaluate",
+                                   help="Top-1/Top-5 of a saved model on its validation images")
     evaluate.add_argument("--model", required=True, help="a .keras file, e.g. RUN/best.keras")
     evaluate.add_argument("--data", help="dataset folder or name (default: the run's)")
     evaluate.add_argument("--batch-size", type=int, default=64)
@@ -73,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ten-crop", action=argparse.BooleanOptionalAction, default=True,
                           help="also the paper's 10-crop figures (corners, centre, flips; "
                                "default)")
+    evaluate.add_argument("--val-dir", metavar="NAME",
+                          help="evaluate on this folder (default: the run's validation images)")
     evaluate.add_argument("--out", help="where metrics.json goes (default: the model's folder)")
 
     prepare = commands.add_parser("prepare", help="convert a raw dataset into TFRecord shards")
@@ -83,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
     prepare.add_argument("--shard-size", type=int, default=1024, help="images per shard")
     prepare.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     prepare.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+    prepare.add_argument("--val-dir", metavar="NAME",
+                         help="also convert this held-out folder (val/, validation/ and "
+                              "test/ are converted when there)")
+    prepare.add_argument("--validation-split", type=float, metavar="F",
+                         help="hold out a seeded fraction F of each class of train/ as val")
 
     predict = commands.add_parser("predict", help="top-5 classes of image files")
     predict.add_argument("--model", required=True, help="a .keras file")

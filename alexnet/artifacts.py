@@ -78,9 +78,10 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
         images = np.concatenate([np.asarray(x) for x, _ in batches])
         return images, [os.path.relpath(f, root) for f in split.files]
 
-    val = data.list_split(root, "val", config["class_names"]).spread(queries)
+    settings = data.split_settings(config)  # the run's own validation images
+    val = data.load_split(root, "val", config["class_names"], **settings).spread(queries)
     limit = min(gallery_per_class, config.get("limit") or gallery_per_class)
-    train = data.list_split(root, "train", config["class_names"], limit=limit)
+    train = data.load_split(root, "train", config["class_names"], limit=limit, **settings)
     return export_model_artifacts(net, run_dir, *arrays(val), *arrays(train))
 
 
@@ -105,18 +106,19 @@ def image_roots(config: dict, data_root: str | Path | None = None) -> list[Path]
 
 
 def find_dataset(roots: list[Path]) -> Path | None:
-    """The first root that holds a dataset (``train/`` and ``val/``), or None."""
-    return next((r for r in roots if (r / "train").is_dir() and (r / "val").is_dir()), None)
+    """The first root that holds a dataset (``train/``; its held-out folder may vary), or
+    None."""
+    return next((r for r in roots if (r / "train").is_dir()), None)
 
 
 def resolve_image(path: str, roots: list[Path]) -> Path | None:
     """The file ``path`` names, tried as is, then under each root, also from its last
-    ``train/`` or ``val/`` component on (for absolute paths from another machine)."""
+    ``train/`` or held-out folder (``val/``...) on (for absolute paths from another machine)."""
     given = Path(path)
     if given.is_absolute() and given.is_file():
         return given
     tails = [given] + [Path(*given.parts[i:]) for i, part in enumerate(given.parts)
-                       if part in ("train", "val") and i > 0]
+                       if part in ("train", *data.VAL_FOLDERS) and i > 0]
     for root in roots:
         for tail in reversed(tails):
             if not tail.is_absolute() and (root / tail).is_file():

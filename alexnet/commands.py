@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 from alexnet import data, evaluate, images, model, plots, port, predict, prepare, report, train
-from alexnet.config import RECIPES, TrainConfig, load_config, resume_config
+from alexnet.config import RECIPES, TrainConfig, load_config, resume_changes, resume_config
 from alexnet.inputs import FileInputs
 
 
@@ -17,12 +17,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     options = {k: v for k, v in given.items()
                if k not in ("command", "resume", "recipe", "argv")}
     if args.resume:
-        fixed = sorted(set(options) - {"epochs", "strategy"})
-        if fixed or args.recipe:
-            flag = "--" + (fixed[0].replace("_", "-") if fixed else "recipe")
-            raise ValueError(f"--resume continues {args.resume} with its saved settings; only "
-                             f"--epochs and --strategy may change, not {flag}")
-        config = resume_config(Path(args.resume), **options)
+        changes = resume_changes(Path(args.resume), options, args.recipe)
+        config = resume_config(Path(args.resume), **changes)
     else:
         config = TrainConfig(**{**RECIPES.get(args.recipe, {}), **options}, recipe=args.recipe)
     run = train.prepare(config, resume_run=bool(args.resume),
@@ -40,7 +36,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     net = model.load(args.model)
     saved = load_config(run_dir) if (run_dir / "config.json").is_file() else {}
     root = data.locate(args.data or saved.get("dataset_root") or "imagenette")
-    split = data.list_split(root, "val", saved.get("class_names"), limit=args.limit)
+    settings = data.split_settings(saved)  # the run's own validation images
+    if args.val_dir:
+        settings.update(val_dir=args.val_dir, validation_split=None)
+    split = data.load_split(root, "val", saved.get("class_names"), limit=args.limit, **settings)
+    print(f"Evaluating on {len(split)} images from {split.source}")
     config = TrainConfig(data=str(root), variant=saved.get("variant", "bn"),
                          image_size=model.unwrap(net).input_shape[1], batch_size=args.batch_size)
     metrics = evaluate.evaluate_inputs(net, FileInputs(config, root, None, split), args.ten_crop)
@@ -50,7 +50,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     evaluate.save(metrics, out)
     plots.confusion(metrics).savefig(out / "confusion.png", dpi=100)
     if split.skipped:
-        print(images.report(split.skipped, "val"))
+        print(images.report(split.skipped, split.source))
     print(f"{evaluate.summary(metrics)}\nWrote {out / 'metrics.json'}")
 
 
@@ -60,7 +60,8 @@ def cmd_prepare(args: argparse.Namespace) -> None:
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
     manifest = prepare.prepare(args.src, args.dest, args.shorter_side, args.shard_size,
-                               args.quality, args.workers)
+                               args.quality, args.workers, val_dir=args.val_dir,
+                               validation_split=args.validation_split)
     print(f"Wrote {manifest}")
 
 

@@ -58,6 +58,8 @@ class TrainConfig:
     dropout: float = 0.5
     init: str = "glorot"            # glorot | he | paper (see model.py)
     limit: int | None = None        # images per class, for quick runs
+    val_dir: str | None = None      # held-out folder; None: val/, validation/ or test/ (data.py)
+    validation_split: float | None = None  # or hold out this fraction of train/ (per class)
     augmentation: str = "basic"     # basic | paper | rrc | none (see augmentation.py)
     label_smoothing: float = 0.0
     mixup: float = 0.0              # MixUp's Beta alpha (0: off); in-memory data only
@@ -101,6 +103,7 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
         precision.check(self.precision, self.jit_compile)
+        data.check_split_settings(self.val_dir, self.validation_split)
 
     @property
     def in_memory_arrays(self) -> bool:
@@ -132,6 +135,45 @@ def load_config(run_dir: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no config.json (is {run_dir} a run folder?)")
     return json.loads(path.read_text())
+
+
+# What --resume may change; any other flag given with it must equal the saved setting.
+RESUME_CHANGES = ("epochs", "strategy")
+
+
+def _same_setting(name: str, saved, given, run_dir: Path, saved_config: dict) -> bool:
+    """Whether a flag given with --resume equals the run's saved setting (folders are
+    the same folder however they are spelt)."""
+    if name == "out":
+        return Path(given).expanduser().resolve() == run_dir.expanduser().resolve()
+    if saved == given:
+        return True
+    if name == "data":
+        places = {str(p) for p in (saved, saved_config.get("dataset_root")) if p is not None}
+        folder = Path(str(given)).expanduser()
+        return folder.is_dir() and any(Path(p).expanduser().is_dir() and
+                                       Path(p).expanduser().resolve() == folder.resolve()
+                                       for p in places)
+    return False
+
+
+def resume_changes(run_dir: Path, options: dict, recipe: str | None = None) -> dict:
+    """The settings given with ``--resume RUN_DIR`` that change the run (``--epochs``,
+    ``--strategy``); every other flag given (``--recipe`` too) must equal the saved
+    value, else one error names each differing flag with its saved and given values."""
+    saved = load_config(run_dir)
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    differing = []
+    for name, value in {**options, **({"recipe": recipe} if recipe else {})}.items():
+        if name in RESUME_CHANGES:
+            continue
+        before = str(run_dir) if name == "out" else saved.get(name, defaults.get(name))
+        if not _same_setting(name, before, value, run_dir, saved):
+            differing.append(f"--{name.replace('_', '-')}: saved {before}, given {value}")
+    if differing:
+        raise ValueError(f"--resume {run_dir} continues the run with its saved settings (only "
+                         f"--epochs and --strategy may change): {'; '.join(differing)}")
+    return {name: value for name, value in options.items() if name in RESUME_CHANGES}
 
 
 def resume_config(run_dir: Path, **changes) -> TrainConfig:

@@ -77,7 +77,9 @@ def evaluate_inputs(net: keras.Model, inputs, ten_crop: bool = True) -> dict:
     inputs.py): centre crop, and under ``"ten_crop"`` the paper's 10-crop figures (the
     softmax averaged over the four corners, the centre and their mirror images). The one
     place a 10-crop evaluation is made."""
-    check_class_count(net, inputs.class_names, f"{inputs.root / 'val'}")
+    source = inputs.val.source
+    check_class_count(net, inputs.class_names, str(inputs.root / source)
+                      if source.endswith("/") else f"{inputs.root}: {source}")
     bare = model.unwrap(net)  # the network without the on-device augmentation, if any
     metrics = evaluate(bare if inputs.normalised else net, inputs.val_batches(whole=True),
                        inputs.class_names, -(-len(inputs.val) // inputs.val_batch_size))

@@ -133,7 +133,9 @@ def load_inputs(config: TrainConfig, strategy=None) -> FileInputs | ArrayInputs:
         unpacked = arrays.unpack(Path(config.data))
         return ArrayInputs(config, Path(config.data), unpacked["train"], unpacked["val"])
     root = data.locate(config.data)
-    train, val = data.load(root, limit=config.limit)
+    # the run's seed, not a resumed epoch's: a resumed run holds out the same images
+    train, val = data.load(root, limit=config.limit, val_dir=config.val_dir,
+                           validation_split=config.validation_split, seed=config.seed)
     if not config.in_memory:
         if tfdata is None:
             raise ValueError(f"--data {config.data}: reading image files needs TensorFlow "

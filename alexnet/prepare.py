@@ -48,19 +48,41 @@ def _example(jpeg: bytes, label: int, name: str):
 
 def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
             shard_size: int = 1024, quality: int = 90, workers: int | None = None,
-            seed: int = 0) -> Path:
+            seed: int = 0, val_dir: str | None = None,
+            validation_split: float | None = None) -> Path:
     """Converts every split of ``src`` (any layout ``data.list_split`` reads) into
-    shards in ``dest``; returns the manifest's path. Safe to rerun after interruption."""
+    shards in ``dest``; returns the manifest's path. Safe to rerun after interruption.
+
+    The splits: ``train/`` and each held-out folder there is (``data.VAL_FOLDERS``,
+    and ``val_dir`` if given); with ``validation_split``, ``train/`` less a seeded,
+    stratified fraction of each class, and that fraction as ``val`` (``data.hold_out``)."""
     src, dest = Path(src), Path(dest)
     if (src / MANIFEST).is_file():
         raise ValueError(f"{src}: already a shard folder")
+    data.check_split_settings(val_dir, validation_split)
     settings = {"format": FORMAT, "source": str(src.resolve()), "shorter_side": shorter_side,
-                "quality": quality, "shard_size": shard_size, "seed": seed}
-    splits = {}
-    train = data.list_split(src, "train", check=None)
-    splits["train"] = train
-    if (data.image_root(src) / "val").is_dir():
-        splits["val"] = data.list_split(src, "val", train.class_names, check=None)
+                "quality": quality, "shard_size": shard_size, "seed": seed,
+                **({"validation_split": validation_split} if validation_split else {})}
+    held_out = [name for name in data.VAL_FOLDERS if (data.image_root(src) / name).is_dir()]
+    if val_dir is not None and data.val_folder(src, val_dir) not in held_out:
+        held_out.append(data.val_folder(src, val_dir))
+    if validation_split:
+        if "val" in held_out:
+            raise ValueError(f"{data.image_root(src) / 'val'}: held-out images are there "
+                             "already: drop --validation-split (or rename val/)")
+        holdout = dict(validation_split=validation_split, seed=seed, check=None)
+        train = data.load_split(src, "train", **holdout)
+        splits = {"train": train,
+                  "val": data.load_split(src, "val", train.class_names, **holdout)}
+    else:
+        train = data.list_split(src, "train", check=None)
+        splits = {"train": train}
+        if not held_out:
+            print(f"note: {data.image_root(src)} has no held-out folder (none of "
+                  f"{', '.join(f'{n}/' for n in data.VAL_FOLDERS)}): only train/ is converted; "
+                  "add --validation-split 0.2 to hold out part of it")
+    for name in held_out:
+        splits[name] = data.list_split(src, name, train.class_names, check=None)
     dest.mkdir(parents=True, exist_ok=True)
     parts = dest / ".parts"
     parts.mkdir(exist_ok=True)
@@ -72,7 +94,7 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
         for name, split in splits.items():
             order = np.random.default_rng(seed).permutation(len(split))
             count = max(1, -(-len(split) // shard_size))
-            print(f"{name}: {len(split)} images from {data.image_root(src) / name} "
+            print(f"{name}: {len(split)} images from {split.source} in {data.image_root(src)} "
                   f"-> {count} shard(s)")
             progress = keras.utils.Progbar(len(split), unit_name="image")
             shards = []
@@ -110,6 +132,7 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
                 "per_class": dict(zip(split.class_names, map(int, per_class), strict=True)),
                 "skipped": skipped,
                 "shards": [{"file": s["file"], "images": s["images"]} for s in shards],
+                **({"source": split.source} if split.source != f"{name}/" else {}),
             }
             if skipped:
                 print(images.report(skipped, name))

@@ -136,7 +136,7 @@ def draw_figures(run_dir: Path, config: dict, metrics: dict, history: dict, root
 
     root = artifacts.find_dataset(roots)
     if root is not None:
-        train = data.list_split(root, "train", config["class_names"])
+        train = data.load_split(root, "train", config["class_names"], **data.split_settings(config))
         images, labels = tfdata.examples(train, config["image_size"], 12, training=True,
                                         augmentation=config.get("augmentation", "basic"))
         made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,

@@ -42,8 +42,10 @@ EPOCHS = int(os.environ.get("ALEXNET_NB_EPOCHS", "30"))
 IMAGE_SIZE = int(os.environ.get("ALEXNET_NB_IMAGE_SIZE", "224"))
 LIMIT = int(os.environ.get("ALEXNET_NB_LIMIT", "0")) or None   # images per class; 0 = all
 BATCH_SIZE = int(os.environ.get("ALEXNET_NB_BATCH_SIZE", "64"))
+VAL_DIR = os.environ.get("ALEXNET_NB_VAL_DIR") or None         # None: val/, validation/ or test/
+VALIDATION_SPLIT = float(os.environ.get("ALEXNET_NB_VALIDATION_SPLIT", "0")) or None  # of train/
 print(dict(DATA=DATA, VARIANT=VARIANT, EPOCHS=EPOCHS, IMAGE_SIZE=IMAGE_SIZE, LIMIT=LIMIT,
-           BATCH_SIZE=BATCH_SIZE))"""),
+           BATCH_SIZE=BATCH_SIZE, VAL_DIR=VAL_DIR, VALIDATION_SPLIT=VALIDATION_SPLIT))"""),
     ("code", """%matplotlib inline
 %config InlineBackend.figure_formats = ["png"]
 import json
@@ -60,12 +62,15 @@ plt.rcParams["figure.dpi"] = 50  # keeps the committed notebook small
 print("Keras", keras.__version__, "on", keras.backend.backend())"""),
     ("md", """## 1. Data
 
-A dataset is a folder with `train/<class>/*` and `val/<class>/*`. `data.locate`
+A dataset is a folder with `train/<class>/*` and held-out images in `val/<class>/*`
+(or `validation/`, `test/`, or the folder `VAL_DIR` names; with `train/` alone,
+`VALIDATION_SPLIT` holds out a seeded fraction of each class). `data.locate`
 looks for it in this order: an explicit path; `$ALEXNET_DATA/<name>`; `data/<name>`;
 and, failing all, downloads the official Imagenette archive (10 ImageNet classes)
 and checks its md5. Class order is the sorted folder names and is saved with every run."""),
     ("code", """root = data.locate(DATA)
-train_split, val_split = data.load(root, limit=LIMIT)
+train_split, val_split = data.load(root, limit=LIMIT, val_dir=VAL_DIR,
+                                   validation_split=VALIDATION_SPLIT)
 class_names = train_split.class_names
 print(f"{root}: {len(train_split)} training and {len(val_split)} validation images")
 print(dict(zip(class_names, data.display_names(class_names), strict=True)))"""),
@@ -140,7 +145,8 @@ if RESUME:
     config = resume_config(Path(RESUME), epochs=EPOCHS)
 else:
     config = TrainConfig(data=str(root), variant=VARIANT, epochs=EPOCHS,
-                         image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, limit=LIMIT)
+                         image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, limit=LIMIT,
+                         val_dir=VAL_DIR, validation_split=VALIDATION_SPLIT)
 run = train.prepare(config, resume_run=bool(RESUME))
 run_dir = run.run_dir
 print(run_dir)

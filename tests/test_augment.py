@@ -7,16 +7,11 @@ import pytest
 import tensorflow as tf
 
 from alexnet import augmentation, data, tfdata
-from conftest import IMAGENET_SAMPLES
-
-SAMPLE = IMAGENET_SAMPLES / "n01440764_tench.JPEG"  # 500 x 375
 
 
 @pytest.fixture(scope="module")
-def contents() -> tf.Tensor:
-    if not SAMPLE.is_file():
-        pytest.skip(f"{SAMPLE} not found")
-    return tf.io.read_file(str(SAMPLE))
+def contents(sample_photo) -> tf.Tensor:
+    return tf.io.read_file(str(sample_photo))  # a 500 x 375 JPEG
 
 
 def test_partial_decode_equals_decode_then_crop(contents):
@@ -116,11 +111,9 @@ def test_bad_settings_are_refused(tiny_dataset):
         tfdata.batches(split, 64, 4, True, ten_crop=True)
 
 
-def test_augmentation_grid(tmp_path):
+def test_augmentation_grid(tmp_path, sample_photo):
     from alexnet import plots
 
-    if not SAMPLE.is_file():
-        pytest.skip(f"{SAMPLE} not found")
-    fig = plots.augmentations(SAMPLE, 128, columns=3)
+    fig = plots.augmentations(sample_photo, 128, columns=3)
     assert len([ax for ax in fig.axes if ax.images]) == 1 + len(augmentation.AUGMENTATIONS) * 3 + 10
     fig.savefig(tmp_path / "grid.png")

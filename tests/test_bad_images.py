@@ -1,5 +1,6 @@
 """Images that real ImageNet holds and that break naive pipelines: each is decoded
-correctly, or skipped and reported by file name; an epoch never stops."""
+correctly, or skipped and reported by file name; an epoch never stops. Made from a
+generated photograph-like JPEG (conftest.sample_photo)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ import pytest
 from PIL import Image
 
 from alexnet import augmentation, data, images, tfdata
-from conftest import IMAGENET_SAMPLES
 
-SAMPLE = IMAGENET_SAMPLES / "n01440764_tench.JPEG"
 GOOD = ("good.JPEG", "grey.JPEG", "cmyk.JPEG", "png.JPEG")
 UNUSABLE = {"truncated.JPEG": "truncated", "empty.JPEG": "empty file",
             "text.JPEG": "not an image", "bomb.JPEG": "too large"}
@@ -30,18 +29,17 @@ def huge_header_jpeg(size: int = 60_000) -> bytes:
     return bytes(jpeg)
 
 
-def make_bad_tree(root: Path) -> Path:
-    """train/tench/ with one file of each kind, all named .JPEG as in ImageNet."""
-    if not SAMPLE.is_file():
-        pytest.skip(f"{SAMPLE} not found")
+def make_bad_tree(root: Path, sample: Path) -> Path:
+    """train/tench/ with one file of each kind, all named .JPEG as in ImageNet, made
+    from ``sample`` (a 500 x 375 JPEG)."""
     folder = root / "train" / "tench"
     folder.mkdir(parents=True)
-    shutil.copy(SAMPLE, folder / "good.JPEG")
-    rgb = Image.open(SAMPLE).convert("RGB")
+    shutil.copy(sample, folder / "good.JPEG")
+    rgb = Image.open(sample).convert("RGB")
     rgb.convert("L").save(folder / "grey.JPEG", quality=95)
     rgb.convert("CMYK").save(folder / "cmyk.JPEG", quality=95)
     rgb.save(folder / "png.JPEG", format="PNG")
-    raw = SAMPLE.read_bytes()
+    raw = sample.read_bytes()
     (folder / "truncated.JPEG").write_bytes(raw[:len(raw) // 2])
     (folder / "empty.JPEG").write_bytes(b"")
     (folder / "text.JPEG").write_text("<html>404 Not Found</html>\n")
@@ -55,8 +53,8 @@ def make_bad_tree(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bad_tree(tmp_path_factory) -> Path:
-    return make_bad_tree(tmp_path_factory.mktemp("bad"))
+def bad_tree(tmp_path_factory, sample_photo) -> Path:
+    return make_bad_tree(tmp_path_factory.mktemp("bad"), sample_photo)
 
 
 def test_problem_names_each_kind(bad_tree):

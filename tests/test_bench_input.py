@@ -6,14 +6,11 @@ import importlib.util
 import re
 import sys
 
-import pytest
-
-from conftest import IMAGENET_SAMPLES, PROJECT
+from conftest import IMAGENET_SAMPLES, PROJECT, skip_without
 
 
 def test_benchmark_prints_rates_and_ratios(capsys, monkeypatch):
-    if not IMAGENET_SAMPLES.is_dir():
-        pytest.skip(f"ImageNet samples not found at {IMAGENET_SAMPLES}")
+    skip_without(IMAGENET_SAMPLES, "ImageNet samples")  # the benchmark reads the real ones
     spec = importlib.util.spec_from_file_location(
         "input_pipeline", PROJECT / "benchmarks" / "input_pipeline.py")
     bench = importlib.util.module_from_spec(spec)

@@ -1,5 +1,7 @@
-"""ILSVRC-2012 layouts, built in a temporary folder from the real ImageNet samples
-(``<wnid>_<name>.JPEG``): every image must get its own class."""
+"""ILSVRC-2012 layouts, built in a temporary folder from ImageNet-sample-like files
+(``<wnid>_<name>.JPEG``, generated: conftest.sample_photos): every image must get its
+own class. Also the held-out folders (val/, validation/, test/, --val-dir) and the
+held-out fraction of train/ (--validation-split)."""
 
 from __future__ import annotations
 
@@ -10,17 +12,15 @@ import numpy as np
 import pytest
 
 from alexnet import data
-from conftest import IMAGENET_SAMPLES
 
 CLASSES = 6  # samples used; each gives 2 train and 2 val images
 
 
 @pytest.fixture(scope="module")
-def samples() -> dict[str, tuple[Path, str]]:
+def samples(sample_photos) -> dict[str, tuple[Path, str]]:
     """{wnid: (sample file, words)} for the first CLASSES samples."""
-    files = sorted(IMAGENET_SAMPLES.glob("n*_*.JPEG"))[:CLASSES]
-    if len(files) < CLASSES:
-        pytest.skip(f"ImageNet samples not found at {IMAGENET_SAMPLES}")
+    files = sorted(sample_photos.glob("n*_*.JPEG"))[:CLASSES]
+    assert len(files) == CLASSES
     return {f.stem.split("_", 1)[0]: (f, f.stem.split("_", 1)[1].replace("_", " "))
             for f in files}
 

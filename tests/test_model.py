@@ -143,9 +143,9 @@ def test_summary_command(capsys):
 
 
 @pytest.fixture(scope="module")
-def imagenette_batch(imagenette):
-    """10 real Imagenette images (one per class) at 112 px: small enough for CPU tests."""
-    split = data.list_split(imagenette, "train", limit=1)
+def imagenette_batch(imagenette_like):
+    """10 Imagenette-like images (one per class) at 112 px: small enough for CPU tests."""
+    split = data.list_split(imagenette_like, "train", limit=1)
     return next(iter(tfdata.batches(split, 112, 10, training=False)))
 
 

@@ -19,18 +19,16 @@ from PIL import Image
 
 from alexnet import data, tfdata
 from alexnet.__main__ import main
-from conftest import IMAGENET_SAMPLES, PROJECT
+from conftest import PROJECT
 
 WNIDS = ("n01440764", "n01494475", "n01514859")
 
 
 @pytest.fixture(scope="module")
-def raw(tmp_path_factory) -> Path:
+def raw(tmp_path_factory, sample_photos) -> Path:
     """train/<wnid>/ (3 classes x 3 images, one a PNG, one CMYK, plus two broken files)
-    and a flat Kaggle-style val/ of 3 images."""
-    samples = {w: next(IMAGENET_SAMPLES.glob(f"{w}_*.JPEG"), None) for w in WNIDS}
-    if None in samples.values():
-        pytest.skip(f"ImageNet samples not found at {IMAGENET_SAMPLES}")
+    and a flat Kaggle-style val/ of 3 images, from generated ImageNet-sample-like JPEGs."""
+    samples = {w: next(sample_photos.glob(f"{w}_*.JPEG")) for w in WNIDS}
     root = tmp_path_factory.mktemp("raw")
     for wnid, sample in samples.items():
         folder = root / "train" / wnid

@@ -34,12 +34,13 @@ def stamp(metadata) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(imagenette, tmp_path_factory) -> Path:
-    """A real (tiny) training run: 2 images per class, one epoch, 128 px."""
-    from alexnet.train import TrainConfig, train
+def tiny_run(imagenette_like, tmp_path_factory) -> Path:
+    """A real (tiny) training run on generated images: 2 per class, one epoch, 128 px."""
+    from alexnet.config import TrainConfig
+    from alexnet.train import train
 
     out = tmp_path_factory.mktemp("run") / "tiny"
-    return train(TrainConfig(data=str(imagenette), epochs=1, limit=2, image_size=128,
+    return train(TrainConfig(data=str(imagenette_like), epochs=1, limit=2, image_size=128,
                              batch_size=20, out=str(out)))
 
 

@@ -1,9 +1,12 @@
 """Resume: a real ``python -m alexnet train`` killed with SIGKILL mid-epoch continues
-with ``--resume`` from its last completed epoch, as if it had never stopped."""
+from its last completed epoch, as if it had never stopped, when the same command is
+run again with ``--resume`` added; flags given with ``--resume`` must equal the saved
+settings, except ``--epochs`` and ``--strategy``."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -48,9 +51,10 @@ def expected_counters(rows: list[dict], lr: float, lr_patience: int) -> dict:
             "BestCheckpoint": {"best": es_best}}
 
 
-def test_sigkill_mid_epoch_then_resume(imagenette, tmp_path):
+def test_sigkill_mid_epoch_then_resume(imagenette_like, tmp_path):
     run = tmp_path / "run"
-    args = [sys.executable, "-m", "alexnet", "train", "--data", str(imagenette), "--limit", "2",
+    args = [sys.executable, "-m", "alexnet", "train", "--data", str(imagenette_like),
+            "--limit", "2",
             "--image-size", "95", "--batch-size", "4", "--epochs", "2", "--lr-patience", "1",
             "--out", str(run)]
     log = open(tmp_path / "first.log", "w")
@@ -69,7 +73,8 @@ def test_sigkill_mid_epoch_then_resume(imagenette, tmp_path):
     assert state["epoch"] == 1, "killed after epoch 2 had finished: the kill came too late"
     assert [row["epoch"] for row in history(run)] == ["0"]
 
-    resumed = subprocess.run(args[:4] + ["--resume", str(run)], cwd=PROJECT, env=ENV,
+    # the same command with --resume added: its flags equal the saved settings
+    resumed = subprocess.run(args + ["--resume", str(run)], cwd=PROJECT, env=ENV,
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert f"Resuming {run} after epoch 1" in resumed.stdout
@@ -99,3 +104,61 @@ def history_row_of(state: dict, epoch: int) -> dict:
     """A state's logged epoch as csv.DictReader reads history.csv."""
     row = next(row for row in state["history"] if row["epoch"] == epoch)
     return {key: str(value) for key, value in row.items()}
+
+
+@pytest.fixture
+def saved_run(tmp_path) -> Path:
+    """A run folder whose config.json was saved by ``train ... --batch-size 4 --limit 2
+    --image-size 95 --lr 0.01 --recipe paper`` (no training needed to check flags)."""
+    from alexnet.config import RECIPES, TrainConfig
+
+    run = tmp_path / "run"
+    run.mkdir()
+    config = TrainConfig(**{**RECIPES["paper"], "batch_size": 4, "limit": 2, "image_size": 95,
+                            "lr": 0.01}, data=str(tmp_path / "data"), recipe="paper",
+                         out=str(run))
+    (tmp_path / "data").mkdir()
+    (run / "config.json").write_text(json.dumps({**dataclasses.asdict(config),
+                                                 "dataset_root": str(tmp_path / "data"),
+                                                 "class_names": ["a", "b"]}))
+    return run
+
+
+def resume_with(run: Path, *flags: str, monkeypatch):
+    """``train --resume RUN FLAGS`` in-process, training stubbed: (exit status, config)."""
+    from alexnet import __main__ as cli
+    from alexnet import train
+
+    configs = []
+    monkeypatch.setattr(train, "train", lambda config, **_: configs.append(config) or run)
+    status = cli.main(["train", *flags, "--resume", str(run)])
+    return status, configs[0] if configs else None
+
+
+def test_resume_accepts_flags_equal_to_the_saved_ones(saved_run, monkeypatch):
+    data_dir = saved_run.parent / "data"
+    status, config = resume_with(saved_run, monkeypatch=monkeypatch)  # --resume alone
+    assert status == 0 and config.batch_size == 4 and config.epochs == 80
+    # the command that started the run, again (--data spelt another way: the same folder)
+    status, config = resume_with(saved_run, "--recipe", "paper", "--data", f"{data_dir}/",
+                                 "--batch-size", "4", "--limit", "2", "--image-size", "95",
+                                 "--lr", "0.01", "--out", str(saved_run), monkeypatch=monkeypatch)
+    assert status == 0, "equal flags must be accepted"
+    assert (config.batch_size, config.limit, config.out) == (4, 2, str(saved_run))
+    status, config = resume_with(saved_run, "--batch-size", "4", "--epochs", "90",
+                                 "--strategy", "mirrored", monkeypatch=monkeypatch)
+    assert status == 0 and (config.epochs, config.strategy) == (90, "mirrored")  # may change
+
+
+def test_resume_refuses_differing_flags_naming_saved_and_given(saved_run, monkeypatch, capsys):
+    status, config = resume_with(saved_run, "--batch-size", "8", "--lr", "0.01", "--limit", "3",
+                                 monkeypatch=monkeypatch)
+    assert status == 2 and config is None
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "--batch-size: saved 4, given 8" in error and "--limit: saved 2, given 3" in error
+    assert "--lr" not in error and "only --epochs and --strategy may change" in error
+    status, _ = resume_with(saved_run, "--recipe", "modern", monkeypatch=monkeypatch)
+    assert status == 2 and "--recipe: saved paper, given modern" in capsys.readouterr().err
+    status, _ = resume_with(saved_run, "--validation-split", "0.2", monkeypatch=monkeypatch)
+    assert status == 2 and "--validation-split: saved None, given 0.2" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Model shapes, a short real training run, reloading, and learning (issue 2)."""
+"""Model shapes, a short real training run, reloading, and learning (issue 2), on
+generated Imagenette-like images (conftest.imagenette_like)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ def test_too_small_image_size_is_refused():
         TrainConfig(variant="paper", image_size=32)
 
 
-def test_loss_falls_when_fitting_a_fixed_batch(imagenette):
+def test_loss_falls_when_fitting_a_fixed_batch(imagenette_like):
     keras.utils.set_random_seed(0)
-    train_split, _ = data.load(imagenette, limit=2)
+    train_split, _ = data.load(imagenette_like, limit=2)
     images, labels = next(iter(tfdata.batches(train_split, 96, 20, training=False)))
     net = compile_model(model.build("bn", 10, 96), TrainConfig(lr=0.01, image_size=96), 1)
     losses = [float(net.train_on_batch(images, labels)[0]) for _ in range(8)]
@@ -42,9 +43,9 @@ def test_loss_falls_when_fitting_a_fixed_batch(imagenette):
 
 
 @pytest.fixture(scope="module")
-def short_run(imagenette, tmp_path_factory):
+def short_run(imagenette_like, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
-    config = TrainConfig(data=str(imagenette), epochs=2, limit=4, image_size=96,
+    config = TrainConfig(data=str(imagenette_like), epochs=2, limit=4, image_size=96,
                          batch_size=8, out=str(run_dir))
     return train(config), config
 
@@ -83,9 +84,9 @@ def test_short_run_writes_tensorboard_logs(short_run):
     assert {"epoch_loss", "epoch_accuracy", "epoch_top5_accuracy"} <= tags["validation"]
 
 
-def test_saved_model_reloads_and_predicts_the_same(short_run, imagenette):
+def test_saved_model_reloads_and_predicts_the_same(short_run, imagenette_like):
     run_dir, _ = short_run
-    _, val = data.load(imagenette, limit=1)
+    _, val = data.load(imagenette_like, limit=1)
     images, _ = next(iter(tfdata.batches(val, 96, 10, training=False)))
     first, second = model.load(run_dir / "best.keras"), model.load(run_dir / "best.keras")
     np.testing.assert_allclose(first.predict(images, verbose=0),
@@ -93,14 +94,14 @@ def test_saved_model_reloads_and_predicts_the_same(short_run, imagenette):
     assert first.predict(images, verbose=0).shape == (10, 10)
 
 
-def test_in_memory_training_augments_on_the_device(imagenette, tmp_path):
-    config = TrainConfig(data=str(imagenette), epochs=1, limit=2, image_size=64, batch_size=10,
+def test_in_memory_training_augments_on_the_device(imagenette_like, tmp_path):
+    config = TrainConfig(data=str(imagenette_like), epochs=1, limit=2, image_size=64, batch_size=10,
                          in_memory=True, augmentation="rrc", out=str(tmp_path))
     run_dir = train(config)
     trained = model.load(run_dir / "best.keras")
     assert isinstance(trained.get_layer("augment"), augmentation.Augment)
     assert model.unwrap(trained).input_shape == (None, 64, 64, 3)  # for evaluate/predict
-    image = next((imagenette / "val").glob("*/*.JPEG"))
+    image = next((imagenette_like / "val").glob("*/*.JPEG"))
     result = subprocess.run([sys.executable, "-m", "alexnet", "predict", "--model",
                              str(run_dir / "best.keras"), str(image)],
                             capture_output=True, text=True, timeout=300)
