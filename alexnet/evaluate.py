@@ -46,23 +46,35 @@ def predict(net: keras.Model, dataset, batches: int | None = None) -> tuple[np.n
 
 def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
                              class_names: list[str]) -> dict:
-    """Loss, Top-1/Top-5 accuracy and error, per-class accuracy, confusion matrix."""
+    """Loss, Top-1/Top-5 accuracy and error, per-class accuracy, confusion matrix.
+
+    A hit counts only when the true class is among the top k whichever way ties are
+    broken: a network that gives several classes the same probability (a diverged one
+    gives all of them 0 but one) does not score by the order of the class list.
+    ``top1_tied``/``top5_tied`` count the examples a tie would decide; with any, the
+    figure is a lower bound and ``summary`` says so. With five classes or fewer, every
+    class is in the top five: ``top5`` is None, not a result."""
     num_classes = len(class_names)
     true_probability = probabilities[np.arange(len(labels)), labels]
-    ranked = np.argsort(-probabilities, axis=1)
-    top1 = float(np.mean(ranked[:, 0] == labels))
-    top5 = float(np.mean(np.any(ranked[:, :5] == labels[:, None], axis=1)))
+    above = (probabilities > true_probability[:, None]).sum(axis=1)
+    level = (probabilities == true_probability[:, None]).sum(axis=1) - 1  # others tied with it
+    predicted = np.argmax(probabilities, axis=1)
     confusion = np.zeros((num_classes, num_classes), "int64")
-    np.add.at(confusion, (labels, ranked[:, 0]), 1)
+    np.add.at(confusion, (labels, predicted), 1)
     per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
-    return {
-        "examples": int(len(labels)),
-        "loss": float(np.mean(-np.log(np.clip(true_probability, 1e-12, 1.0)))),
-        "top1": top1, "top5": top5, "top1_error": 1 - top1, "top5_error": 1 - top5,
-        "per_class_accuracy": dict(zip(class_names, map(float, per_class), strict=True)),
-        "class_names": list(class_names),
-        "confusion_matrix": confusion.tolist(),
-    }
+    metrics = {"examples": int(len(labels)),
+               "loss": float(np.mean(-np.log(np.clip(true_probability, 1e-12, 1.0))))}
+    for k in (1, 5):
+        if k == 5 and num_classes <= 5:
+            metrics |= {"top5": None, "top5_error": None, "top5_tied": 0}
+            continue
+        hit = float(np.mean(above + level < k))
+        metrics |= {f"top{k}": hit, f"top{k}_error": 1 - hit,
+                    f"top{k}_tied": int(np.sum((above < k) & (above + level >= k)))}
+    return {**metrics,
+            "per_class_accuracy": dict(zip(class_names, map(float, per_class), strict=True)),
+            "class_names": list(class_names),
+            "confusion_matrix": confusion.tolist()}
 
 
 def evaluate(net: keras.Model, dataset, class_names: list[str],
@@ -94,8 +106,8 @@ def evaluate_inputs(net: keras.Model, inputs, ten_crop: bool = True) -> dict:
 def ten_crop_summary(metrics: dict) -> dict:
     """The headline figures of a 10-crop evaluation, kept under ``metrics["ten_crop"]``
     beside the centre-crop figures."""
-    return {key: metrics[key] for key in ("examples", "loss", "top1", "top5",
-                                          "top1_error", "top5_error")}
+    return {key: metrics[key] for key in ("examples", "loss", "top1", "top5", "top1_error",
+                                          "top5_error", "top1_tied", "top5_tied")}
 
 
 def save(metrics: dict, run_dir: Path) -> Path:
@@ -104,14 +116,23 @@ def save(metrics: dict, run_dir: Path) -> Path:
     return path
 
 
+def error_text(metrics: dict, k: int) -> str:
+    """``top-k error 12.34%``, or why there is no such figure."""
+    if metrics.get(f"top{k}") is None:
+        return f"top-{k} error not a result ({len(metrics['class_names'])} classes)" \
+            if "class_names" in metrics else f"top-{k} error not a result"
+    text = f"top-{k} error {metrics[f'top{k}_error']:.2%}"
+    tied = metrics.get(f"top{k}_tied", 0)
+    return text + (f" (at least; {tied} images decided by ties)" if tied else "")
+
+
 def summary(metrics: dict) -> str:
     """One line for people: Top-1/Top-5 error and loss (and the 10-crop figures)."""
-    line = (f"{metrics['examples']} images: top-1 error {metrics['top1_error']:.2%}, "
-            f"top-5 error {metrics['top5_error']:.2%}, loss {metrics['loss']:.3f}")
+    line = (f"{metrics['examples']} images: {error_text(metrics, 1)}, "
+            f"{error_text(metrics, 5)}, loss {metrics['loss']:.3f}")
     if "ten_crop" in metrics:
         ten = metrics["ten_crop"]
-        line += (f"; 10-crop: top-1 error {ten['top1_error']:.2%}, "
-                 f"top-5 error {ten['top5_error']:.2%}, loss {ten['loss']:.3f}")
+        line += f"; 10-crop: {error_text(ten, 1)}, {error_text(ten, 5)}, loss {ten['loss']:.3f}"
     return line
 
 

@@ -7,6 +7,13 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
+def top5(metrics: dict) -> str:
+    """The top-5 figure, unless ties among the outputs decided it (not a result)."""
+    if metrics.get("top5") is None or metrics.get("top5_tied"):
+        return "tied, -"
+    return f"{metrics['top5']:.1%}"
+
+
 def row(folder: Path) -> str:
     config = json.loads((folder / "config.json").read_text())
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -17,7 +24,7 @@ def row(folder: Path) -> str:
     ten_top1 = f"{ten['top1']:.1%}" if ten else "-"
     return (f"| {folder.name} | {config['variant']} | {config.get('recipe', '-')} | "
             f"{len(epochs)} of {config['epochs']} | {config['image_size']} | "
-            f"{metrics['top1']:.1%} | {metrics['top5']:.1%} | {ten_top1} | "
+            f"{metrics['top1']:.1%} | {top5(metrics)} | {ten_top1} | "
             f"{config.get('machine', '-')} | {seconds / 60:.1f} min | "
             f"`{config.get('command', '-')}` |")
 
