@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet import data, images
+from alexnet import data, ilsvrc, images
 
 MANIFEST = data.SHARD_MANIFEST
 FORMAT = "alexnet-tfrecord-1"
@@ -63,12 +63,12 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
     settings = {"format": FORMAT, "source": str(src.resolve()), "shorter_side": shorter_side,
                 "quality": quality, "shard_size": shard_size, "seed": seed,
                 **({"validation_split": validation_split} if validation_split else {})}
-    held_out = [name for name in data.VAL_FOLDERS if (data.image_root(src) / name).is_dir()]
+    held_out = [name for name in data.VAL_FOLDERS if (ilsvrc.image_root(src) / name).is_dir()]
     if val_dir is not None and data.val_folder(src, val_dir) not in held_out:
         held_out.append(data.val_folder(src, val_dir))
     if validation_split:
         if "val" in held_out:
-            raise ValueError(f"{data.image_root(src) / 'val'}: held-out images are there "
+            raise ValueError(f"{ilsvrc.image_root(src) / 'val'}: held-out images are there "
                              "already: drop --validation-split (or rename val/)")
         holdout = dict(validation_split=validation_split, seed=seed, check=None)
         train = data.load_split(src, "train", **holdout)
@@ -78,7 +78,7 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
         train = data.list_split(src, "train", check=None)
         splits = {"train": train}
         if not held_out:
-            print(f"note: {data.image_root(src)} has no held-out folder (none of "
+            print(f"note: {ilsvrc.image_root(src)} has no held-out folder (none of "
                   f"{', '.join(f'{n}/' for n in data.VAL_FOLDERS)}): only train/ is converted; "
                   "add --validation-split 0.2 to hold out part of it")
     for name in held_out:
@@ -88,13 +88,13 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
     parts.mkdir(exist_ok=True)
     workers = workers or os.cpu_count() or 1
     manifest = {**settings, "class_names": train.class_names,
-                "descriptions": data.descriptions(src), "splits": {}}
+                "descriptions": ilsvrc.descriptions(src), "splits": {}}
     # Workers only need PIL; "spawn" keeps TensorFlow's threads out of them.
     with get_context("spawn").Pool(workers) as pool:
         for name, split in splits.items():
             order = np.random.default_rng(seed).permutation(len(split))
             count = max(1, -(-len(split) // shard_size))
-            print(f"{name}: {len(split)} images from {split.source} in {data.image_root(src)} "
+            print(f"{name}: {len(split)} images from {split.source} in {ilsvrc.image_root(src)} "
                   f"-> {count} shard(s)")
             progress = keras.utils.Progbar(len(split), unit_name="image")
             shards = []

@@ -1,5 +1,6 @@
 """Prints README's results table (Markdown) from the run folders under results/."""
 
+import argparse
 import csv
 import json
 from pathlib import Path
@@ -30,6 +31,7 @@ def row(folder: Path) -> str:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
     print("| run | variant | recipe | epochs | image size | top-1 | top-5 | 10-crop top-1 "
           "| machine | training time | command |")
     print("| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |")

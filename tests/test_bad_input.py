@@ -60,8 +60,10 @@ def test_existing_run_is_not_overwritten_and_resume_keeps_settings(capsys, tiny_
     (run / "state" / "state.json").write_text('{"epoch": 1}')
     line = error_line(capsys, ["train", "--data", str(tiny_dataset), "--out", str(run)])
     assert f"{run} already holds a run" in line and f"--resume {run}" in line
+    save_config(run, TrainConfig(data=str(tiny_dataset), out=str(run)), ["a"], tiny_dataset)
     line = error_line(capsys, ["train", "--resume", str(run), "--lr", "0.1"])
-    assert "only --epochs and --strategy may change, not --lr" in line
+    assert "only --epochs and --strategy may change" in line
+    assert "--lr: saved 0.01, given 0.1" in line
 
 
 def test_checkpoint_class_count_differs_from_data(capsys, tiny_dataset, tmp_path):

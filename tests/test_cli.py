@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -84,7 +85,10 @@ def test_train_settings_reach_the_config_over_the_recipe(monkeypatch, tmp_path):
     from alexnet import train
 
     configs = []
-    monkeypatch.setattr(train, "train", lambda config, **_: configs.append(config) or tmp_path)
+    monkeypatch.setattr(train, "prepare", lambda config, **_: configs.append(config)
+                        or SimpleNamespace(run_dir=tmp_path))
+    monkeypatch.setattr(train, "fit", lambda run: None)
+    monkeypatch.setattr(train, "finish", lambda run: None)
     flags = {"--momentum": "0.8", "--weight-decay": "1e-4", "--schedule": "plateau",
              "--warmup-epochs": "2", "--label-smoothing": "0.2", "--dropout": "0.3",
              "--init": "glorot", "--time-limit": "1.5", "--lr": "0.02"}

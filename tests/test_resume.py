@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import pytest
@@ -125,12 +126,16 @@ def saved_run(tmp_path) -> Path:
 
 
 def resume_with(run: Path, *flags: str, monkeypatch):
-    """``train --resume RUN FLAGS`` in-process, training stubbed: (exit status, config)."""
+    """``train --resume RUN FLAGS`` in-process, the training stages stubbed: (exit status,
+    config)."""
     from alexnet import __main__ as cli
     from alexnet import train
 
     configs = []
-    monkeypatch.setattr(train, "train", lambda config, **_: configs.append(config) or run)
+    monkeypatch.setattr(train, "prepare", lambda config, **_: configs.append(config)
+                        or SimpleNamespace(run_dir=run))
+    monkeypatch.setattr(train, "fit", lambda run: None)
+    monkeypatch.setattr(train, "finish", lambda run: None)
     status = cli.main(["train", *flags, "--resume", str(run)])
     return status, configs[0] if configs else None
 
