@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -95,9 +96,20 @@ class AdaptiveAveragePooling2D(keras.layers.Layer):
 
 def kernel_gradient_by_matmuls() -> bool:
     """Whether ``TapwiseConv2D`` computes its kernel gradient itself: on TensorFlow without
-    a GPU, where oneDNN's own filter gradients ran at about half its matmul speed
-    (README, Performance). cuDNN and XLA have better ones of their own."""
-    return keras.backend.backend() == "tensorflow" and _no_gpu()
+    a GPU, on CPUs without AVX-512, where oneDNN's own filter gradients ran at about half
+    its matmul speed (2-core AMD EPYC, AVX2: 1.09x faster training with them). On a 2-core
+    Xeon with AVX-512 and AMX oneDNN's were faster (0.93x with ours;
+    docs/performance.md). cuDNN and XLA have better ones of their own."""
+    return keras.backend.backend() == "tensorflow" and _no_gpu() and not _avx512()
+
+
+@functools.cache
+def _avx512() -> bool:
+    """Whether this CPU has AVX-512 (Linux: /proc/cpuinfo's flags; elsewhere assumed not)."""
+    try:
+        return " avx512f" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
 
 
 @functools.cache

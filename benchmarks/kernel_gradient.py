@@ -1,4 +1,4 @@
-"""Training images/s with alexnet.layers.Conv2D's kernel gradients (one matmul per kernel
+"""Training images/s with alexnet.layers.TapwiseConv2D's kernel gradients (one matmul per kernel
 tap) against the backend's own, the same model twice in one process.
 
 The two models are traced with ``alexnet.layers.kernel_gradient_by_matmuls`` forced
@@ -89,7 +89,8 @@ def main(argv=None) -> Path:
 
     image_size = args.image_size or common.DEFAULT_IMAGE_SIZE[args.variant]
     if keras.backend.backend() != "tensorflow":
-        parser.error("alexnet.layers.Conv2D computes its own kernel gradients only on TensorFlow")
+        parser.error("alexnet.layers.TapwiseConv2D computes its own kernel gradients only "
+                     "on TensorFlow")
     trains = {NAMES[on]: trained_step(args.variant, image_size, args.batch_size, args.classes,
                                       on, args.warmup) for on in (False, True)}
     runs = {name: [] for name in trains}
