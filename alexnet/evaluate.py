@@ -30,7 +30,7 @@ def predict(net: keras.Model, dataset, batches: int | None = None) -> tuple[np.n
     probabilities, labels = [], []
     if batches is None and hasattr(dataset, "__len__"):
         batches = len(dataset)
-    progress = keras.utils.Progbar(batches, unit_name="batch")
+    progress = keras.utils.Progbar(batches, unit_name="batch", interval=2.0)  # a line per 2 s
     for images, one_hot in dataset:
         if len(images.shape) == 5:
             count, crops = images.shape[:2]

@@ -37,6 +37,10 @@ SHUFFLE_BUFFER = 4096  # shard records shuffled in memory (JPEGs of some 30 kB a
 # replaced), and Keras then warns once per fit that validation "ran out of data"
 # although every image was seen.
 warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+# The crops and flips draw from the global seed keras.utils.set_random_seed sets, on
+# purpose (a run is repeatable); TensorFlow warns about it whenever that seed is not 0.
+warnings.filterwarnings("ignore", message="Seed .* from outer graph might be getting used",
+                        category=UserWarning)
 
 
 # Transforms of one image (TensorFlow ops, inside the tf.data graph).

@@ -136,16 +136,18 @@ def prepare(config: TrainConfig, resume_run: bool = False, command: str | None =
                first_epoch, strategy, write_dir)
 
 
-def fit(run: Run) -> keras.callbacks.History:
+def fit(run: Run, verbose: int | str = "auto") -> keras.callbacks.History:
     """Stage 2: ``model.fit`` on the training batches, validating every epoch; continues
-    from the run's last completed epoch if it has one."""
+    from the run's last completed epoch if it has one. ``verbose`` as Keras' (2: a line
+    an epoch, for notebooks and logs)."""
     replicas = run.strategy.num_replicas_in_sync if run.strategy else 1
     print(f"Training {run.model.name} on {len(run.inputs.train)} images ({run.inputs.root}), "
           f"validating on {len(run.inputs.val)}; {replicas} replica(s); run folder {run.run_dir}")
     run.history = run.model.fit(
         run.inputs.train_batches(seed=run.config.seed + run.first_epoch),
         validation_data=run.inputs.val_batches(), epochs=run.config.epochs,
-        callbacks=run.callbacks, shuffle=False)  # the inputs shuffle every epoch themselves
+        callbacks=run.callbacks, verbose=verbose,
+        shuffle=False)  # the inputs shuffle every epoch themselves
     return run.history
 
 

@@ -152,7 +152,7 @@ run_dir = run.run_dir
 print(run_dir)
 print(run.model.optimizer.__class__.__name__, run.model.optimizer.get_config()["momentum"])
 print([type(callback).__name__ for callback in run.callbacks])"""),
-    ("code", """history = train.fit(run)"""),
+    ("code", """history = train.fit(run, verbose=2)  # a line an epoch"""),
     ("md", """## 4. Evaluation: Top-1 and Top-5 error
 
 The paper reports the *error* rates: Top-1 (the most probable class is wrong) and
