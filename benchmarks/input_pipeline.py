@@ -16,7 +16,6 @@ importable (``pip install -e .``, or ``PYTHONPATH=<project root>``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
 import sys
@@ -28,18 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-# TensorFlow's C++ log lines: quiet unless the user set a level.
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "imagenet-samples"
 
 
-def sibling(name: str):
-    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
-    return module
 
-
-common = sibling("common")  # TensorFlow comes with alexnet's modules, imported in main
 
 
 def reference_batch(job: tuple[list[str], int, int]) -> np.ndarray:

@@ -12,7 +12,6 @@ Run it with ``alexnet`` importable (``pip install -e .``, or ``PYTHONPATH=<proje
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -20,20 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-# TensorFlow's C++ log lines: quiet unless the user set a level.
-
-
-def sibling(name: str):
-    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
-    return module
-
+import common  # benchmarks/common.py: this folder is on the path (the script's or pytest's)
+import train_throughput as throughput
 
 # Keras (and with it TensorFlow) is imported in main, after the arguments are parsed, so
 # that --help answers at once; these two files import neither at their top.
-throughput = sibling("train_throughput")
-common = throughput.common
 
 NAMES = {True: "matmul_kernel_gradient", False: "backend_kernel_gradient"}
 

@@ -14,24 +14,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
 import os
 import tempfile
 from pathlib import Path
 
-# TensorFlow's C++ log lines: quiet unless the user set a level.
-
-
-def sibling(name: str):
-    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
-    return module
-
+import common  # benchmarks/common.py: this folder is on the path (the script's or pytest's)
 
 # Keras and TensorFlow are imported in main, after the arguments are parsed, so that
 # --help answers at once.
-common = sibling("common")
 
 
 def op_times(logdir: Path, steps: int) -> tuple[collections.Counter, collections.Counter]:

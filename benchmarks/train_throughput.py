@@ -49,6 +49,8 @@ import sys
 import time
 from pathlib import Path
 
+import common  # benchmarks/common.py: this folder is on the path (the script's or pytest's)
+
 # TensorFlow's C++ log lines: quiet unless the user set a level (the workers inherit it).
 
 # Nothing heavy is imported at the top of this file: --help answers at once, and the
@@ -58,14 +60,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def sibling(name: str):
-    """benchmarks/<name>.py, loaded by path: benchmarks/ holds scripts, not a package."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
-    return module
 
-
-common = sibling("common")
 RESULTS_DIR = common.RESULTS_DIR
 PARTS = ("synthetic", "pipeline", "inference")
 KINDS = {"synthetic": "train", "pipeline": "train", "torch_train": "train", "input": "input",

@@ -16,7 +16,8 @@ import keras
 import pytest
 
 from alexnet import precision
-from alexnet.train import TrainConfig, compile_model
+from alexnet.config import TrainConfig
+from alexnet.train import compile_model
 from conftest import PROJECT
 
 SCRIPT = PROJECT / "benchmarks" / "train_throughput.py"
@@ -143,9 +144,9 @@ def test_set_precision_sets_the_global_policy():
 
 def test_compile_model_applies_xla_setting():
     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(10, activation="softmax")])
-    compile_model(net, TrainConfig(jit_compile="off"))
+    compile_model(net, TrainConfig(jit_compile="off"), 1)
     assert net.jit_compile is False
-    compile_model(net, TrainConfig(jit_compile="on"))
+    compile_model(net, TrainConfig(jit_compile="on"), 1)
     assert net.jit_compile is True
 
 
