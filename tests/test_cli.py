@@ -99,3 +99,18 @@ def test_train_settings_reach_the_config_over_the_recipe(monkeypatch, tmp_path):
             config.label_smoothing, config.dropout, config.init, config.time_limit,
             config.lr) == (0.8, 1e-4, "plateau", 2, 0.2, 0.3, "glorot", 1.5, 0.02)
     assert config.recipe == "modern" and config.augmentation == "rrc"  # the rest: the recipe's
+
+
+def test_the_parsers_choices_are_the_packages():
+    """The parser lists the package's names (without importing Keras for --help): one
+    vocabulary, checked here so the two cannot drift apart."""
+    from alexnet import augmentation, config, model, precision
+    from alexnet.__main__ import parser
+
+    commands = next(a for a in parser()._actions if a.dest == "command").choices
+    choices = {a.dest: tuple(a.choices) for a in commands["train"]._actions if a.choices}
+    assert choices == {"recipe": tuple(config.RECIPES), "variant": model.VARIANTS,
+                       "schedule": config.SCHEDULES, "init": model.INITS,
+                       "augmentation": tuple(augmentation.AUGMENTATIONS),
+                       "strategy": config.STRATEGIES[1:], "precision": precision.PRECISIONS,
+                       "jit_compile": precision.JIT_COMPILE}
