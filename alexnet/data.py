@@ -198,7 +198,7 @@ def _split(root: Path, folder: Path, class_names: list[str], per_class: list[lis
 
 def list_split(root: Path, split: str, class_names: list[str] | None = None,
                limit: int | None = None, check: str | None = "header") -> Split:
-    """Lists one split of a dataset root in any layout (see README); ``limit`` keeps
+    """Lists one split of a dataset root in any layout (README, Data); ``limit`` keeps
     the first N images per class. ``check`` leaves out unusable files and reports
     them: ``"header"`` reads headers and file ends (cheap), ``"full"`` decodes every
     image too (slow), None trusts the files. Shards were checked when written."""

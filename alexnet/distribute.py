@@ -65,7 +65,7 @@ def tf_config_worker() -> tuple[int, int]:
     chief first: index 0 is the chief."""
     if not os.environ.get("TF_CONFIG"):
         raise ValueError("--strategy multiworker needs TF_CONFIG (the cluster and this "
-                         "worker's task; see README) in the environment")
+                         "worker's task; see docs/reliability.md) in the environment")
     try:
         config = json.loads(os.environ["TF_CONFIG"])
         cluster, task = config["cluster"], (config["task"]["type"], config["task"]["index"])

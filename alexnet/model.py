@@ -97,7 +97,7 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
     # Moving statistics at PyTorch's rate (its momentum 0.1), not Keras' 0.99: with the
     # 37 steps of an Imagenette epoch, 0.99 lagged so far behind the weights that after
     # 11 epochs validation accuracy was 30% with them and 66% with each batch's own
-    # statistics (scripts/bn_statistics.py; README, Results).
+    # statistics (scripts/bn_statistics.py; docs/results.md).
     bn_momentum = 0.9
 
     def conv(x, filters, kernel, name, stride=1, groups=1):

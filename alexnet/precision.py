@@ -5,7 +5,7 @@ which runs on JAX without TensorFlow) sets them the same way.
 
 ``"auto"`` settings: XLA as Keras decides (on for GPUs and JAX; off for
 TensorFlow on CPU, where it measured no faster and compiles twice as long: see
-README, Performance), and mixed precision only on GPUs with tensor cores: bfloat16
+docs/performance.md), and mixed precision only on GPUs with tensor cores: bfloat16
 from Ampere (compute capability 8.0) on, float16 with loss scaling on Volta/Turing.
 """
 
