@@ -3,9 +3,9 @@ alexnet's choices without importing Keras, the results folder, the host's descri
 TensorFlow's start-up (quiet C++ logs, oneDNN) is alexnet's: each script imports alexnet
 before anything that loads TensorFlow (alexnet/environment.py).
 
-benchmarks/ is a folder of scripts, not a package: each script loads this file by path
-(its ``sibling`` function) and none edits ``sys.path``. They import ``alexnet`` as
-installed (``pip install -e .``) or from ``PYTHONPATH=<project root>``.
+benchmarks/ is a folder of scripts, not a package: each imports this file as ``common``
+(a script's own folder is on the import path, and pytest's ``pythonpath`` adds it for the
+tests). They import ``alexnet`` as installed (``pip install -e .``).
 """
 
 from __future__ import annotations
