@@ -65,5 +65,5 @@ def test_the_cli_prints_no_tensorflow_log_line_unless_asked():
     assert "Multiply-accumulates per image" in output
     assert not [line for line in output.splitlines() if any(s in line for s in TF_LINE)]
     loud = run_with_tensorflow("0")  # the user's value wins
-    lines = [line for line in loud.stderr.splitlines() if "I0000" in line or "W0000" in line]
-    assert lines and len(lines) == len(set(line.split("]", 1)[-1] for line in lines)) * 2 or lines
+    assert loud.returncode == 0, loud.stderr[-2000:]
+    assert any("I0000" in line for line in loud.stderr.splitlines())

@@ -167,3 +167,24 @@ def test_resume_refuses_differing_flags_naming_saved_and_given(saved_run, monkey
     assert status == 2 and "--recipe: saved paper, given modern" in capsys.readouterr().err
     status, _ = resume_with(saved_run, "--validation-split", "0.2", monkeypatch=monkeypatch)
     assert status == 2 and "--validation-split: saved None, given 0.2" in capsys.readouterr().err
+
+
+def test_a_run_folder_from_before_the_split_settings_resumes_and_evaluates(imagenette_like,
+                                                                           tmp_path):
+    """config.json files written before val_dir/validation_split (and the other settings
+    added since) existed: the run still continues and evaluates, with the defaults."""
+    from alexnet.__main__ import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(imagenette_like), "--epochs", "1", "--limit", "2",
+                 "--image-size", "64", "--batch-size", "10", "--out", str(run)]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    for newer in ("val_dir", "validation_split"):
+        del saved[newer]
+    (run / "config.json").write_text(json.dumps(saved))
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 0
+    assert len(history(run)) == 2
+    assert main(["evaluate", "--model", str(run / "best.keras"), "--out",
+                 str(tmp_path / "eval")]) == 0
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["examples"] == metrics["ten_crop"]["examples"] == 50
