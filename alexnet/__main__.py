@@ -17,23 +17,25 @@ def parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model; writes a run folder")
     train.add_argument("--recipe", choices=("paper", "modern"),
-                       help="a preset of the settings below (see alexnet/config.py)")
+                       help="a preset of the settings below, which override it (default "
+                            "modern: our best measured; see alexnet/config.py)")
     train.add_argument("--data", help="dataset folder, or a name to find/download (imagenette)")
-    train.add_argument("--variant", choices=variants, help="model variant (default bn)")
+    train.add_argument("--variant", choices=variants, help="model variant (modern: bn)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--image-size", type=int, help="crop size (default: 224, paper 227)")
-    train.add_argument("--lr", type=float, help="initial learning rate (default 0.01)")
-    train.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    train.add_argument("--lr", type=float, help="peak learning rate (modern 0.05, paper 0.01)")
+    train.add_argument("--momentum", type=float, help="SGD momentum (0.9)")
     train.add_argument("--weight-decay", type=float,
-                       help="L2 decay added to the gradient, as in the paper (default 5e-4)")
+                       help="L2 decay added to the gradient, as in the paper (modern 5e-5, "
+                            "paper 5e-4)")
     train.add_argument("--schedule", choices=("plateau", "cosine"),
-                       help="lr / 10 when val_loss stalls (default) | warm-up then cosine")
+                       help="lr / 10 when val_loss stalls (paper) | warm-up then cosine (modern)")
     train.add_argument("--warmup-epochs", type=int, help="linear warm-up before the cosine")
-    train.add_argument("--label-smoothing", type=float, help="e.g. 0.1 (default 0)")
-    train.add_argument("--dropout", type=float, help="before FC6 and FC7 (default 0.5)")
+    train.add_argument("--label-smoothing", type=float, help="modern 0.1, paper 0")
+    train.add_argument("--dropout", type=float, help="dropout rate of the FC layers (0.5)")
     train.add_argument("--init", choices=("glorot", "he", "paper"),
-                       help="weight initialisation (default glorot; see model.py)")
+                       help="weight initialisation (he in both recipes; see model.py)")
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
     train.add_argument("--val-dir", metavar="NAME",
                        help="folder of the held-out images (default: val/, validation/ or "
@@ -58,6 +60,8 @@ def parser() -> argparse.ArgumentParser:
                        help="epochs without val_loss progress before the learning rate drops")
     train.add_argument("--time-limit", type=float, metavar="MINUTES",
                        help="stop after the epoch that passes this many minutes")
+    train.add_argument("--estimate", action=argparse.BooleanOptionalAction, default=True,
+                       help="time a few steps first and print the expected time (default)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue the run in RUN_DIR from its last completed epoch")
     train.add_argument("--strategy", choices=("mirrored", "multiworker"),

@@ -64,28 +64,37 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 f"stopped; {self.run_dir} keeps the last good epoch (try a lower --lr)")
 
 
-def make_callbacks(run_dir: Path, config: TrainConfig,
-                   write_dir: Path | None = None) -> list[keras.callbacks.Callback]:
-    """A run's callbacks: timing, a stop on a NaN loss, the best checkpoint, early stopping,
-    learning-rate drops on plateau (with the plateau schedule), TensorBoard logs in
-    ``<run>/logs`` (where TensorFlow is installed: Keras writes them with it), and last
-    the resume state, which also writes ``history.csv``.
+def recipe_callbacks(config: TrainConfig, best_path: Path) -> list[keras.callbacks.Callback]:
+    """The callbacks a Keras user writes (the notebook builds the same in plain sight):
+    the best checkpoint by validation accuracy, early stopping that restores the best
+    weights, and, with the plateau schedule, learning-rate drops when val_loss stalls."""
+    chosen = [
+        BestCheckpoint(best_path, monitor="val_accuracy", mode="max"),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                      patience=config.patience, restore_best_weights=True),
+    ]
+    if config.schedule == "plateau":
+        chosen.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1,
+                                                        patience=config.lr_patience))
+    return chosen
+
+
+def make_callbacks(run_dir: Path, config: TrainConfig, write_dir: Path | None = None,
+                   chosen: list[keras.callbacks.Callback] | None = None,
+                   ) -> list[keras.callbacks.Callback]:
+    """A run's callbacks: timing, a stop on a NaN loss, the ``chosen`` ones (default
+    ``recipe_callbacks``), TensorBoard logs in ``<run>/logs`` (where TensorFlow is
+    installed: Keras writes them with it), and last the resume state, which also writes
+    ``history.csv`` and keeps the chosen callbacks' counters.
 
     ``fit`` with these continues the run in ``run_dir`` from its last completed epoch
     if it has one. ``write_dir``: where this process writes (default ``run_dir``; a
     scratch folder on multi-worker workers other than the chief).
     """
     write_dir = Path(write_dir or run_dir)
-    peers = [
-        EpochTimer(config.time_limit),
-        StopOnNonFiniteLoss(run_dir),
-        BestCheckpoint(write_dir / "best.keras", monitor="val_accuracy", mode="max"),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                      patience=config.patience, restore_best_weights=True),
-    ]
-    if config.schedule == "plateau":
-        peers.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1,
-                                                       patience=config.lr_patience))
+    if chosen is None:
+        chosen = recipe_callbacks(config, write_dir / "best.keras")
+    peers = [EpochTimer(config.time_limit), StopOnNonFiniteLoss(run_dir), *chosen]
     if importlib.util.find_spec("tensorboard") and importlib.util.find_spec("tensorflow"):
         peers.append(keras.callbacks.TensorBoard(write_dir / "logs", write_graph=False))
     return [*peers, resume.ResumeState(run_dir, peers, best_path=Path(run_dir) / "best.keras",

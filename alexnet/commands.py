@@ -5,25 +5,47 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from pathlib import Path
 
-from alexnet import data, evaluate, images, model, plots, port, predict, prepare, report, train
-from alexnet.config import RECIPES, TrainConfig, load_config, resume_changes, resume_config
+from alexnet import (
+    data,
+    estimate,
+    evaluate,
+    images,
+    model,
+    plots,
+    port,
+    predict,
+    prepare,
+    report,
+    train,
+)
+from alexnet.config import (
+    DEFAULT_RECIPE,
+    TrainConfig,
+    from_recipe,
+    load_config,
+    resume_changes,
+    resume_config,
+)
 from alexnet.inputs import FileInputs
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     given = {k: v for k, v in vars(args).items() if v is not None}
     options = {k: v for k, v in given.items()
-               if k not in ("command", "resume", "recipe", "argv")}
+               if k not in ("command", "resume", "recipe", "argv", "estimate")}
     if args.resume:
         changes = resume_changes(Path(args.resume), options, args.recipe)
         config = resume_config(Path(args.resume), **changes)
     else:
-        config = TrainConfig(**{**RECIPES.get(args.recipe, {}), **options}, recipe=args.recipe)
+        config = from_recipe(args.recipe or DEFAULT_RECIPE, **options)
     run = train.prepare(config, resume_run=bool(args.resume),
                         command=shlex.join(["python", "-m", "alexnet", *args.argv]))
-    train.fit(run)
+    if args.estimate and run.strategy is None:
+        print(estimate.time_steps(run))
+    train.fit(run, verbose="auto" if sys.stdout.isatty() else 2)  # a log: a line an epoch
     metrics = train.finish(run)
     if metrics is None:  # a multi-worker worker other than the chief
         print(f"Worker done; the chief writes {run.run_dir}")

@@ -42,6 +42,9 @@ RECIPES = {
                    batch_size=256, schedule="cosine", warmup_epochs=5, augmentation="rrc",
                    label_smoothing=0.1, epochs=80, patience=80),
 }
+# What `python -m alexnet train` and the notebook use unless told otherwise: the recipe
+# of our best measured runs (results/imagenette-modern, results/imagenette-modern-cpu-128).
+DEFAULT_RECIPE = "modern"
 
 
 @dataclass
@@ -119,6 +122,15 @@ class TrainConfig:
             return Path(self.out)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         return CHECKPOINT_DIR / f"{self.variant}-{self.image_size}px-{stamp}"
+
+
+def from_recipe(recipe: str | None = DEFAULT_RECIPE, **settings) -> TrainConfig:
+    """The settings of ``recipe`` (RECIPES; None: TrainConfig's own defaults), each
+    overridden by ``settings`` given and not None."""
+    if recipe is not None and recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}: choose one of {', '.join(RECIPES)}")
+    given = {name: value for name, value in settings.items() if value is not None}
+    return TrainConfig(**{**RECIPES.get(recipe, {}), **given, "recipe": recipe})
 
 
 def save_config(run_dir: Path, config: TrainConfig, class_names: list[str], root: Path,

@@ -7,12 +7,14 @@ the run's own files, a note for the optional ones) rather than failing halfway.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 from alexnet import data, plots
 
 BENCHMARK_DIR = data.PROJECT_DIR / "benchmarks" / "results"
+RESULTS_DIR = data.PROJECT_DIR / "results"
 IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = 90
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
@@ -151,3 +153,36 @@ def measured_throughput(folder: Path = BENCHMARK_DIR, notes: list[str] | None = 
                          "value": value})
     rows.sort(key=lambda row: -row["value"])
     return rows[:limit]
+
+
+def top5_text(metrics: dict) -> str:
+    """The top-5 figure, unless ties among the outputs decided it (then not a result)."""
+    if metrics.get("top5") is None or metrics.get("top5_tied"):
+        return "tied, -"
+    return f"{metrics['top5']:.1%}"
+
+
+def results_table(folders: list[Path] | None = None) -> str:
+    """A Markdown table of finished runs (default: every run under ``results/``): settings,
+    centre-crop and 10-crop accuracy, machine, training time and command. README's
+    results table and the notebook's are this."""
+    if folders is None:
+        folders = sorted(path.parent for path in RESULTS_DIR.glob("*/metrics.json"))
+    lines = ["| run | variant | recipe | epochs | image size | top-1 | top-5 | 10-crop top-1 "
+             "| machine | training time | command |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |"]
+    for folder in map(Path, folders):
+        config = json.loads((folder / "config.json").read_text())
+        metrics = json.loads((folder / "metrics.json").read_text())
+        with open(folder / "history.csv", newline="") as f:
+            epochs = list(csv.DictReader(f))
+        minutes = sum(float(epoch.get("epoch_seconds") or 0) for epoch in epochs) / 60
+        ten = metrics.get("ten_crop") or {}
+        ten_top1 = f"{ten['top1']:.1%}" if ten else "-"
+        lines.append(
+            f"| {folder.name} | {config['variant']} | {config.get('recipe') or '-'} | "
+            f"{len(epochs)} of {config['epochs']} | {config['image_size']} | "
+            f"{metrics['top1']:.1%} | {top5_text(metrics)} | "
+            f"{ten_top1} | {config.get('machine', '-')} | "
+            f"{minutes:.1f} min | `{config.get('command') or '-'}` |")
+    return "\n".join(lines)

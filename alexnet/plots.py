@@ -47,6 +47,25 @@ def curves(history: dict[str, np.ndarray]) -> plt.Figure:
     return fig
 
 
+def schedule(learning_rate, steps_per_epoch: int, epochs: int) -> plt.Figure:
+    """The learning rate over the epochs: a Keras schedule (warm-up then cosine), or a
+    constant that ReduceLROnPlateau divides by 10 when validation stalls."""
+    steps = np.linspace(0, epochs * steps_per_epoch, 200)
+    if callable(learning_rate):
+        rates = [float(learning_rate(int(step))) for step in steps]
+        warmup = " after a linear warm-up" if getattr(learning_rate, "warmup_steps", 0) else ""
+        title = f"Learning rate: {type(learning_rate).__name__}{warmup}"
+    else:
+        rates = [float(learning_rate)] * len(steps)
+        title = "Learning rate: constant, / 10 on a plateau (ReduceLROnPlateau)"
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(steps / steps_per_epoch, rates)
+    ax.set(title=title, xlabel="epoch", ylabel="learning rate", ylim=(0, None))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def errors(history: dict[str, np.ndarray]) -> plt.Figure:
     """Top-1 and Top-5 validation (and training) error per epoch, as the paper reports."""
     epochs = history["epoch"] + 1
@@ -61,21 +80,42 @@ def errors(history: dict[str, np.ndarray]) -> plt.Figure:
     return fig
 
 
-def confusion(metrics: dict) -> plt.Figure:
-    """Confusion matrix (rows: true class, columns: predicted), counts in the cells."""
+def most_confused(matrix: np.ndarray, count: int) -> list[int]:
+    """Up to ``count`` class indices, taken from the largest off-diagonal cells down: the
+    classes a confusion matrix of many classes is worth showing."""
+    errors = matrix.astype(float).copy()
+    np.fill_diagonal(errors, 0)
+    chosen: list[int] = []
+    for flat in np.argsort(-errors, axis=None):
+        i, j = np.unravel_index(flat, errors.shape)
+        if errors[i, j] == 0:
+            break
+        chosen += [k for k in (int(i), int(j)) if k not in chosen]
+        if len(chosen) >= count:
+            break
+    return chosen[:count]
+
+
+def confusion(metrics: dict, max_classes: int = 20) -> plt.Figure:
+    """Confusion matrix (rows: true class, columns: predicted), counts in the cells. With
+    more than ``max_classes`` classes (ImageNet), only the most-confused ones."""
     matrix = np.array(metrics["confusion_matrix"])
     names = data.display_names(metrics["class_names"])
+    title = f"Confusion matrix (top-1 accuracy {metrics['top1']:.1%})"
+    if len(names) > max_classes:
+        keep = most_confused(matrix, max_classes) or list(range(max_classes))
+        matrix, names = matrix[np.ix_(keep, keep)], [names[k] for k in keep]
+        title = (f"The {len(keep)} most-confused of {len(metrics['class_names'])} classes "
+                 f"(top-1 accuracy {metrics['top1']:.1%})")
     size = max(5, 0.55 * len(names) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names)
-    ax.set(xlabel="predicted", ylabel="true",
-           title=f"Confusion matrix (top-1 accuracy {metrics['top1']:.1%})")
-    if len(names) <= 20:
-        for (i, j), count in np.ndenumerate(matrix):
-            ax.text(j, i, count, ha="center", va="center", fontsize=8,
-                    color="white" if count > matrix.max() / 2 else "black")
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, count, ha="center", va="center", fontsize=8,
+                color="white" if count > matrix.max() / 2 else "black")
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
     return fig
@@ -144,17 +184,24 @@ def save_run_plots(run_dir: Path, metrics: dict, net, inputs) -> list[Path]:
     return paths
 
 
-def per_class(metrics: dict) -> plt.Figure:
-    """Validation accuracy of each class, with the overall Top-1 accuracy as a line."""
+def per_class(metrics: dict, max_classes: int = 30) -> plt.Figure:
+    """Validation accuracy of each class, with the overall Top-1 accuracy as a line. With
+    more than ``max_classes`` classes (ImageNet), the best and the worst half of that each."""
     names = data.display_names(metrics["class_names"])
     accuracy = [metrics["per_class_accuracy"][name] for name in metrics["class_names"]]
+    title = ""
+    if len(names) > max_classes:
+        order = np.argsort(accuracy, kind="stable")[::-1]
+        keep = [*order[:max_classes // 2], *order[-(max_classes // 2):]]
+        names, accuracy = [names[k] for k in keep], [accuracy[k] for k in keep]
+        title = f"The {max_classes // 2} best and worst of {len(order)} classes"
     fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(names) + 1.2))
     bars = ax.barh(range(len(names)), accuracy, color="tab:blue")
     ax.bar_label(bars, [f"{a:.0%}" for a in accuracy], padding=2, fontsize=8)
     ax.axvline(metrics["top1"], color="tab:red", lw=1, label=f"overall {metrics['top1']:.1%}")
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
-    ax.set(xlim=(0, 1.1), xlabel="top-1 accuracy (validation)")
+    ax.set(xlim=(0, 1.1), xlabel="top-1 accuracy (validation)", title=title)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

@@ -63,11 +63,12 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> PaperSGD:
                     weight_decay=config.weight_decay)
 
 
-def compile_model(net: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
-    """``make_optimizer``, cross-entropy (label smoothing optional), Top-1 and Top-5
-    accuracy, XLA per ``config.jit_compile``."""
+def compile_model(net: keras.Model, config: TrainConfig, steps_per_epoch: int,
+                  optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
+    """``optimizer`` (default ``make_optimizer``), cross-entropy (label smoothing
+    optional), Top-1 and Top-5 accuracy, XLA per ``config.jit_compile``."""
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
-    net.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss,
+    net.compile(optimizer=optimizer or make_optimizer(config, steps_per_epoch), loss=loss,
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
                          keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
                 jit_compile=precision.resolve_jit_compile(config.jit_compile))
@@ -98,12 +99,16 @@ def _check_run_folder(run_dir: Path, class_names: list[str], root: Path, resumin
 
 
 def prepare(config: TrainConfig, resume_run: bool = False, command: str | None = None,
-            inputs: FileInputs | ArrayInputs | None = None) -> Run:
+            inputs: FileInputs | ArrayInputs | None = None,
+            optimizer: keras.optimizers.Optimizer | None = None,
+            callbacks: list[keras.callbacks.Callback] | None = None) -> Run:
     """Stage 1: the run folder and its ``config.json``, the inputs, the compiled model and
     the callbacks. ``resume_run``: continue the run in ``config.out`` from its last
     completed epoch (see ``config.resume_config``); ``command``: how the run was started,
     recorded in config.json (a resumed run keeps its first); ``inputs``: already loaded
-    for this config (default: ``inputs.load_inputs(config)``)."""
+    for this config (default: ``inputs.load_inputs(config)``); ``optimizer`` and
+    ``callbacks``: built by the caller (the notebook) in place of ``make_optimizer`` and
+    ``callbacks.recipe_callbacks``; the run's own (timing, resume state) are added."""
     strategy = None
     if config.strategy:
         strategy = distribute.strategy(config.strategy)  # first: it sets up the cluster
@@ -131,8 +136,9 @@ def prepare(config: TrainConfig, resume_run: bool = False, command: str | None =
     steps_per_epoch = -(-len(inputs.train) // config.batch_size)
     with strategy.scope() if strategy else contextlib.nullcontext():
         net = compile_model(build_model(config, len(inputs.class_names)), config,
-                            steps_per_epoch)
-    return Run(config, run_dir, inputs, net, make_callbacks(run_dir, config, write_dir),
+                            steps_per_epoch, optimizer)
+    return Run(config, run_dir, inputs, net,
+               make_callbacks(run_dir, config, write_dir, callbacks),
                first_epoch, strategy, write_dir)
 
 

@@ -86,19 +86,43 @@ def test_train_settings_reach_the_config_over_the_recipe(monkeypatch, tmp_path):
 
     configs = []
     monkeypatch.setattr(train, "prepare", lambda config, **_: configs.append(config)
-                        or SimpleNamespace(run_dir=tmp_path))
-    monkeypatch.setattr(train, "fit", lambda run: None)
+                        or SimpleNamespace(run_dir=tmp_path, strategy=None))
+    monkeypatch.setattr(train, "fit", lambda run, **_: None)
     monkeypatch.setattr(train, "finish", lambda run: None)
     flags = {"--momentum": "0.8", "--weight-decay": "1e-4", "--schedule": "plateau",
              "--warmup-epochs": "2", "--label-smoothing": "0.2", "--dropout": "0.3",
              "--init": "glorot", "--time-limit": "1.5", "--lr": "0.02"}
-    argv = ["train", "--recipe", "modern", *(x for pair in flags.items() for x in pair)]
+    argv = ["train", "--recipe", "modern", "--no-estimate",
+            *(x for pair in flags.items() for x in pair)]
     assert cli.main(argv) == 0
     config = configs[0]
     assert (config.momentum, config.weight_decay, config.schedule, config.warmup_epochs,
             config.label_smoothing, config.dropout, config.init, config.time_limit,
             config.lr) == (0.8, 1e-4, "plateau", 2, 0.2, 0.3, "glorot", 1.5, 0.02)
     assert config.recipe == "modern" and config.augmentation == "rrc"  # the rest: the recipe's
+
+
+def test_train_without_flags_takes_the_best_recipe(monkeypatch, tmp_path):
+    """`python -m alexnet train` alone (README's main job) trains the default recipe,
+    the notebook's default too; its estimate is printed before fit."""
+    from alexnet import __main__ as cli
+    from alexnet import config as settings
+    from alexnet import estimate, train
+
+    calls = []
+    monkeypatch.setattr(train, "prepare", lambda config, **_: calls.append(config)
+                        or SimpleNamespace(run_dir=tmp_path, strategy=None))
+    monkeypatch.setattr(estimate, "time_steps", lambda run: calls.append("estimate") or "")
+    monkeypatch.setattr(train, "fit", lambda run, **_: calls.append("fit"))
+    monkeypatch.setattr(train, "finish", lambda run: None)
+    assert cli.main(["train"]) == 0
+    config, *order = calls
+    assert order == ["estimate", "fit"]
+    assert settings.DEFAULT_RECIPE == "modern" and config.recipe == "modern"
+    expected = settings.from_recipe("modern")
+    assert (config.variant, config.lr, config.schedule, config.augmentation,
+            config.batch_size) == (expected.variant, expected.lr, expected.schedule,
+                                   expected.augmentation, expected.batch_size)
 
 
 def test_the_parsers_choices_are_the_packages():

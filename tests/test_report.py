@@ -204,3 +204,24 @@ def test_committed_pdf_is_up_to_date():
         pytest.skip(f"AlexNet.pdf was built from {recorded.get('run')}, not in the repository")
     assert recorded["digest"] == report.source_digest(run), (
         f"AlexNet.pdf is out of date: rebuild with python -m alexnet report {recorded['run']}")
+
+
+def test_results_table_rows_and_tied_top5(tmp_path):
+    """README's and the notebook's results table: one row per run, a top-5 decided by
+    tied outputs shown as no result."""
+    runs = []
+    for name, tied in (("good", 0), ("diverged", 3516)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps(
+            {"variant": "bn", "recipe": "modern", "epochs": 3, "image_size": 128,
+             "machine": "a CPU", "command": f"python -m alexnet train --out {name}"}))
+        (folder / "metrics.json").write_text(json.dumps(
+            {"top1": 0.75, "top5": 0.97, "top5_tied": tied, "ten_crop": {"top1": 0.76}}))
+        (folder / "history.csv").write_text("epoch,epoch_seconds\n0,60\n1,90\n")
+        runs.append(folder)
+    lines = evidence.results_table(runs).splitlines()
+    assert len(lines) == 4
+    assert lines[2].startswith("| good | bn | modern | 2 of 3 | 128 | 75.0% | 97.0% | 76.0% |")
+    assert "2.5 min" in lines[2] and "`python -m alexnet train --out good`" in lines[2]
+    assert "| tied, - |" in lines[3]

@@ -55,7 +55,7 @@ def expected_counters(rows: list[dict], lr: float, lr_patience: int) -> dict:
 def test_sigkill_mid_epoch_then_resume(imagenette_like, tmp_path):
     run = tmp_path / "run"
     args = [sys.executable, "-m", "alexnet", "train", "--data", str(imagenette_like),
-            "--limit", "2",
+            "--limit", "2", "--schedule", "plateau", "--lr", "0.01",
             "--image-size", "95", "--batch-size", "4", "--epochs", "2", "--lr-patience", "1",
             "--out", str(run)]
     log = open(tmp_path / "first.log", "w")
@@ -133,10 +133,10 @@ def resume_with(run: Path, *flags: str, monkeypatch):
 
     configs = []
     monkeypatch.setattr(train, "prepare", lambda config, **_: configs.append(config)
-                        or SimpleNamespace(run_dir=run))
-    monkeypatch.setattr(train, "fit", lambda run: None)
+                        or SimpleNamespace(run_dir=run, strategy=None))
+    monkeypatch.setattr(train, "fit", lambda run, **_: None)
     monkeypatch.setattr(train, "finish", lambda run: None)
-    status = cli.main(["train", *flags, "--resume", str(run)])
+    status = cli.main(["train", "--no-estimate", *flags, "--resume", str(run)])
     return status, configs[0] if configs else None
 
 

@@ -209,3 +209,29 @@ def test_mixing_trains_in_memory_and_needs_it(tiny_dataset, tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and all(np.isfinite(float(row["loss"])) for row in rows)
     assert json.loads((run_dir / "config.json").read_text())["cutmix"] == 1.0
+
+
+def test_prepare_takes_the_callers_optimizer_and_callbacks(imagenette_like, tmp_path):
+    """The notebook builds the SGD optimizer and the Keras callbacks in its cells; prepare
+    compiles with that optimizer and wraps those callbacks with the run's own, whose
+    resume state keeps their counters."""
+    import keras
+
+    from alexnet import resume
+    from alexnet.callbacks import BestCheckpoint
+    from alexnet.config import from_recipe
+    from alexnet.train import prepare
+
+    config = from_recipe("paper", data=str(imagenette_like), epochs=1, limit=2,
+                         image_size=67, batch_size=8, out=str(tmp_path / "run"))
+    optimizer = PaperSGD(learning_rate=0.005, momentum=0.8, weight_decay=1e-4)
+    stopping = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3)
+    chosen = [BestCheckpoint(tmp_path / "run" / "best.keras", monitor="val_accuracy",
+                             mode="max"), stopping]
+    run = prepare(config, optimizer=optimizer, callbacks=chosen)
+    assert run.model.optimizer is optimizer
+    assert all(any(c is given for c in run.callbacks) for given in chosen)
+    assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in run.callbacks)
+    state = run.callbacks[-1]
+    assert isinstance(state, resume.ResumeState)
+    assert any(peer is stopping for _, peer, _ in state.tracked)
