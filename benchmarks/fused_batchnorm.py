@@ -1,0 +1,152 @@
+"""Training images/s of the ``bn`` variant with Keras' BatchNormalization against the same
+model with TensorFlow's fused batch-norm kernel, the two models in one process.
+
+Keras 3 normalises with separate ops (moments, subtract, multiply, add and their
+gradients): on the 2-core Xeon they were about a fifth of a ``bn`` training step
+(``benchmarks/results/cpu-2core-xeon-profile-bn-224.txt``). ``FusedBatchNormalization``
+below is Keras' layer with its training pass through ``tf.nn.fused_batch_norm`` (one
+oneDNN kernel forward, one backward) on 4-D float32 inputs; everything else is the same,
+and the same weights load into either. It is measured here before the model adopts it.
+
+Repetitions alternate between the two models, so a busy machine slows both alike, and
+the figure to read is the ratio. Synthetic data, warm-up steps (tracing) excluded,
+medians over ``--repeats``; a JSON file goes to ``--out`` (default: $OUT, else
+benchmarks/results/). Run it with ``alexnet`` importable (``pip install -e .``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import common  # benchmarks/common.py: this folder is on the path (the script's or pytest's)
+import train_throughput as throughput
+
+# Keras (and with it TensorFlow) is imported in main, after the arguments are parsed, so
+# that --help answers at once.
+
+NAMES = {False: "keras_batchnorm", True: "fused_batchnorm"}
+
+
+def fused_batchnorm_class():
+    """``keras.layers.BatchNormalization`` whose training pass on 4-D float32 inputs is
+    TensorFlow's fused kernel; other inputs, inference and other backends: Keras' own.
+    (TensorFlow's moving variance uses the unbiased batch variance: n / (n - 1) times
+    Keras', 1.0007 for a 64 x 13 x 13 batch.)"""
+    import keras
+    import tensorflow as tf
+
+    class FusedBatchNormalization(keras.layers.BatchNormalization):
+        def call(self, inputs, training=None, mask=None):
+            if not (training and self.trainable and mask is None and self.scale
+                    and self.center and not self.renorm and len(inputs.shape) == 4
+                    and self.axis in (-1, 3) and inputs.dtype == "float32"):
+                return super().call(inputs, training=training, mask=mask)
+            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                inputs, self.gamma, self.beta, mean=self.moving_mean,
+                variance=self.moving_variance, epsilon=self.epsilon, is_training=True,
+                exponential_avg_factor=1.0 - self.momentum)
+            self.moving_mean.assign(mean)
+            self.moving_variance.assign(variance)
+            return outputs
+
+    return FusedBatchNormalization
+
+
+def with_fused_batchnorm(net):
+    """A copy of ``net`` with every BatchNormalization fused (same configuration)."""
+    import keras
+
+    fused = fused_batchnorm_class()
+
+    def clone(layer):
+        kind = fused if isinstance(layer, keras.layers.BatchNormalization) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    return keras.models.clone_model(net, clone_function=clone)
+
+
+def trained_step(variant: str, image_size: int, batch_size: int, classes: int, fused: bool,
+                 warmup: int):
+    """A function(steps) -> seconds training a fresh model, its BatchNorm fused or not."""
+    import keras
+    import numpy as np
+
+    from alexnet import model
+    from alexnet.config import TrainConfig
+    from alexnet.train import compile_model
+
+    keras.utils.set_random_seed(0)
+    net = model.build(variant, classes, image_size)
+    if fused:
+        net = with_fused_batchnorm(net)
+    compile_model(net, TrainConfig(variant=variant, image_size=image_size), 1)
+    rng = np.random.default_rng(0)
+    x = keras.ops.convert_to_tensor(
+        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
+    y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
+
+    def train(steps: int) -> float:
+        timer = throughput.step_timer()
+        net.fit(throughput.repeat((x, y)), steps_per_epoch=steps, epochs=1, verbose=0,
+                shuffle=False, callbacks=[timer])
+        return timer.seconds
+
+    train(max(warmup, 1))
+    return train
+
+
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--classes", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--out")
+    parser.add_argument("--name", default="fused_batchnorm.json")
+    args = parser.parse_args(argv)
+    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
+    import keras
+    from alexnet import precision
+
+    if keras.backend.backend() != "tensorflow":
+        parser.error("the fused kernel is TensorFlow's: run with KERAS_BACKEND=tensorflow")
+    trains = {NAMES[on]: trained_step("bn", args.image_size, args.batch_size, args.classes,
+                                      on, args.warmup) for on in (False, True)}
+    runs = {name: [] for name in trains}
+    for r in range(args.repeats):
+        for name, train in trains.items():
+            runs[name].append(args.batch_size * args.steps / train(args.steps))
+        print(f"  round {r + 1}/{args.repeats}: "
+              + ", ".join(f"{n} {v[-1]:.1f} img/s" for n, v in runs.items()), flush=True)
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    paired = [f / k for f, k in zip(runs[NAMES[True]], runs[NAMES[False]], strict=True)]
+    ratio = medians[NAMES[True]] / medians[NAMES[False]]
+    print(f"bn {args.image_size} px, batch {args.batch_size}: {medians[NAMES[True]]:.1f} img/s "
+          f"with fused BatchNorm, {medians[NAMES[False]]:.1f} with Keras': {ratio:.2f}x "
+          f"(median of paired ratios {statistics.median(paired):.2f}x)")
+    record = {"command": " ".join(["python", *sys.argv] if argv is None
+                                  else ["fused_batchnorm.py", *argv]),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
+              "images_per_s": medians, "runs": runs, "ratio": ratio,
+              "paired_ratio_median": statistics.median(paired),
+              "machine": {**common.host_info(), **throughput.keras_info(
+                  "float32", False, precision.gpu_capability() is not None)}}
+    out = Path(args.out or os.environ.get("OUT") or common.RESULTS_DIR)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / args.name
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"Wrote {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()
