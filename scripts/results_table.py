@@ -2,11 +2,11 @@
 
 import argparse
 
-from alexnet import evidence
-
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
+    from alexnet import evidence  # after parsing: --help answers without loading Keras
+
     print(evidence.results_table())
 
 
