@@ -37,10 +37,10 @@ ALEXNET_DATA=../shared/datasets ALEXNET_NB_IMAGE_SIZE=128 ALEXNET_NB_EPOCHS=20 \
 On 2026-12-02 the notebook ran 57 minutes, of which training 53.2 (epochs of 110 to 262 s:
 another training run shared the CPU during the first three, report builds now and then
 later). The best model: **75.1 % top-1** (76.1 % with the paper's ten crops) and 97.2 %
-top-5 on all 3,925 validation images. With no parameter set, the notebook trains the recipe as measured on a GPU (224 px,
-80 epochs); its time estimate (section 3) says what that costs on your machine. CI runs it
-tiny under nbval (3 images per class, one epoch, 64 px) and checks the cells marked
-`NBVAL_CHECK_OUTPUT`."""),
+top-5 on all 3,925 validation images. With no parameter set, the notebook trains the
+recipe as measured on a GPU (224 px, 80 epochs); its time estimate (section 3) says what
+that costs on your machine. CI runs it tiny under nbval (3 images per class, one epoch,
+64 px) and checks the cells marked `NBVAL_CHECK_OUTPUT`."""),
     ("code", """# Parameters: environment variables override them (CI runs the notebook tiny).
 import os
 
