@@ -17,9 +17,6 @@ benchmarks/results/). Run it with ``alexnet`` importable (``pip install -e .``).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -120,32 +117,20 @@ def main(argv=None) -> Path:
         parser.error("the fused kernel is TensorFlow's: run with KERAS_BACKEND=tensorflow")
     trains = {NAMES[on]: trained_step("bn", args.image_size, args.batch_size, args.classes,
                                       on, args.warmup) for on in (False, True)}
-    runs = {name: [] for name in trains}
-    for r in range(args.repeats):
-        for name, train in trains.items():
-            runs[name].append(args.batch_size * args.steps / train(args.steps))
-        print(f"  round {r + 1}/{args.repeats}: "
-              + ", ".join(f"{n} {v[-1]:.1f} img/s" for n, v in runs.items()), flush=True)
-    medians = {name: statistics.median(values) for name, values in runs.items()}
-    paired = [f / k for f, k in zip(runs[NAMES[True]], runs[NAMES[False]], strict=True)]
-    ratio = medians[NAMES[True]] / medians[NAMES[False]]
+    runs = common.alternate(trains, args.batch_size, args.steps, args.repeats)
+    result = common.paired_ratio(runs, NAMES[True], NAMES[False])
+    medians = result["images_per_s"]
     print(f"bn {args.image_size} px, batch {args.batch_size}: {medians[NAMES[True]]:.1f} img/s "
-          f"with fused BatchNorm, {medians[NAMES[False]]:.1f} with Keras': {ratio:.2f}x "
-          f"(median of paired ratios {statistics.median(paired):.2f}x)")
+          f"with fused BatchNorm, {medians[NAMES[False]]:.1f} with Keras': {result['ratio']:.2f}x "
+          f"(median of paired ratios {result['paired_ratio_median']:.2f}x)")
     record = {"command": " ".join(["python", *sys.argv] if argv is None
                                   else ["fused_batchnorm.py", *argv]),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
-              "images_per_s": medians, "runs": runs, "ratio": ratio,
-              "paired_ratio_median": statistics.median(paired),
+              **result,
               "machine": {**common.host_info(), **throughput.keras_info(
                   "float32", False, precision.gpu_capability() is not None)}}
-    out = Path(args.out or os.environ.get("OUT") or common.RESULTS_DIR)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / args.name
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"Wrote {path}")
-    return path
+    return common.write_record(record, args.out, args.name)
 
 
 if __name__ == "__main__":

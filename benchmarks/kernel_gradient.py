@@ -12,9 +12,6 @@ Run it with ``alexnet`` importable (``pip install -e .``, or ``PYTHONPATH=<proje
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -83,33 +80,21 @@ def main(argv=None) -> Path:
                      "on TensorFlow")
     trains = {NAMES[on]: trained_step(args.variant, image_size, args.batch_size, args.classes,
                                       on, args.warmup) for on in (False, True)}
-    runs = {name: [] for name in trains}
-    for r in range(args.repeats):
-        for name, train in trains.items():
-            runs[name].append(args.batch_size * args.steps / train(args.steps))
-        print(f"  round {r + 1}/{args.repeats}: "
-              + ", ".join(f"{n} {v[-1]:.1f} img/s" for n, v in runs.items()), flush=True)
-    medians = {name: statistics.median(values) for name, values in runs.items()}
-    paired = [m / b for m, b in zip(runs[NAMES[True]], runs[NAMES[False]], strict=True)]
-    ratio = medians[NAMES[True]] / medians[NAMES[False]]
+    runs = common.alternate(trains, args.batch_size, args.steps, args.repeats)
+    result = common.paired_ratio(runs, NAMES[True], NAMES[False])
+    medians = result["images_per_s"]
     print(f"{args.variant} {image_size} px, batch {args.batch_size}: "
           f"{medians[NAMES[True]]:.1f} img/s with matmul kernel gradients, "
-          f"{medians[NAMES[False]]:.1f} with the backend's: {ratio:.2f}x "
-          f"(median of paired ratios {statistics.median(paired):.2f}x)")
+          f"{medians[NAMES[False]]:.1f} with the backend's: {result['ratio']:.2f}x "
+          f"(median of paired ratios {result['paired_ratio_median']:.2f}x)")
     record = {"command": " ".join(["python", *sys.argv] if argv is None
                                   else ["kernel_gradient.py", *argv]),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
-              "image_size": image_size, "images_per_s": medians, "runs": runs,
-              "ratio": ratio, "paired_ratio_median": statistics.median(paired),
+              "image_size": image_size, **result,
               "machine": {**common.host_info(), **throughput.keras_info(
                   "float32", False, precision.gpu_capability() is not None)}}
-    out = Path(args.out or os.environ.get("OUT") or common.RESULTS_DIR)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / args.name
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"Wrote {path}")
-    return path
+    return common.write_record(record, args.out, args.name)
 
 
 if __name__ == "__main__":
