@@ -72,13 +72,15 @@ def source_digest(run_dir: Path, results_dir: Path = evidence.RESULTS_DIR) -> st
     Stored in the PDF so a test can tell whether the committed PDF is up to date (a run
     committed under ``results/`` later makes it so)."""
     digest = hashlib.sha256()
-    files = [Path(run_dir) / name for name in evidence.RUN_FILES + evidence.OPTIONAL_FILES]
-    files += runs.evidence_files(results_dir)
-    files += sorted(DOCS_DIR.glob("*.typ")) + sorted(evidence.BENCHMARK_DIR.glob("*.json"))
-    for path in files:
+    named = [(name, Path(run_dir) / name)
+             for name in evidence.RUN_FILES + evidence.OPTIONAL_FILES]
+    named += [(str(path.relative_to(results_dir)), path)  # however run_dir is spelt
+              for path in runs.evidence_files(results_dir)]
+    named += [(path.name, path) for path in sorted(DOCS_DIR.glob("*.typ"))
+              + sorted(evidence.BENCHMARK_DIR.glob("*.json"))]
+    for name, path in named:
         if path.is_file():
-            name = path.relative_to(results_dir) if path.is_relative_to(results_dir) else path.name
-            digest.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -160,6 +162,7 @@ def evidence_data(others: dict, config: dict, history: dict, train_images: int |
         "ablation": others["ablation"], "overfitting": others["overfitting"],
         "recipes": others["recipes"],
         "paper_run": paper_run if paper_run.get("measured") else None,
+        "paper_run_folder": runs.PAPER_RUN,
         "paper_2012": by_folder.get(runs.PAPER_2012) if by_folder.get(
             runs.PAPER_2012, {}).get("measured") else None,
         "first_steps": others["first_steps"], "init_tries": others["init_tries"],

@@ -268,9 +268,11 @@ def test_first_steps_are_read_from_the_script_output(tmp_path):
     assert runs.first_steps(path) is None and runs.first_steps(tmp_path / "none") is None
 
 
-def test_digest_covers_the_other_runs(tmp_path):
+def test_digest_covers_the_other_runs(tmp_path, monkeypatch):
     run = write_run(tmp_path / "results" / "mine")
     before = report.source_digest(run, tmp_path / "results")
+    monkeypatch.chdir(tmp_path)  # the same however the run folder is spelt
+    assert report.source_digest(Path("results/mine"), tmp_path / "results") == before
     write_run(tmp_path / "results" / f"{runs.BASELINE}-no-augmentation")
     assert report.source_digest(run, tmp_path / "results") != before
 
