@@ -1,5 +1,5 @@
-"""Reading the evidence the PDF cites: a run folder's files, ``ablation.json`` and the
-benchmark results in ``benchmarks/results/*.json``.
+"""Reading the evidence the PDF cites: a run folder's files and the benchmark results in
+``benchmarks/results/*.json`` (the other runs under ``results/``: runs.py).
 
 Each reader checks what the document uses, so that a bad file is named (an error for
 the run's own files, a note for the optional ones) rather than failing halfway.
@@ -17,8 +17,9 @@ BENCHMARK_DIR = data.PROJECT_DIR / "benchmarks" / "results"
 RESULTS_DIR = data.PROJECT_DIR / "results"
 IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = 90
+PAPER_BATCH_SIZE = 128
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
-OPTIONAL_FILES = ("conv1_filters.npy", "neighbours.json", "ablation.json", "augmented.png")
+OPTIONAL_FILES = ("conv1_filters.npy", "neighbours.json", "augmented.png")
 
 
 def read_run(run_dir: Path) -> tuple[dict, dict, dict]:
@@ -54,10 +55,10 @@ def top_errors(entry) -> dict | None:
     if not isinstance(entry, dict):
         return None
     errors = {}
-    for key in ("top1", "top5"):
-        if f"{key}_error" in entry:
+    for key in ("top1", "top5"):  # a None (a figure that is no result) is left out
+        if entry.get(f"{key}_error") is not None:
             errors[key] = float(entry[f"{key}_error"])
-        elif key in entry:
+        elif entry.get(key) is not None:
             errors[key] = 1 - float(entry[key])
     return errors if "top1" in errors else None
 
@@ -67,53 +68,10 @@ def percent(fraction) -> str:
     return "–" if fraction is None else f"{100 * fraction:.1f}"
 
 
-def read_ablation(path: Path, notes: list[str]) -> list[dict] | None:
-    """Rows of ``ablation.json``: a list of runs (or ``{"runs": [...]}``), each with a
-    ``name``, optional ``augmentation``/``dropout``/``epochs`` and top1/top5 accuracy or
-    ``top1_error``/``top5_error`` (fractions), directly or under ``metrics``."""
-    if not path.is_file():
-        return None
-    try:
-        runs = json.loads(path.read_text())
-    except ValueError as error:
-        notes.append(f"{path}: not valid JSON ({error}); ablation left out")
-        return None
-    runs = runs.get("runs", []) if isinstance(runs, dict) else runs
-    rows = []
-    for i, run in enumerate(runs if isinstance(runs, list) else []):
-        errors = None
-        if isinstance(run, dict):
-            errors = top_errors(run) or top_errors(run.get("metrics"))
-        if errors is None:
-            notes.append(f"{path}: entry {i} has no top1/top1_error; left out")
-            continue
-        rows.append({"name": str(run.get("name", f"run {i + 1}")),
-                     "augmentation": str(run.get("augmentation", "")),
-                     "dropout": str(run.get("dropout", "")), "epochs": str(run.get("epochs", "")),
-                     "top1": percent(errors["top1"]), "top5": percent(errors.get("top5"))})
-    return rows or None
-
-
-def _numbers(record, path=()):
-    """(key path, value) for every number in a JSON value."""
-    if isinstance(record, dict):
-        for key, value in record.items():
-            yield from _numbers(value, (*path, str(key)))
-    elif isinstance(record, list):
-        for i, value in enumerate(record):
-            label = str(i)
-            if isinstance(value, dict):  # name list entries by what they measured
-                label = str(value.get("name") or value.get("mode") or i)
-            yield from _numbers(value, (*path, label))
-    elif isinstance(record, int | float) and not isinstance(record, bool):
-        yield path, float(record)
-
-
-def measured_throughput(folder: Path = BENCHMARK_DIR, notes: list[str] | None = None,
-                        limit: int = 8) -> list[dict]:
-    """Training images/s found in ``benchmarks/results/*.json`` (any layout: every number
-    whose key says images per second and whose path says train, not inference), with the
-    90-epoch ImageNet time each projects, fastest first."""
+def benchmark_rates(folder: Path = BENCHMARK_DIR, notes: list[str] | None = None) -> list[dict]:
+    """Every measurement of ``benchmarks/train_throughput.py`` in ``folder``: one row per
+    file, variant, batch size and part (``synthetic``: the training step alone, on data
+    in memory; ``input``: the input pipeline alone; ``pipeline``: the two together)."""
     rows = []
     for path in sorted(Path(folder).glob("*.json")):
         try:
@@ -122,37 +80,64 @@ def measured_throughput(folder: Path = BENCHMARK_DIR, notes: list[str] | None = 
             if notes is not None:
                 notes.append(f"{path}: unreadable ({error}); not used")
             continue
-        device = next((str(record[k]) for k in ("device", "machine", "gpu", "host")
-                       if isinstance(record, dict) and isinstance(record.get(k), str)), "")
-        machine = record.get("machine") if isinstance(record, dict) else None
-        if not device and isinstance(machine, dict):  # train_throughput.py's layout
-            device = str(machine.get("gpu") or f"{machine.get('cpu_count', '?')}-core CPU")
-        for keys, value in _numbers(record):
-            key, where = keys[-1].lower(), "/".join(keys).lower()
-            per_second = any(s in where for s in ("images_per_s", "img_per_s", "images/s",
-                                                  "img/s", "imgs_per_s", "throughput"))
-            training = "train" in where or key in ("synthetic", "pipeline")  # train_throughput.py
-            if not per_second or not training or value <= 0 or any(
-                    s in where for s in ("infer", "predict", "eval", "reference", "torch",
-                                         "matmul", "input")):
-                continue
-            hours = IMAGENET_TRAIN_IMAGES * PAPER_EPOCHS / value / 3600
-            owner = record
-            for k in keys[:-2]:  # the dict that holds this figure's settings, if any
-                if isinstance(owner, list):
-                    owner = owner[int(k)] if k.isdigit() and int(k) < len(owner) else {}
-                else:
-                    owner = owner.get(k, {}) if isinstance(owner, dict) else {}
-            settings = (f"{owner['variant']} {owner.get('image_size', '')} px, batch "
-                        f"{owner.get('batch_size', '?')}, {key}"
-                        if isinstance(owner, dict) and "variant" in owner
-                        else "/".join(keys[:-1]) or keys[-1])
-            rows.append({"source": f"{path.name}: {settings}",
-                         "device": device, "images_per_s": f"{value:,.0f}",
-                         "time": f"{hours:,.1f} h" if hours < 48 else f"{hours / 24:,.1f} days",
-                         "value": value})
-    rows.sort(key=lambda row: -row["value"])
-    return rows[:limit]
+        if not isinstance(record, dict) or not isinstance(record.get("results"), list):
+            continue  # another benchmark's layout
+        machine = record.get("machine") if isinstance(record.get("machine"), dict) else {}
+        gpu = machine.get("gpu")
+        device = str(gpu) if gpu else f"{machine.get('cpu_count', '?')}-core CPU"
+        for result in record["results"]:
+            rates = result.get("images_per_s") if isinstance(result, dict) else None
+            for part in ("synthetic", "input", "pipeline") if isinstance(rates, dict) else ():
+                value = rates.get(part)
+                if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                    rows.append({"file": path.name, "device": device, "gpu": bool(gpu),
+                                 "cpu_count": machine.get("cpu_count"),
+                                 "variant": result.get("variant"),
+                                 "image_size": result.get("image_size"),
+                                 "batch_size": result.get("batch_size"), "part": part,
+                                 "images_per_s": float(value)})
+    return rows
+
+
+def duration(images_per_s: float, epochs: int = PAPER_EPOCHS,
+             images: int = IMAGENET_TRAIN_IMAGES) -> str:
+    """How long ``epochs`` passes over ``images`` take at ``images_per_s``, in words."""
+    hours = images * epochs / images_per_s / 3600
+    return f"{hours:,.1f} h" if hours < 48 else f"{hours / 24:,.1f} days"
+
+
+def _rate_row(rate: dict, what: str) -> dict:
+    return {"what": what, "device": rate["device"], "source": rate["file"],
+            "settings": f"{rate['variant']}, {rate['image_size']} px, batch {rate['batch_size']}",
+            "images_per_s": f"{rate['images_per_s']:,.0f}", "time": duration(rate["images_per_s"])}
+
+
+def imagenet_projection(rates: list[dict], variant: str, image_size: int,
+                        batch_size: int | None = None) -> dict:
+    """ImageNet's training time at the slower of two measured paces, since a step cannot
+    run faster than its batches arrive: the GPU training step of ``variant`` at
+    ``image_size`` (at ``batch_size`` if measured there; the fastest) and the input
+    pipeline at ``image_size`` (the fastest measured). ``missing`` names what was not
+    measured; there is no projection then."""
+    steps = [r for r in rates if r["part"] == "synthetic" and r["gpu"]
+             and r["variant"] == variant and r["image_size"] == image_size]
+    steps = [r for r in steps if r["batch_size"] == batch_size] or steps
+    feeds = [r for r in rates if r["part"] == "input" and r["image_size"] == image_size]
+    missing = [what for what, found in (("a GPU training step", steps),
+                                        ("the input pipeline", feeds)) if not found]
+    if missing:
+        return {"missing": " and ".join(missing)}
+    step = max(steps, key=lambda r: r["images_per_s"])
+    feed = max(feeds, key=lambda r: r["images_per_s"])
+    bound = min(step, feed, key=lambda r: r["images_per_s"])
+    faster = max(step["images_per_s"], feed["images_per_s"])
+    return {"missing": None, "step": _rate_row(step, "GPU training step (data in memory)"),
+            "input": _rate_row(feed, "input pipeline (decode, crop, flip)"),
+            "bound": "the input pipeline" if bound is feed else "the GPU training step",
+            "time": duration(bound["images_per_s"]),
+            "ratio": f"{faster / bound['images_per_s']:,.0f}",
+            "input_cpus": str(feed["cpu_count"] or "?"),
+            "step_cpus": str(step["cpu_count"] or "?")}
 
 
 def top5_text(metrics: dict) -> str:

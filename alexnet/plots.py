@@ -23,6 +23,14 @@ from alexnet import data, model  # noqa: E402
 from alexnet.augmentation import AUGMENTATIONS, denormalize  # noqa: E402
 from alexnet.inputs import tfdata  # noqa: E402  (None without TensorFlow)
 
+# One style per series in every figure: training dashed, validation solid, each in its
+# own colour; figures of several runs keep the styles and give each run a colour of
+# RUN_COLOURS (none of them the training or validation colour).
+TRAINING = {"color": "tab:blue", "linestyle": "--"}
+VALIDATION = {"color": "tab:orange", "linestyle": "-"}
+RUN_COLOURS = ("#2ca02c", "#9467bd", "#8c564b", "#d62728", "#17becf", "#e377c2", "#000000",
+               "#bcbd22", "#7f7f7f")
+
 
 def read_history(path: Path) -> dict[str, np.ndarray]:
     """``history.csv`` (one row per epoch, in Keras' CSVLogger format) as columns of floats."""
@@ -33,13 +41,29 @@ def read_history(path: Path) -> dict[str, np.ndarray]:
     return {key: np.array([float(row[key]) for row in rows]) for key in rows[0]}
 
 
+def log_if_spiky(ax, *series) -> bool:
+    """A log scale for the y axis where a few spikes would flatten the rest of the curves
+    (peak over five times the median); says whether it chose one."""
+    values = np.concatenate([np.ravel(s) for s in series])
+    spiky = bool(values.size and values.min() > 0 and values.max() > 5 * np.median(values))
+    if spiky:  # ticks at 1, 2, 5 x 10^k, written as plain numbers
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    return spiky
+
+
 def curves(history: dict[str, np.ndarray]) -> plt.Figure:
-    """Training and validation loss and accuracy per epoch."""
+    """Training and validation loss and accuracy per epoch (the loss on a log scale when
+    spikes dominate it)."""
     epochs = history["epoch"] + 1
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, title in ((axes[0], "loss", "Loss"), (axes[1], "accuracy", "Top-1 accuracy")):
-        ax.plot(epochs, history[key], "o-", label="train")
-        ax.plot(epochs, history[f"val_{key}"], "o-", label="validation")
+        ax.plot(epochs, history[key], label="training", **TRAINING)
+        ax.plot(epochs, history[f"val_{key}"], label="validation", **VALIDATION)
+        if key == "loss" and log_if_spiky(ax, history[key], history[f"val_{key}"]):
+            title += " (log scale)"
         ax.set(title=title, xlabel="epoch")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -70,9 +94,13 @@ def errors(history: dict[str, np.ndarray]) -> plt.Figure:
     """Top-1 and Top-5 validation (and training) error per epoch, as the paper reports."""
     epochs = history["epoch"] + 1
     fig, ax = plt.subplots(figsize=(6, 4))
-    for key, label in (("accuracy", "top-1"), ("top5_accuracy", "top-5")):
-        ax.plot(epochs, 100 * (1 - history[f"val_{key}"]), "o-", label=f"{label} validation")
-        ax.plot(epochs, 100 * (1 - history[key]), "--", alpha=0.6, label=f"{label} train")
+    for key, label, marker in (("accuracy", "top-1", "o"), ("top5_accuracy", "top-5", "s")):
+        validation = 100 * (1 - history[f"val_{key}"])
+        ax.plot(epochs, validation, label=f"{label} validation", marker=marker, markersize=3,
+                **VALIDATION)
+        ax.plot(epochs, 100 * (1 - history[key]), label=f"{label} training", marker=marker,
+                markersize=3, markevery=max(1, len(epochs) // 10), fillstyle="none",
+                **TRAINING)
     ax.set(title="Error rate", xlabel="epoch", ylabel="error (%)", ylim=(0, None))
     ax.grid(alpha=0.3)
     ax.legend()
@@ -196,14 +224,16 @@ def per_class(metrics: dict, max_classes: int = 30) -> plt.Figure:
         names, accuracy = [names[k] for k in keep], [accuracy[k] for k in keep]
         title = f"The {max_classes // 2} best and worst of {len(order)} classes"
     fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(names) + 1.2))
-    bars = ax.barh(range(len(names)), accuracy, color="tab:blue")
+    bars = ax.barh(range(len(names)), accuracy, color=VALIDATION["color"])
     ax.bar_label(bars, [f"{a:.0%}" for a in accuracy], padding=2, fontsize=8)
-    ax.axvline(metrics["top1"], color="tab:red", lw=1, label=f"overall {metrics['top1']:.1%}")
+    ax.axvline(metrics["top1"], color="black", lw=1, linestyle=":")
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
-    ax.set(xlim=(0, 1.1), xlabel="top-1 accuracy (validation)", title=title)
+    overall = f"dotted line: overall {metrics['top1']:.1%}"  # named in the title: no legend
+    ax.set(xlim=(0, 1.1), xlabel="top-1 accuracy (validation)",
+           title=f"{title}, {overall}" if title else overall.capitalize())
+    ax.title.set_fontsize(9)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -4,33 +4,33 @@
 ``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with
 the ``typst`` package (offline, no LaTeX). A run folder must hold ``config.json``,
 ``history.csv`` and ``metrics.json``; it may hold ``conv1_filters.npy`` and
-``neighbours.json`` (see ``artifacts.export_model_artifacts``), ``ablation.json``,
-and ``augmented.png`` as training drew it. Without the two model artifacts but with
-``best.keras``, they are made from the checkpoint. Building the document needs no
-trained model.
+``neighbours.json`` (see ``artifacts.export_model_artifacts``) and ``augmented.png`` as
+training drew it. Without the two model artifacts but with ``best.keras``, they are made
+from the checkpoint. Building the document needs no trained model.
 
-The parts live beside this module: evidence.py reads the run folder and the other
-files the document cites, artifacts.py the model files and the run's images,
-plots.py and figures.py draw the figures of the run and of the model.
+The parts live beside this module: evidence.py reads the run folder and the benchmark
+results, runs.py the other runs under ``results/`` (ablations, recipes, first steps),
+artifacts.py the model files and the run's images, report_figures.py draws the figures
+(with plots.py's and figures.py's).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import keras
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
-from alexnet import artifacts, augmentation, data, evidence, figures, model, plots, tfdata
-from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
+from alexnet import artifacts, augmentation, data, evidence, figures, model, report_figures, runs
+from alexnet.config import RECIPES
 
 DOCS_DIR = data.PROJECT_DIR / "docs"
 DEFAULT_PDF = data.PROJECT_DIR / "AlexNet.pdf"
-# What the training pipeline's augmentation modes do (config.json "augmentation").
 # Published ImageNet (ILSVRC-2012 validation) figures, errors in percent.
 PUBLISHED = [
     {"name": "Krizhevsky et al. 2012 (1 CNN)", "layout": "paper: two towers, LRN",
@@ -66,16 +66,21 @@ def layer_rows(net: keras.Model) -> list[dict]:
     return rows
 
 
-def source_digest(run_dir: Path) -> str:
+def source_digest(run_dir: Path, results_dir: Path = evidence.RESULTS_DIR) -> str:
     """SHA-256 of everything the document is built from: the run folder's input files,
-    ``docs/`` and the benchmark results. Stored in the PDF so a test can tell whether
-    the committed PDF is up to date."""
+    the other runs it cites (runs.evidence_files), ``docs/`` and the benchmark results.
+    Stored in the PDF so a test can tell whether the committed PDF is up to date (a run
+    committed under ``results/`` later makes it so)."""
     digest = hashlib.sha256()
-    files = [Path(run_dir) / name for name in evidence.RUN_FILES + evidence.OPTIONAL_FILES]
-    files += sorted(DOCS_DIR.glob("*.typ")) + sorted(evidence.BENCHMARK_DIR.glob("*.json"))
-    for path in files:
+    named = [(name, Path(run_dir) / name)
+             for name in evidence.RUN_FILES + evidence.OPTIONAL_FILES]
+    named += [(str(path.relative_to(results_dir)), path)  # however run_dir is spelt
+              for path in runs.evidence_files(results_dir)]
+    named += [(path.name, path) for path in sorted(DOCS_DIR.glob("*.typ"))
+              + sorted(evidence.BENCHMARK_DIR.glob("*.json"))]
+    for name, path in named:
         if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -100,92 +105,94 @@ def _command(config: dict) -> str:
     return "python -m alexnet train " + " ".join(parts)
 
 
-def _save(fig, path: Path) -> str:
-    """Saves at print resolution; photographs as JPEG, which keeps the PDF small."""
-    fig.savefig(path, dpi=200, **({"pil_kwargs": {"quality": 90}}
-                                  if path.suffix == ".jpg" else {}))
-    plt.close(fig)
-    return path.name
+def dropout_place(net: keras.Model) -> str:
+    """Where a model's dropout sits, read from its layers: "after fc6 and fc7" (the
+    paper: on those layers' outputs) or "before fc6 and fc7" (torchvision: on their inputs)."""
+    layers = [(type(layer).__name__, layer.name) for layer in net.layers]
+    after, before = [], []
+    for i, (kind, _) in enumerate(layers):
+        if kind != "Dropout":
+            continue
+        j = i - 1
+        while j >= 0 and layers[j][0] in ("ReLU", "BatchNormalization", "Activation"):
+            j -= 1
+        after.append(layers[j][1] if j >= 0 and layers[j][0] == "Dense" else None)
+        before.append(next((name for k, name in layers[i + 1:] if k == "Dense"), None))
+    if after and all(after):
+        return "after " + " and ".join(after)
+    return "before " + " and ".join(name for name in before if name) if before else "none"
 
 
-def _fit(fig, width: float = 6.5):
-    """Resizes a figure to its printed width so that its text prints at its nominal size,
-    with whole-number epoch ticks."""
-    w, h = fig.get_size_inches()
-    fig.set_size_inches(width, h * width / w)
-    for ax in fig.axes:
-        if ax.get_xlabel() == "epoch":
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
-    return fig
+def variant_rows(trained: str | None) -> list[dict]:
+    """The variants table: size, cost and layout of each variant for 1000 classes."""
+    rows = []
+    for name in model.VARIANTS:
+        net = artifacts.reference_model(name)
+        kinds = {type(layer).__name__ for layer in net.layers}
+        rows.append({"name": name, "image_size": str(net.input_shape[1]),
+                     "params": f"{net.count_params():,}",
+                     "macs": f"{model.count_macs(net) / 1e9:.3f}",
+                     "lrn": "yes" if "LocalResponseNormalization" in kinds else "no",
+                     "bn": "yes" if "BatchNormalization" in kinds else "no",
+                     "towers": "2" if any(getattr(la, "groups", 1) > 1
+                                          for la in net.layers) else "1",
+                     "dropout": dropout_place(net), "trained": name == trained})
+    return rows
 
 
-def draw_figures(run_dir: Path, config: dict, metrics: dict, history: dict, roots: list[Path],
-                 paper: keras.Model, out: Path, notes: list[str]) -> dict[str, str | None]:
-    """Draws every figure into ``out``; name -> file name, None where it cannot be made
-    (the reason goes to ``notes``). Augmented samples are drawn afresh, sized for print,
-    when the dataset is at hand; otherwise training's ``augmented.png`` is used."""
-    made: dict[str, str | None] = dict.fromkeys(
-        ("architecture", "augmented", "curves", "errors", "confusion", "per_class",
-         "conv1_filters", "neighbours"))
-    made["architecture"] = _save(figures.architecture(paper), out / "architecture.png")
-    made["curves"] = _save(_fit(plots.curves(history)), out / "curves.png")
-    made["errors"] = _save(_fit(plots.errors(history), 5), out / "errors.png")
-    made["confusion"] = _save(_fit(plots.confusion(metrics), 5.5), out / "confusion.png")
-    made["per_class"] = _save(plots.per_class(metrics), out / "per_class.png")
+def _ratio(value: float) -> str:
+    return str(Fraction(value).limit_denominator(10))
 
-    root = artifacts.find_dataset(roots)
-    if root is not None:
-        train = data.load_split(root, "train", config["class_names"], **data.split_settings(config))
-        images, labels = tfdata.examples(train, config["image_size"], 12, training=True,
-                                        augmentation=config.get("augmentation", "basic"))
-        made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
-                                                     columns=6)), out / "augmented.jpg")
-    elif (run_dir / "augmented.png").is_file():
-        made["augmented"] = Path(shutil.copy(run_dir / "augmented.png", out)).name
-    else:
-        notes.append("augmented.png: not in the run folder, and no dataset to draw it from; "
-                     "figure left out")
 
-    kernel_file, neighbours_file = run_dir / "conv1_filters.npy", run_dir / "neighbours.json"
-    if kernel_file.is_file():
-        made["conv1_filters"] = _save(figures.conv1_filters(np.load(kernel_file)),
-                                      out / "conv1_filters.png")
-    else:
-        notes.append(f"{kernel_file.name}: not in the run folder (nor best.keras and the "
-                     "dataset to make it from); conv1 figure left out")
-    if neighbours_file.is_file():
-        fig = figures.neighbours_figure(json.loads(neighbours_file.read_text()),
-                                        config["class_names"], roots, notes)
-        if fig is not None:
-            made["neighbours"] = _save(fig, out / "neighbours.jpg")
-    else:
-        notes.append(f"{neighbours_file.name}: not in the run folder (nor best.keras and the "
-                     "dataset to make it from); nearest-neighbour figure left out")
-    return made
+def evidence_data(others: dict, config: dict, history: dict, train_images: int | None,
+                  notes: list[str]) -> dict:
+    """The document's parts drawn from other files than the run's: the other runs
+    (runs.collect), the augmentations' settings, the recipe and time for ImageNet."""
+    recipe = RECIPES["modern"]
+    size = model.DEFAULT_IMAGE_SIZE[recipe["variant"]]
+    projection = evidence.imagenet_projection(evidence.benchmark_rates(notes=notes),
+                                              recipe["variant"], size, recipe["batch_size"])
+    steps = (len(history["epoch"]) * math.ceil(train_images / config["batch_size"])
+             if train_images and config.get("batch_size") else None)
+    paper_steps = (evidence.IMAGENET_TRAIN_IMAGES * evidence.PAPER_EPOCHS
+                   / evidence.PAPER_BATCH_SIZE)
+    by_folder = {row["folder"]: row for row in others["recipes"]}
+    paper_run = by_folder.get(runs.PAPER_RUN, {})
+    return {
+        "ablation": others["ablation"], "overfitting": others["overfitting"],
+        "recipes": others["recipes"],
+        "paper_run": paper_run if paper_run.get("measured") else None,
+        "paper_run_folder": runs.PAPER_RUN,
+        "paper_2012": by_folder.get(runs.PAPER_2012) if by_folder.get(
+            runs.PAPER_2012, {}).get("measured") else None,
+        "first_steps": others["first_steps"], "init_tries": others["init_tries"],
+        "conv1": {"partner": others["conv1_partner"] is not None,
+                  "steps": f"{steps:,}" if steps else None,
+                  "paper_steps": f"{round(paper_steps, -4):,.0f}"},
+        "augment": {"area": "–".join(f"{100 * a:.0f}" for a in augmentation.RRC_SCALE),
+                    "ratio": "–".join(_ratio(r) for r in augmentation.RRC_RATIO),
+                    "lighting": f"{augmentation.PAPER_LIGHTING:g}",
+                    "resize": str(augmentation.resize_size(224))},
+        "imagenet": {"images": f"{evidence.IMAGENET_TRAIN_IMAGES:,}",
+                     "epochs": str(evidence.PAPER_EPOCHS), "recipe": "modern",
+                     "variant": recipe["variant"], "image_size": str(size),
+                     "settings": {key: f"{value:g}" if isinstance(value, float) else str(value)
+                                  for key, value in recipe.items()},
+                     "augmentation": augmentation.lookup(recipe["augmentation"]).words,
+                     "projection": projection},
+    }
 
 
 def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
                   paper: keras.Model, made: dict, notes: list[str]) -> dict:
-    """Everything ``docs/AlexNet.typ`` shows, numbers formatted, as ``report.json``;
-    ``paper`` is the paper variant for 1000 classes."""
+    """Everything ``docs/AlexNet.typ`` shows about the run and the model, numbers
+    formatted (``paper`` is the paper variant for 1000 classes); evidence_data adds the
+    rest of ``report.json``."""
     rows = layer_rows(paper)
     dense = [layer for layer in paper.layers if type(layer).__name__ == "Dense"]
     fc_params = sum(layer.count_params() for layer in dense)
     macs = model.layer_macs(paper)
     conv_macs = model.count_macs(paper) - sum(macs[layer.name] for layer in dense)
-    variants = []
-    for name in model.VARIANTS:
-        net = artifacts.reference_model(name)
-        kinds = {type(layer).__name__ for layer in net.layers}
-        variants.append({"name": name, "image_size": str(net.input_shape[1]),
-                         "params": f"{net.count_params():,}",
-                         "macs": f"{model.count_macs(net) / 1e9:.3f}",
-                         "lrn": "yes" if "LocalResponseNormalization" in kinds else "no",
-                         "bn": "yes" if "BatchNormalization" in kinds else "no",
-                         "towers": "2" if any(getattr(la, "groups", 1) > 1
-                                              for la in net.layers) else "1",
-                         "trained": name == config.get("variant")})
     val_top1 = 1 - history["val_accuracy"]
     best = int(np.argmin(val_top1))
     ten = evidence.top_errors(metrics.get("ten_crop"))
@@ -221,19 +228,15 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
                   "ten_top1": evidence.percent(ten["top1"]) if ten else None,
                   "ten_top5": evidence.percent(ten.get("top5")) if ten else None,
                   "best_epoch": str(best + 1),
-                  "chance": evidence.percent(1 - 1 / len(config["class_names"]))},
+                  "chance": evidence.percent(1 - 1 / len(config["class_names"])),
+                  "chance_top1": evidence.percent(1 / len(config["class_names"]))},
         "layers": rows,
         "paper_totals": {"params": f"{paper.count_params():,}",
                          "macs": f"{model.count_macs(paper) / 1e9:.3f}",
                          "fc_params": f"{fc_params / paper.count_params():.0%}",
                          "conv_macs": f"{conv_macs / model.count_macs(paper):.0%}"},
-        "variants": variants,
+        "variants": variant_rows(config.get("variant")),
         "published": PUBLISHED,
-        "ablation": evidence.read_ablation(run_dir / "ablation.json", notes),
-        "throughput": [{k: v for k, v in row.items() if k != "value"}
-                       for row in evidence.measured_throughput(notes=notes)],
-        "imagenet": {"images": f"{evidence.IMAGENET_TRAIN_IMAGES:,}",
-                     "epochs": str(evidence.PAPER_EPOCHS)},
         "neighbours": neighbours,
         "figures": made,
         "notes": notes,
@@ -241,38 +244,42 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
 
 
 def build(run_dir: str | Path, out: str | Path = DEFAULT_PDF, data_root: str | Path | None = None,
-          build_dir: str | Path | None = None) -> tuple[Path, list[str]]:
-    """Builds the PDF from ``run_dir``; returns its path and the notes on what was left
-    out (also printed in the document). Figures and ``report.json`` go to ``build_dir``
-    (default ``build/report`` beside ``out``)."""
+          build_dir: str | Path | None = None,
+          results_dir: str | Path = evidence.RESULTS_DIR) -> tuple[Path, list[str]]:
+    """Builds the PDF from ``run_dir`` and the other runs under ``results_dir``; returns
+    its path and the notes on what was left out (also printed in the document). Figures
+    and ``report.json`` go to ``build_dir`` (default ``build/report`` beside ``out``)."""
     import typst  # lazy: only building the PDF needs it, not the rest of this module
 
-    run_dir, out = Path(run_dir), Path(out)
+    run_dir, out, results_dir = Path(run_dir), Path(out), Path(results_dir)
     config, metrics, history = evidence.read_run(run_dir)
     roots = artifacts.image_roots(config, data_root)
+    root = artifacts.find_dataset(roots)
     notes: list[str] = []
     model_files = [run_dir / "conv1_filters.npy", run_dir / "neighbours.json"]
     if (run_dir / "best.keras").is_file() and not all(p.is_file() for p in model_files):
-        root = artifacts.find_dataset(roots)
         if root is None:
             notes.append("best.keras found but not the dataset, so conv1_filters.npy and "
                          "neighbours.json could not be made; pass --data DATASET_ROOT")
         else:
             artifacts.artifacts_from_checkpoint(run_dir, config, root)
+    train = None if root is None else data.load_split(
+        root, "train", config["class_names"], **data.split_settings(config))
 
     build_dir = Path(build_dir) if build_dir else out.parent / "build" / "report"
     shutil.rmtree(build_dir, ignore_errors=True)
     shutil.copytree(DOCS_DIR, build_dir, ignore=shutil.ignore_patterns("build"))
     (build_dir / "figures").mkdir()
     paper = artifacts.reference_model("paper")
-    made = draw_figures(run_dir, config, metrics, history, roots, paper, build_dir / "figures",
-                        notes)
+    others = runs.collect(results_dir, config, notes)
+    made = report_figures.draw(run_dir, config, metrics, history, train, roots, paper, others,
+                               build_dir / "figures", notes)
     record = document_data(run_dir, config, metrics, history, paper, made, notes)
+    record |= evidence_data(others, config, history, train and len(train.files), notes)
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
-    digest = source_digest(run_dir)
+    digest = source_digest(run_dir, results_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     typst.compile(build_dir / "AlexNet.typ", output=out, root=build_dir, ignore_system_fonts=True,
                   sys_inputs={"digest": digest, "run": record["run"]["name"]}, timestamp=0)
     return out, notes
-

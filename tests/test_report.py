@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet import artifacts, evidence, figures, model, report
+from alexnet import artifacts, evidence, figures, model, report, runs
 from alexnet.__main__ import main
 from conftest import PROJECT, write_image
 
-SECTIONS = ("Architecture", "Overfitting prevention", "Training results", "Comparison",
-            "Reproducing on ImageNet")
+SECTIONS = ("Architecture", "Overfitting prevention", "Training results",
+            "The 2012 recipe and the paper recipe", "Comparison", "Reproducing on ImageNet")
 
 
 def pdf_text(path: Path) -> tuple[str, int, dict]:
@@ -65,7 +65,7 @@ def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
     assert "60,965,224" in text  # the paper variant's layer table total
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert f"{100 * metrics['top1_error']:.1f}" in text
-    assert "Not measured" in text  # no ablation.json in a fresh run
+    assert "Ablation on Imagenette" in text and runs.BASELINE in text  # from results/
     assert stamp(metadata)["digest"] == report.source_digest(tiny_run)
 
 
@@ -79,10 +79,10 @@ def test_missing_optional_files_are_named_in_the_document(tiny_run, tmp_path):
     config["data"] = "no-such-dataset"
     (run / "config.json").write_text(json.dumps(config))
     pdf, notes = report.build(run, tmp_path / "AlexNet.pdf", build_dir=tmp_path / "build")
-    assert len(notes) == 3  # augmented samples, conv1 filters, neighbours
+    assert len(notes) == 3  # no dataset (two figures), conv1 filters, neighbours
     text = pdf_text(pdf)[0]
     assert "Notes on this build" in text and "conv1_filters.npy" in text
-    assert text.count("Figure not available") == 3
+    assert text.count("Figure not available") == 4  # the augmentations, augmented samples
 
 
 def test_report_command_errors_name_the_missing_file(tmp_path, capsys):
@@ -149,34 +149,132 @@ def test_neighbour_figure_counts_missing_images(tmp_path):
     assert "train/n02/gone.JPEG" in notes[0]
 
 
-def test_throughput_is_read_from_any_benchmark_layout(tmp_path):
-    (tmp_path / "h100.json").write_text(json.dumps({
-        "device": "NVIDIA H100", "results": [
-            {"name": "synthetic", "train": {"images_per_s": 30000.0}},
-            {"name": "synthetic", "inference": {"images_per_s": 90000.0}},
-            {"name": "pipeline", "train_images_per_s": 12000}]}))
+def benchmark(path: Path, gpu: str | None, results: list[dict]) -> None:
+    """A ``benchmarks/train_throughput.py`` result file."""
+    machine = {"cpu_count": 16 if gpu else 2} | ({"gpu": gpu} if gpu else {})
+    path.write_text(json.dumps({"machine": machine, "results": results}))
+
+
+def test_imagenet_time_is_bound_by_the_slower_pace(tmp_path):
+    benchmark(tmp_path / "gpu.json", "NVIDIA H100", [
+        {"variant": "bn", "batch_size": 256, "image_size": 224,
+         "images_per_s": {"synthetic": 20000.0, "inference": 90000.0}},
+        {"variant": "bn", "batch_size": 512, "image_size": 224,
+         "images_per_s": {"synthetic": 25000.0}},
+        {"variant": "owt", "batch_size": 256, "image_size": 224,
+         "images_per_s": {"synthetic": 40000.0}}])
+    benchmark(tmp_path / "cpu.json", None, [
+        {"variant": "bn", "batch_size": 64, "image_size": 224,
+         "images_per_s": {"synthetic": 27.0, "input": 250.0, "pipeline": 23.0}},
+        {"variant": "bn", "batch_size": 64, "image_size": 128,
+         "images_per_s": {"input": 330.0}}])
     (tmp_path / "broken.json").write_text("{")
     notes: list[str] = []
-    rows = evidence.measured_throughput(tmp_path, notes)
-    assert [row["images_per_s"] for row in rows] == ["30,000", "12,000"]
-    assert rows[0]["device"] == "NVIDIA H100"
-    assert rows[0]["time"] == f"{1_281_167 * 90 / 30000 / 3600:,.1f} h"
+    rates = evidence.benchmark_rates(tmp_path, notes)
     assert len(notes) == 1 and "broken.json" in notes[0]
-    assert evidence.measured_throughput(tmp_path / "none") == []
+    assert {r["part"] for r in rates} == {"synthetic", "input", "pipeline"}
+
+    projection = evidence.imagenet_projection(rates, "bn", 224, batch_size=256)
+    assert projection["step"]["images_per_s"] == "20,000"  # the recipe's batch size
+    assert projection["input"]["images_per_s"] == "250"  # at 224 px, not 128
+    assert projection["bound"] == "the input pipeline" and projection["ratio"] == "80"
+    assert projection["time"] == evidence.duration(250.0)
+    assert projection["time"] == f"{1_281_167 * 90 / 250 / 3600 / 24:,.1f} days"
+    assert projection["input_cpus"] == "2" and projection["step_cpus"] == "16"
+    fast = [r | {"images_per_s": 1e6} if r["part"] == "input" else r for r in rates]
+    assert evidence.imagenet_projection(fast, "bn", 224)["bound"] == "the GPU training step"
+    assert evidence.imagenet_projection(rates, "paper", 227)["missing"] == (
+        "a GPU training step and the input pipeline")
+    gpu_only = [r for r in rates if r["gpu"]]
+    assert evidence.imagenet_projection(gpu_only, "bn", 224)["missing"] == "the input pipeline"
 
 
-def test_ablation_rows_accept_accuracy_or_error(tmp_path):
-    path = tmp_path / "ablation.json"
-    path.write_text(json.dumps({"runs": [
-        {"name": "full", "augmentation": "crop+flip", "dropout": 0.5, "epochs": 30,
-         "top1": 0.8, "top5": 0.97},
-        {"name": "no dropout", "metrics": {"top1_error": 0.3, "top5_error": 0.05}},
-        {"name": "broken"}]}))
+def write_run(folder: Path, top1: float = 0.75, train: float = 0.7, tied: int = 0,
+              **settings) -> Path:
+    """A run folder as train writes it, small: config.json, metrics.json, history.csv."""
+    folder.mkdir(parents=True)
+    config = {"variant": "bn", "recipe": "modern", "init": "he", "epochs": 2,
+              "image_size": 128, "dropout": 0.5, "augmentation": "rrc", "weight_decay": 5e-5,
+              "machine": "Intel(R) Xeon(R) Processor, 2 cores"} | settings
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "metrics.json").write_text(json.dumps(
+        {"top1": top1, "top5": 0.97, "top5_tied": tied, "examples": 8,
+         "ten_crop": {"top1": top1 + 0.01, "top5": None},
+         "confusion_matrix": [[3, 1], [0, 4]]}))
+    (folder / "history.csv").write_text(f"epoch,accuracy,val_accuracy\n0,0.5,0.6\n1,{train},0.75\n")
+    return folder
+
+
+def test_ablation_table_comes_from_the_run_folders(tmp_path):
+    write_run(tmp_path / runs.BASELINE)
+    write_run(tmp_path / f"{runs.BASELINE}-no-dropout", top1=0.747, train=0.8, dropout=0.0)
+    write_run(tmp_path / f"{runs.BASELINE}-wd5e-4", weight_decay=5e-4, machine="elsewhere")
+    (tmp_path / f"{runs.BASELINE}-broken").mkdir()
+    (tmp_path / f"{runs.BASELINE}-broken" / "metrics.json").write_text("{")
     notes: list[str] = []
-    rows = evidence.read_ablation(path, notes)
-    assert [(r["name"], r["top1"], r["top5"]) for r in rows] == [
-        ("full", "20.0", "3.0"), ("no dropout", "30.0", "5.0")]
-    assert len(notes) == 1 and "entry 2" in notes[0]
+    rows, found = runs.ablation_rows(tmp_path, notes)
+    assert [(r["label"], r["measured"]) for r in rows] == [
+        ("baseline", True), ("no dropout", True), ("no augmentation", False),
+        ("wd5e-4", True)]  # no -lrn folder: no row; the broken one: a note
+    assert len(notes) == 1 and "broken" in notes[0]
+    base, no_dropout, no_augmentation, decay = rows
+    assert (base["change"], no_dropout["change"], decay["change"]) == (
+        "none", "--dropout 0", "--weight-decay 0.0005")  # machines are not settings
+    assert no_augmentation["change"] == "--augmentation none"
+    assert (no_dropout["top1"], no_dropout["ten_top1"], no_dropout["top5"]) == (
+        "74.7", "75.7", "97.0")
+    assert (base["train"], base["val"], base["gap"]) == ("70.0", "75.0", "−5.0")
+    assert no_dropout["gap"] == "+5.0" and base["epochs"] == "2 of 2"
+    assert set(found) == {runs.BASELINE, f"{runs.BASELINE}-no-dropout", f"{runs.BASELINE}-wd5e-4"}
+    assert "no dropout" in runs.overfitting_words(rows)
+    assert "none of them overfits" in runs.overfitting_words([base])
+
+    write_run(tmp_path / f"{runs.BASELINE}-no-augmentation", augmentation="none", train=0.99)
+    rows, _ = runs.ablation_rows(tmp_path, notes)
+    assert rows[2]["measured"] and rows[2]["gap"] == "+24.0"
+
+
+def test_tied_top5_is_no_result_and_missing_runs_are_named(tmp_path):
+    write_run(tmp_path / runs.PAPER_2012, top1=0.104, tied=3516, recipe="paper",
+              variant="paper", init="paper")
+    notes: list[str] = []
+    rows, found = runs.recipe_rows(tmp_path, notes)
+    assert [r["folder"] for r in rows] == list(runs.RECIPE_RUNS) and notes == []
+    diverged = rows[0]
+    assert diverged["top5"] == "tied: no result" and diverged["top5_tied"] == "3,516"
+    assert diverged["init"] == "N(0, 0.01), biases 1"
+    assert diverged["machine"] == "Intel Xeon, 2 cores"
+    assert diverged["one_class"] == "62.5"  # column sums 3 and 5 of 8: the most predicted
+    assert [r["measured"] for r in rows[1:]] == [False, False, False]
+    assert list(found) == [runs.PAPER_2012]
+    others = runs.collect(tmp_path, {"variant": "bn"}, notes)
+    assert others["conv1_partner"] is None and others["first_steps"] is None
+    assert others["init_tries"] == [] and notes == []
+
+
+def test_first_steps_are_read_from_the_script_output(tmp_path):
+    path = tmp_path / runs.FIRST_STEPS
+    path.write_text("# python scripts/first_steps.py --recipe paper\n# a CPU\n"
+                    "step   1  loss    3.287  most predicted class  100%  (29 s)\n"
+                    "step   2  loss   26.000  most predicted class   90%  (50 s)\n"
+                    "step   3  loss    2.317  most predicted class  100%  (72 s)\n")
+    record = runs.first_steps(path)
+    assert record["header"] == ["python scripts/first_steps.py --recipe paper", "a CPU"]
+    assert record["losses"] == [3.287, 26.0, 2.317] and record["steps"] == [1, 2, 3]
+    assert (record["first"], record["peak"], record["peak_step"], record["last"]) == (
+        "3.3", "26.0", "2", "2.32")
+    assert (record["share_min"], record["share_max"]) == ("90.0", "100.0")
+    path.write_text("nothing\n")
+    assert runs.first_steps(path) is None and runs.first_steps(tmp_path / "none") is None
+
+
+def test_digest_covers_the_other_runs(tmp_path, monkeypatch):
+    run = write_run(tmp_path / "results" / "mine")
+    before = report.source_digest(run, tmp_path / "results")
+    monkeypatch.chdir(tmp_path)  # the same however the run folder is spelt
+    assert report.source_digest(Path("results/mine"), tmp_path / "results") == before
+    write_run(tmp_path / "results" / f"{runs.BASELINE}-no-augmentation")
+    assert report.source_digest(run, tmp_path / "results") != before
 
 
 def test_architecture_comes_from_the_model():
@@ -187,6 +285,8 @@ def test_architecture_comes_from_the_model():
     assert [s["groups"] for s in stages[1:6]] == [1, 2, 1, 2, 2]
     assert stages[1]["ops"] == ["ReLU", "LRN", "max-pool 3×3/2"]
     assert stages[6]["ops"] == ["ReLU", "dropout 0.5"]
+    assert report.dropout_place(net) == "after fc6 and fc7"  # the paper's place
+    assert report.dropout_place(artifacts.reference_model("bn")) == "before fc6 and fc7"
     rows = report.layer_rows(net)
     assert sum(int(float(r["macs"].replace(",", "")) * 1e6 + 0.5) for r in rows if r["macs"]) \
         == pytest.approx(model.count_macs(net), rel=1e-3)

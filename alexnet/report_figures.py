@@ -1,0 +1,192 @@
+"""The PDF's figures, drawn from the evidence into the build folder: the run's own
+(plots.py), the model's (figures.py), and those only the document shows: several runs'
+accuracy curves, the 2012 recipe's first steps, one image under every augmentation.
+
+Every figure keeps plots.py's styles: training dashed, validation solid; a figure of
+several runs gives each run one colour, the same in every figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from alexnet import augmentation, data, figures, plots, runs, tfdata
+from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
+
+FIGURES = ("architecture", "augmentations", "augmented", "ablation", "curves", "errors",
+           "confusion", "per_class", "first_steps", "recipes", "conv1_filters", "neighbours")
+
+
+def _save(fig, path: Path) -> str:
+    """Saves at print resolution; photographs as JPEG, which keeps the PDF small."""
+    fig.savefig(path, dpi=200, **({"pil_kwargs": {"quality": 90}}
+                                  if path.suffix == ".jpg" else {}))
+    plt.close(fig)
+    return path.name
+
+
+def _fit(fig, width: float = 6.5):
+    """Resizes a figure to its printed width so that its text prints at its nominal size,
+    with whole-number epoch ticks."""
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(width, h * width / w)
+    for ax in fig.axes:
+        if ax.get_xlabel() in ("epoch", "step"):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_curves(curves: list[tuple[str, dict, str]], training: bool = True,
+                    size: tuple[float, float] = (6.5, 3.2)) -> plt.Figure:
+    """Top-1 accuracy per epoch of several runs (label, history, colour): validation solid,
+    training dashed (measured on augmented crops, with dropout on)."""
+    fig, ax = plt.subplots(figsize=size)
+    for label, history, colour in curves:
+        epochs = history["epoch"] + 1
+        ax.plot(epochs, 100 * history["val_accuracy"], color=colour, linestyle="-",
+                marker="o", markersize=2.5, label=label)
+        if training:
+            ax.plot(epochs, 100 * history["accuracy"], color=colour, linestyle="--")
+    handles, labels = ax.get_legend_handles_labels()
+    styles = [Line2D([], [], color="grey", linestyle=style, label=label)
+              for style, label in (("-", "validation"), ("--", "training")) if training]
+    ax.legend(handles=handles + styles, labels=labels + [s.get_label() for s in styles],
+              loc="lower right", fontsize=8)
+    ax.set(xlabel="epoch", ylabel="top-1 accuracy (%)", ylim=(0, 100))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def first_steps(record: dict, classes: int) -> plt.Figure:
+    """The training loss of the 2012 recipe's first steps, against the loss of a uniform
+    guess over the classes (log scale when the spikes dominate); no legend to cover them."""
+    fig, ax = plt.subplots(figsize=(3.3, 2.4))
+    ax.plot(record["steps"], record["losses"], marker="o", markersize=3, **plots.TRAINING)
+    chance = math.log(classes)
+    ax.axhline(chance, color="black", linestyle=":", lw=1)
+    ax.annotate(f"ln {classes} = {chance:.2f}: uniform guess", (record["steps"][-1], chance),
+                xytext=(0, -3), textcoords="offset points", ha="right", va="top", fontsize=7)
+    log = plots.log_if_spiky(ax, record["losses"], [chance])
+    ax.set_ylim(bottom=chance * (0.75 if log else 0.5))
+    ax.set(xlabel="step", ylabel="training loss" + (" (log scale)" if log else ""))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def augmentation_grid(path: Path, image_size: int, columns: int = 6) -> plt.Figure:
+    """One training image as the augmentations give it: the original, its centre crop
+    (``none``), random draws of the paper's crops (``paper``) and of random-resized crops
+    (``rrc``), and the paper's five test crops (their mirror images, the other five, left
+    out)."""
+    contents = tfdata.read_file(path)
+
+    def draw(name: str) -> np.ndarray:
+        spec = augmentation.lookup(name)
+        return tfdata.train_transform(contents, image_size, spec, encoded=True).numpy()
+
+    tests = tfdata.ten_crop_transform(contents, image_size, encoded=True).numpy()[:5]
+    cells = [("original", tfdata.decode(contents).numpy()), ("none: centre", draw("none"))]
+    cells += [("paper", draw("paper")) for _ in range(columns - 2)]
+    cells += [("rrc", draw("rrc")) for _ in range(columns)]
+    cells += [("test crop", image) for image in tests] + [("", None)] * (columns - len(tests))
+    rows = len(cells) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5, rows * 6.5 / columns * 1.1))
+    for ax, (title, image) in zip(axes.flat, cells, strict=True):
+        ax.axis("off")
+        if image is not None:
+            ax.imshow(np.clip(image, 0, 255).astype("uint8"))
+            ax.set_title(title, fontsize=7, pad=2)
+    fig.tight_layout(pad=0.2, h_pad=0.4, w_pad=0.3)
+    return fig
+
+
+def run_label(row: dict, config: dict) -> str:
+    """A run of the recipes' figure, in a few words."""
+    return (f"{row['recipe']}: {row['variant']}, init {config.get('init', '?')}, "
+            f"{row['image_size']} px")
+
+
+def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: data.Split | None,
+         roots: list[Path], paper: keras.Model, others: dict, out: Path,
+         notes: list[str]) -> dict[str, str | None]:
+    """Draws every figure into ``out``; name -> file name, None where it cannot be made
+    (the reason goes to ``notes``). ``train``: the run's training split when the dataset
+    is at hand (for the augmented samples, drawn afresh, sized for print; otherwise
+    training's ``augmented.png``); ``others``: runs.collect's other runs."""
+    made: dict[str, str | None] = dict.fromkeys(FIGURES)
+    made["architecture"] = _save(figures.architecture(paper), out / "architecture.png")
+    made["curves"] = _save(_fit(plots.curves(history)), out / "curves.png")
+    made["errors"] = _save(_fit(plots.errors(history), 5), out / "errors.png")
+    made["confusion"] = _save(_fit(plots.confusion(metrics), 5), out / "confusion.png")
+    made["per_class"] = _save(plots.per_class(metrics), out / "per_class.png")
+
+    if train is not None:
+        augmentation = config.get("augmentation", "basic")
+        images, labels = tfdata.examples(train, config["image_size"], 12, training=True,
+                                         augmentation=augmentation)
+        made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
+                                                     columns=6)), out / "augmented.jpg")
+        made["augmentations"] = _save(augmentation_grid(train.files[0], config["image_size"]),
+                                      out / "augmentations.jpg")
+    elif (run_dir / "augmented.png").is_file():
+        made["augmented"] = Path(shutil.copy(run_dir / "augmented.png", out)).name
+    if train is None:
+        notes.append("no dataset at hand (pass --data DATASET_ROOT): the augmentations "
+                     "figure left out" + ("" if made["augmented"] else
+                                          ", and augmented samples (no augmented.png)"))
+
+    colours, found = others["colours"], others["runs"]
+    ablation = [(row["label"], found[row["folder"]]["history"], colours[row["folder"]])
+                for row in others["ablation"] if row["measured"]]
+    if ablation:
+        made["ablation"] = _save(accuracy_curves(ablation), out / "ablation.png")
+    else:
+        notes.append("no ablation run under results/; ablation figure left out")
+    recipes = [(run_label(row, found[row["folder"]]["config"]), found[row["folder"]]["history"],
+                colours[row["folder"]]) for row in others["recipes"] if row["measured"]]
+    if recipes:
+        made["recipes"] = _save(accuracy_curves(recipes, training=False), out / "recipes.png")
+    else:
+        notes.append("no recipe run under results/; the recipes' figure left out")
+    if others["first_steps"] is not None:
+        made["first_steps"] = _save(first_steps(others["first_steps"],
+                                                len(config["class_names"])),
+                                    out / "first_steps.png")
+    else:
+        notes.append(f"results/{runs.FIRST_STEPS}: not there, or no finite loss per step in "
+                     "it; the first-steps figure left out")
+
+    kernel_file, neighbours_file = run_dir / "conv1_filters.npy", run_dir / "neighbours.json"
+    if kernel_file.is_file():
+        kernels = [(f"this run: {config.get('variant')}, {len(history['epoch'])} epochs at "
+                    f"{config.get('image_size')} px", np.load(kernel_file))]
+        partner = others["conv1_partner"]
+        if partner is not None:
+            kernels.append(partner)
+        made["conv1_filters"] = _save(figures.conv1_side_by_side(kernels),
+                                      out / "conv1_filters.png")
+    else:
+        notes.append(f"{kernel_file.name}: not in the run folder (nor best.keras and the "
+                     "dataset to make it from); conv1 figure left out")
+    if neighbours_file.is_file():
+        fig = figures.neighbours_figure(json.loads(neighbours_file.read_text()),
+                                        config["class_names"], roots, notes)
+        if fig is not None:
+            made["neighbours"] = _save(fig, out / "neighbours.jpg")
+    else:
+        notes.append(f"{neighbours_file.name}: not in the run folder (nor best.keras and the "
+                     "dataset to make it from); nearest-neighbour figure left out")
+    return made
