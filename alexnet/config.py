@@ -152,8 +152,9 @@ def load_config(run_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-# What --resume may change; any other flag given with it must equal the saved setting.
-RESUME_CHANGES = ("epochs", "strategy")
+# What --resume may change (the time limit counts this sitting's epochs only); any other
+# flag given with it must equal the saved setting.
+RESUME_CHANGES = ("epochs", "strategy", "time_limit")
 
 
 def _same_setting(name: str, saved, given, run_dir: Path, saved_config: dict) -> bool:
@@ -174,8 +175,8 @@ def _same_setting(name: str, saved, given, run_dir: Path, saved_config: dict) ->
 
 def resume_changes(run_dir: Path, options: dict, recipe: str | None = None) -> dict:
     """The settings given with ``--resume RUN_DIR`` that change the run (``--epochs``,
-    ``--strategy``); every other flag given (``--recipe`` too) must equal the saved
-    value, else one error names each differing flag with its saved and given values."""
+    ``--strategy``, ``--time-limit``); every other flag given (``--recipe`` too) must equal
+    the saved value, else one error names each differing flag with its saved and given values."""
     saved = load_config(run_dir)
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     differing = []
@@ -187,7 +188,8 @@ def resume_changes(run_dir: Path, options: dict, recipe: str | None = None) -> d
             differing.append(f"--{name.replace('_', '-')}: saved {before}, given {value}")
     if differing:
         raise ValueError(f"--resume {run_dir} continues the run with its saved settings (only "
-                         f"--epochs and --strategy may change): {'; '.join(differing)}")
+                         f"--epochs, --strategy and --time-limit may change): "
+                         f"{'; '.join(differing)}")
     return {name: value for name, value in options.items() if name in RESUME_CHANGES}
 
 

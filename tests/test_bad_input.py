@@ -62,7 +62,7 @@ def test_existing_run_is_not_overwritten_and_resume_keeps_settings(capsys, tiny_
     assert f"{run} already holds a run" in line and f"--resume {run}" in line
     save_config(run, TrainConfig(data=str(tiny_dataset), out=str(run)), ["a"], tiny_dataset)
     line = error_line(capsys, ["train", "--resume", str(run), "--lr", "0.1"])
-    assert "only --epochs and --strategy may change" in line
+    assert "only --epochs, --strategy and --time-limit may change" in line
     assert "--lr: saved 0.01, given 0.1" in line
 
 

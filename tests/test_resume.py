@@ -151,8 +151,10 @@ def test_resume_accepts_flags_equal_to_the_saved_ones(saved_run, monkeypatch):
     assert status == 0, "equal flags must be accepted"
     assert (config.batch_size, config.limit, config.out) == (4, 2, str(saved_run))
     status, config = resume_with(saved_run, "--batch-size", "4", "--epochs", "90",
-                                 "--strategy", "mirrored", monkeypatch=monkeypatch)
-    assert status == 0 and (config.epochs, config.strategy) == (90, "mirrored")  # may change
+                                 "--strategy", "mirrored", "--time-limit", "30",
+                                 monkeypatch=monkeypatch)
+    assert status == 0  # these may change
+    assert (config.epochs, config.strategy, config.time_limit) == (90, "mirrored", 30.0)
 
 
 def test_resume_refuses_differing_flags_naming_saved_and_given(saved_run, monkeypatch, capsys):
@@ -162,7 +164,7 @@ def test_resume_refuses_differing_flags_naming_saved_and_given(saved_run, monkey
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
     assert "--batch-size: saved 4, given 8" in error and "--limit: saved 2, given 3" in error
-    assert "--lr" not in error and "only --epochs and --strategy may change" in error
+    assert "--lr" not in error and "only --epochs, --strategy and --time-limit may change" in error
     status, _ = resume_with(saved_run, "--recipe", "modern", monkeypatch=monkeypatch)
     assert status == 2 and "--recipe: saved paper, given modern" in capsys.readouterr().err
     status, _ = resume_with(saved_run, "--validation-split", "0.2", monkeypatch=monkeypatch)
