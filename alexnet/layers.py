@@ -1,4 +1,5 @@
-"""Custom layers, written with `keras.ops` only so they run on every Keras backend."""
+"""Custom layers, written with `keras.ops` so they run on every Keras backend (the fused
+BatchNorm's TensorFlow kernel is only taken on TensorFlow)."""
 
 from __future__ import annotations
 
@@ -182,3 +183,36 @@ class GroupedConv2D(TapwiseConv2D):
                     ops.split(kernel, self.groups, axis=-1), strict=True)
         return ops.concatenate([super(GroupedConv2D, self).convolution_op(x, k)
                                 for x, k in pairs], axis=axis)
+
+
+@keras.saving.register_keras_serializable(package="alexnet")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """``keras.layers.BatchNormalization`` whose training pass, on TensorFlow with 4-D
+    float32 inputs, is TensorFlow's fused kernel (one oneDNN/cuDNN op forward, one
+    backward). Keras 3 normalises with separate ops: about a fifth of a ``bn`` training
+    step on a 2-core Xeon, and 1.11x faster training fused (docs/performance.md).
+
+    Same weights and outputs; inference, other inputs and other backends are Keras' own.
+    TensorFlow's moving variance uses the unbiased batch variance, as PyTorch's does
+    (n / (n - 1) times Keras': 1.0007 for a 64 x 13 x 13 batch).
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable and mask is None and self.scale and self.center
+                and not self.renorm and len(inputs.shape) == 4 and self.axis in (-1, 3)
+                and inputs.dtype == "float32" and keras.backend.backend() == "tensorflow"):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf  # here, not above: only this backend has the kernel
+
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs, self.gamma, self.beta, mean=self.moving_mean,
+            variance=self.moving_variance, epsilon=self.epsilon, is_training=True,
+            exponential_avg_factor=1.0 - self.momentum)
+        self.moving_mean.assign(mean)
+        self.moving_variance.assign(variance)
+        return outputs
+
+
+# Named as Keras' layer inside weight files (as TapwiseConv2D above): runs and resume
+# states saved before the model used it load, and the other way round.
+FusedBatchNormalization.__name__ = FusedBatchNormalization.__qualname__ = "BatchNormalization"

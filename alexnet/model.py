@@ -30,6 +30,7 @@ from keras import layers
 from alexnet import augmentation, optimizer  # noqa: F401  register Augment and PaperSGD for load()
 from alexnet.layers import (
     AdaptiveAveragePooling2D,
+    FusedBatchNormalization,
     GroupedConv2D,
     LocalResponseNormalization,
     TapwiseConv2D,
@@ -106,8 +107,8 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
         x = conv_layer(filters, kernel, stride, padding="valid" if kernel == 11 else "same",
                        groups=groups, use_bias=not batchnorm, kernel_initializer=kernel_init,
                        bias_initializer=bias_init, name=name)(x)
-        if batchnorm:
-            x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
+        if batchnorm:  # Keras' BatchNormalization, one fused kernel on TensorFlow
+            x = FusedBatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
         return layers.ReLU(name=f"{name}_relu")(x)
 
     def dense(x, units, name):

@@ -1,12 +1,10 @@
-"""Training images/s of the ``bn`` variant with Keras' BatchNormalization against the same
-model with TensorFlow's fused batch-norm kernel, the two models in one process.
+"""Training images/s of the ``bn`` variant as the package builds it, with
+``alexnet.layers.FusedBatchNormalization`` (TensorFlow's fused batch-norm kernel), against
+the same model with Keras' own BatchNormalization, the two models in one process.
 
 Keras 3 normalises with separate ops (moments, subtract, multiply, add and their
 gradients): on the 2-core Xeon they were about a fifth of a ``bn`` training step
-(``benchmarks/results/cpu-2core-xeon-profile-bn-224.txt``). ``FusedBatchNormalization``
-below is Keras' layer with its training pass through ``tf.nn.fused_batch_norm`` (one
-oneDNN kernel forward, one backward) on 4-D float32 inputs; everything else is the same,
-and the same weights load into either. It is measured here before the model adopts it.
+(``benchmarks/results/cpu-2core-xeon-profile-bn-224.txt``); this measures what fusing gains.
 
 Repetitions alternate between the two models, so a busy machine slows both alike, and
 the figure to read is the ratio. Synthetic data, warm-up steps (tracing) excluded,
@@ -30,39 +28,16 @@ import train_throughput as throughput
 NAMES = {False: "keras_batchnorm", True: "fused_batchnorm"}
 
 
-def fused_batchnorm_class():
-    """``keras.layers.BatchNormalization`` whose training pass on 4-D float32 inputs is
-    TensorFlow's fused kernel; other inputs, inference and other backends: Keras' own.
-    (TensorFlow's moving variance uses the unbiased batch variance: n / (n - 1) times
-    Keras', 1.0007 for a 64 x 13 x 13 batch.)"""
-    import keras
-    import tensorflow as tf
-
-    class FusedBatchNormalization(keras.layers.BatchNormalization):
-        def call(self, inputs, training=None, mask=None):
-            if not (training and self.trainable and mask is None and self.scale
-                    and self.center and not self.renorm and len(inputs.shape) == 4
-                    and self.axis in (-1, 3) and inputs.dtype == "float32"):
-                return super().call(inputs, training=training, mask=mask)
-            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                inputs, self.gamma, self.beta, mean=self.moving_mean,
-                variance=self.moving_variance, epsilon=self.epsilon, is_training=True,
-                exponential_avg_factor=1.0 - self.momentum)
-            self.moving_mean.assign(mean)
-            self.moving_variance.assign(variance)
-            return outputs
-
-    return FusedBatchNormalization
-
-
-def with_fused_batchnorm(net):
-    """A copy of ``net`` with every BatchNormalization fused (same configuration)."""
+def with_keras_batchnorm(net):
+    """A copy of ``net`` with Keras' own BatchNormalization in place of the fused one
+    (same configuration, so the same weights load into either)."""
     import keras
 
-    fused = fused_batchnorm_class()
+    from alexnet.layers import FusedBatchNormalization
 
     def clone(layer):
-        kind = fused if isinstance(layer, keras.layers.BatchNormalization) else type(layer)
+        kind = (keras.layers.BatchNormalization if isinstance(layer, FusedBatchNormalization)
+                else type(layer))
         return kind.from_config(layer.get_config())
 
     return keras.models.clone_model(net, clone_function=clone)
@@ -79,9 +54,9 @@ def trained_step(variant: str, image_size: int, batch_size: int, classes: int, f
     from alexnet.train import compile_model
 
     keras.utils.set_random_seed(0)
-    net = model.build(variant, classes, image_size)
-    if fused:
-        net = with_fused_batchnorm(net)
+    net = model.build(variant, classes, image_size)  # fused, as the package trains
+    if not fused:
+        net = with_keras_batchnorm(net)
     compile_model(net, TrainConfig(variant=variant, image_size=image_size), 1)
     rng = np.random.default_rng(0)
     x = keras.ops.convert_to_tensor(

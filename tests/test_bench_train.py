@@ -171,32 +171,12 @@ def test_kernel_gradient_benchmark_on_a_tiny_model(tmp_path):
     assert layers.kernel_gradient_by_matmuls is switch
 
 
-def test_fused_batchnorm_benchmark_layer_equals_keras_and_the_benchmark_runs(tmp_path):
-    """The fused layer gives Keras' outputs, gradients and moving statistics (up to the
-    n / (n - 1) of TensorFlow's moving variance), and the benchmark writes both figures."""
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
+def test_fused_batchnorm_benchmark_runs(tmp_path):
+    """The benchmark writes both figures (the layer itself: tests/test_layers.py)."""
     spec = importlib.util.spec_from_file_location(
         "fused_batchnorm", SCRIPT.parent / "fused_batchnorm.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    x = tf.constant(np.random.default_rng(0).normal(2, 3, (8, 13, 13, 32)).astype("float32"))
-    results = []
-    for layer in (keras.layers.BatchNormalization(momentum=0.9),
-                  module.fused_batchnorm_class()(momentum=0.9)):
-        layer.build(x.shape)
-        layer.gamma.assign(np.linspace(0.5, 1.5, 32, dtype="float32"))
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x, training=True)
-            loss = tf.reduce_sum(y * tf.cos(y))
-        results.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta]),
-                        layer.moving_mean, layer.moving_variance])
-    for keras_value, fused_value in zip(*results, strict=True):
-        np.testing.assert_allclose(np.asarray(fused_value), np.asarray(keras_value),
-                                   rtol=2e-3, atol=1e-4)
     path = module.main(["--batch-size", "2", "--image-size", "96", "--classes", "10",
                         "--warmup", "0", "--steps", "1", "--repeats", "2",
                         "--out", str(tmp_path), "--name", "fbn.json"])

@@ -224,3 +224,48 @@ def test_conv_weight_files_interchange_with_keras_conv(tmp_path):
         loaded.load_weights(tmp_path / "saved.weights.h5")
         for mine, reference in zip(loaded.get_weights(), saved.get_weights(), strict=True):
             np.testing.assert_array_equal(mine, reference)
+
+
+def test_fused_batchnorm_equals_keras_batchnorm():
+    """Outputs, gradients and moving statistics of Keras' layer (up to the n / (n - 1) of
+    TensorFlow's moving variance), in training and inference."""
+    from alexnet.layers import FusedBatchNormalization
+
+    x = tf.constant(np.random.default_rng(0).normal(2, 3, (8, 13, 13, 32)).astype("float32"))
+    results = []
+    for layer in (keras.layers.BatchNormalization(momentum=0.9),
+                  FusedBatchNormalization(momentum=0.9)):
+        layer.build(x.shape)
+        layer.gamma.assign(np.linspace(0.5, 1.5, 32, dtype="float32"))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * tf.cos(y))
+        results.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta]),
+                        layer.moving_mean, layer.moving_variance, layer(x, training=False)])
+    for keras_value, fused_value in zip(*results, strict=True):
+        np.testing.assert_allclose(np.asarray(fused_value), np.asarray(keras_value),
+                                   rtol=2e-3, atol=1e-4)
+
+
+def test_fused_batchnorm_weight_files_interchange_with_keras_batchnorm(tmp_path):
+    """Runs saved before the model fused its BatchNorm (and their --resume state) load,
+    and the other way round; a saved model loads back with the fused layer."""
+    from alexnet.layers import FusedBatchNormalization
+
+    def net(norm):
+        inputs = keras.Input((5, 5, 3))
+        return keras.Model(inputs, norm()(keras.layers.Conv2D(4, 3)(inputs)))
+
+    for source, target in ((keras.layers.BatchNormalization, FusedBatchNormalization),
+                           (FusedBatchNormalization, keras.layers.BatchNormalization)):
+        saved, loaded = net(source), net(target)
+        saved.set_weights([np.full(w.shape, i + 2.0, "float32")
+                           for i, w in enumerate(saved.get_weights())])
+        saved.save_weights(tmp_path / "saved.weights.h5")
+        loaded.load_weights(tmp_path / "saved.weights.h5")
+        for mine, reference in zip(loaded.get_weights(), saved.get_weights(), strict=True):
+            np.testing.assert_array_equal(mine, reference)
+    net(FusedBatchNormalization).save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert isinstance(loaded.layers[-1], FusedBatchNormalization)
