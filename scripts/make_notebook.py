@@ -149,7 +149,9 @@ network; `owt` is torchvision's single-tower "one weird trick" layout (into whic
 torchvision's ImageNet weights port with `python -m alexnet port`); `bn` is `owt` with
 BatchNormalization after every convolution and hidden FC layer, which trains reliably
 from scratch on a small dataset and is the `modern` recipe's network. (`TapwiseConv2D`
-is Keras' `Conv2D` with a faster gradient on some CPUs; it saves as a plain `Conv2D`.)"""),
+is Keras' `Conv2D` with a faster gradient on some CPUs; `FusedBatchNormalization` is
+Keras' `BatchNormalization` trained with TensorFlow's one fused kernel. Both keep Keras'
+names in weight files.)"""),
     ("code", """print(inspect.getsource(model.build))"""),
     ("md", """The network this notebook trains, layer by layer, for the dataset's classes and
 the recipe's image size:"""),
