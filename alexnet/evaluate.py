@@ -4,6 +4,7 @@ confusion matrix, written to ``metrics.json`` in the run folder."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import keras
@@ -30,7 +31,10 @@ def predict(net: keras.Model, dataset, batches: int | None = None) -> tuple[np.n
     probabilities, labels = [], []
     if batches is None and hasattr(dataset, "__len__"):
         batches = len(dataset)
-    progress = keras.utils.Progbar(batches, unit_name="batch", interval=2.0)  # a line per 2 s
+    # A live bar in a terminal or notebook; in a log file one line at the end, not a bar a 2 s.
+    live = sys.stdout.isatty() or "ipykernel" in sys.modules
+    progress = keras.utils.Progbar(batches, unit_name="batch", interval=2.0,
+                                   verbose=1 if live else 2)
     for images, one_hot in dataset:
         if len(images.shape) == 5:
             count, crops = images.shape[:2]

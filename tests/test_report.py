@@ -192,7 +192,7 @@ def test_imagenet_time_is_bound_by_the_slower_pace(tmp_path):
 def write_run(folder: Path, top1: float = 0.75, train: float = 0.7, tied: int = 0,
               **settings) -> Path:
     """A run folder as train writes it, small: config.json, metrics.json, history.csv."""
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     config = {"variant": "bn", "recipe": "modern", "init": "he", "epochs": 2,
               "image_size": 128, "dropout": 0.5, "augmentation": "rrc", "weight_decay": 5e-5,
               "machine": "Intel(R) Xeon(R) Processor, 2 cores"} | settings
@@ -232,6 +232,16 @@ def test_ablation_table_comes_from_the_run_folders(tmp_path):
     write_run(tmp_path / f"{runs.BASELINE}-no-augmentation", augmentation="none", train=0.99)
     rows, _ = runs.ablation_rows(tmp_path, notes)
     assert rows[2]["measured"] and rows[2]["gap"] == "+24.0"
+    words = runs.overfitting_words(rows)
+    assert "top-1 moved by −0.3 to +0.0 points" in words
+    assert "No change cost a point of top-1" in words
+    write_run(tmp_path / f"{runs.BASELINE}-no-dropout", top1=0.72, train=0.8, dropout=0.0)
+    write_run(tmp_path / f"{runs.BASELINE}-seed-1", top1=0.755)  # the baseline's settings
+    rows, _ = runs.ablation_rows(tmp_path, notes)
+    labels = {row["folder"]: row["label"] for row in rows}
+    assert labels[f"{runs.BASELINE}-seed-1"] == "the baseline again (seed-1)"
+    words = runs.overfitting_words(rows)
+    assert "moved by −3.0 to +0.5 points" in words and "No change cost" not in words
 
 
 def test_tied_top5_is_no_result_and_missing_runs_are_named(tmp_path):
