@@ -156,6 +156,11 @@ def overfitting_words(rows: list[dict]) -> str:
     moves = [row["top1_value"] - base["top1_value"] for row in changed]
     words.append(f"Against the baseline, validation top-1 moved by {points(min(moves))} to "
                  f"{points(max(moves))} points across these runs.")
+    again = [row for row in changed if row["label"].startswith("the baseline again")]
+    if again:
+        words.append(f"The baseline's settings run again moved it by "
+                     f"{points(again[0]['top1_value'] - base['top1_value'])} points: the size "
+                     f"of run-to-run spread here.")
     if min(moves) > -0.01:
         words.append("No change cost a point of top-1 at this length: here the defences "
                      "narrowed the gap more than they raised validation accuracy.")

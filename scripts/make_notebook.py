@@ -34,13 +34,14 @@ ALEXNET_DATA=../shared/datasets ALEXNET_NB_IMAGE_SIZE=128 ALEXNET_NB_EPOCHS=20 \
     jupyter nbconvert --to notebook --execute --inplace AlexNet.ipynb
 ```
 
-On 2026-12-02 the notebook ran 57 minutes, of which training 53.2 (epochs of 110 to 262 s:
-another training run shared the CPU during the first three, report builds now and then
-later). The best model: **75.1 % top-1** (76.1 % with the paper's ten crops) and 97.2 %
-top-5 on all 3,925 validation images. With no parameter set, the notebook trains the
-recipe as measured on a GPU (224 px, 80 epochs); its time estimate (section 3) says what
-that costs on your machine. CI runs it tiny under nbval (3 images per class, one epoch,
-64 px) and checks the cells marked `NBVAL_CHECK_OUTPUT`."""),
+On 2026-12-02 the notebook ran 51 minutes, of which training 45.6 (epochs of 95 to 197 s,
+nothing else training beside it). The best model: **73.2 % top-1** (74.0 % with the
+paper's ten crops) and 96.8 % top-5 on all 3,925 validation images; the same recipe's other
+runs on this CPU reached 75.0-75.1 % (`results/`; seed-to-seed spread not measured).
+With no parameter set, the notebook trains the recipe as measured on a GPU (224 px, 80
+epochs); its time estimate (section 3) says what that costs on your machine. CI runs it
+tiny under nbval (3 images per class, one epoch, 64 px) and checks the cells marked
+`NBVAL_CHECK_OUTPUT`."""),
     ("code", """# Parameters: environment variables override them (CI runs the notebook tiny).
 import os
 
@@ -205,7 +206,7 @@ loss, TensorBoard logs, and the resume state, which after every epoch commits we
 optimizer and callback counters to `state/` so that a killed run continues from its last
 epoch (`RESUME` here, `--resume RUN_DIR` on the command line)."""),
     ("code", """run = train.prepare(config, resume_run=bool(RESUME), optimizer=optimizer,
-                    callbacks=callbacks)
+                    callbacks=callbacks, command=f"AlexNet.ipynb (RECIPE={RECIPE!r})")
 print(f"loss: {type(run.model.loss).__name__}(label_smoothing={config.label_smoothing}); "
       f"metrics: accuracy, top5_accuracy")
 print("callbacks:", ", ".join(type(callback).__name__ for callback in run.callbacks))"""),

@@ -242,6 +242,7 @@ def test_ablation_table_comes_from_the_run_folders(tmp_path):
     assert labels[f"{runs.BASELINE}-seed-1"] == "the baseline again (seed-1)"
     words = runs.overfitting_words(rows)
     assert "moved by −3.0 to +0.5 points" in words and "No change cost" not in words
+    assert "settings run again moved it by +0.5 points" in words
 
 
 def test_tied_top5_is_no_result_and_missing_runs_are_named(tmp_path):
