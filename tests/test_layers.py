@@ -269,3 +269,20 @@ def test_fused_batchnorm_weight_files_interchange_with_keras_batchnorm(tmp_path)
     net(FusedBatchNormalization).save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
     assert isinstance(loaded.layers[-1], FusedBatchNormalization)
+
+
+def test_fused_batchnorm_trains_under_xla():
+    """TensorFlow on a GPU compiles the training step with XLA (``jit_compile`` auto): the
+    fused kernel, with its moving averages, must compile and update there too."""
+    from alexnet.layers import FusedBatchNormalization
+
+    inputs = keras.Input((8, 8, 3))
+    norm = FusedBatchNormalization(momentum=0.9)
+    net = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(
+        norm(keras.layers.Conv2D(4, 3)(inputs)))))
+    net.compile("sgd", "mse", jit_compile=True)
+    rng = np.random.default_rng(0)
+    history = net.fit(rng.random((16, 8, 8, 3), "float32"), rng.random((16, 2), "float32"),
+                      epochs=2, verbose=0)
+    assert all(np.isfinite(history.history["loss"]))
+    assert np.abs(np.asarray(norm.moving_mean)).sum() > 0  # moved from its zeros
