@@ -47,28 +47,14 @@ def trained_step(variant: str, image_size: int, batch_size: int, classes: int, f
                  warmup: int):
     """A function(steps) -> seconds training a fresh model, its BatchNorm fused or not."""
     import keras
-    import numpy as np
 
     from alexnet import model
-    from alexnet.config import TrainConfig
-    from alexnet.train import compile_model
 
     keras.utils.set_random_seed(0)
     net = model.build(variant, classes, image_size)  # fused, as the package trains
     if not fused:
         net = with_keras_batchnorm(net)
-    compile_model(net, TrainConfig(variant=variant, image_size=image_size), 1)
-    rng = np.random.default_rng(0)
-    x = keras.ops.convert_to_tensor(
-        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
-    y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
-
-    def train(steps: int) -> float:
-        timer = throughput.step_timer()
-        net.fit(throughput.repeat((x, y)), steps_per_epoch=steps, epochs=1, verbose=0,
-                shuffle=False, callbacks=[timer])
-        return timer.seconds
-
+    train = throughput.synthetic_training(net, variant, image_size, batch_size, classes)
     train(max(warmup, 1))
     return train
 

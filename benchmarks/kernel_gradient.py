@@ -29,26 +29,10 @@ def trained_step(variant: str, image_size: int, batch_size: int, classes: int,
                  by_matmuls: bool, warmup: int):
     """A function(steps) -> seconds training a fresh model whose kernel gradients were
     traced with the tapwise matmuls on or off."""
-    import keras
-    import numpy as np
-
     from alexnet import layers, model
-    from alexnet.config import TrainConfig
-    from alexnet.train import compile_model
 
     net = model.build(variant, classes, image_size)
-    compile_model(net, TrainConfig(variant=variant, image_size=image_size), 1)
-    rng = np.random.default_rng(0)
-    x = keras.ops.convert_to_tensor(
-        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
-    y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
-
-    def train(steps: int) -> float:
-        timer = throughput.step_timer()
-        net.fit(throughput.repeat((x, y)), steps_per_epoch=steps, epochs=1, verbose=0,
-                shuffle=False, callbacks=[timer])
-        return timer.seconds
-
+    train = throughput.synthetic_training(net, variant, image_size, batch_size, classes)
     original = layers.kernel_gradient_by_matmuls
     layers.kernel_gradient_by_matmuls = lambda: by_matmuls  # read when fit traces the step
     try:

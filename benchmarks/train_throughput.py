@@ -226,6 +226,30 @@ def step_timer():
     return _step_timer_class()()
 
 
+def synthetic_training(net, variant: str, image_size: int, batch_size: int, classes: int):
+    """Compiles ``net`` as ``train`` does and returns a function(steps) -> seconds of
+    training on one random batch held in memory (the A/B scripts time two models so)."""
+    import keras
+    import numpy as np
+
+    from alexnet.config import TrainConfig
+    from alexnet.train import compile_model
+
+    compile_model(net, TrainConfig(variant=variant, image_size=image_size), 1)
+    rng = np.random.default_rng(0)
+    x = keras.ops.convert_to_tensor(
+        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
+    y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
+
+    def train(steps: int) -> float:
+        timer = step_timer()
+        net.fit(repeat((x, y)), steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
+                callbacks=[timer])
+        return timer.seconds
+
+    return train
+
+
 def keras_info(policy: str, jit_compile, on_gpu: bool) -> dict:
     """Keras, its backend and the device, for the JSON record (in the Keras process)."""
     import keras
