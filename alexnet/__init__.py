@@ -9,4 +9,4 @@ from alexnet import environment
 
 __version__ = "0.2.0"
 
-environment.prepare_tensorflow()
+environment.configure_tensorflow()

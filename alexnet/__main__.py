@@ -1,7 +1,8 @@
 """Command line: ``python -m alexnet train|evaluate|prepare|predict|summary|port|report ...``.
 
-Thin on purpose: parse the arguments, then run the command (commands.py). Bad arguments
-and missing files end with a one-line ``error: ...`` and exit status 2.
+Thin on purpose: parse the arguments (the choices come from modules that load no Keras,
+so ``--help`` answers at once), then run the command (commands.py). Bad arguments, bad
+files and failed runs end with a one-line ``error: ...`` and exit status 2.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alexnet.training.config import CHOICES, RECIPES
+
 
 def parser() -> argparse.ArgumentParser:
-    variants = ("paper", "owt", "bn")  # as alexnet.model.VARIANTS, without importing Keras
+    variants = CHOICES["variant"]
     root = argparse.ArgumentParser(prog="python -m alexnet", description=__doc__.split("\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model; writes a run folder")
-    train.add_argument("--recipe", choices=("paper", "modern"),
-                       help="a preset of the settings below, which override it (default "
-                            "modern: our best measured; see alexnet/config.py)")
+    train.add_argument("--recipe", choices=tuple(RECIPES),
+                       help="a preset of the settings below, which override it (default: "
+                            "modern with a GPU, quick without; alexnet/training/config.py)")
     train.add_argument("--data", help="dataset folder, or a name to find/download (imagenette)")
     train.add_argument("--variant", choices=variants, help="model variant (modern: bn)")
     train.add_argument("--epochs", type=int)
@@ -29,12 +32,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--weight-decay", type=float,
                        help="L2 decay added to the gradient, as in the paper (modern 5e-5, "
                             "paper 5e-4)")
-    train.add_argument("--schedule", choices=("plateau", "cosine"),
+    train.add_argument("--schedule", choices=CHOICES["schedule"],
                        help="lr / 10 when val_loss stalls (paper) | warm-up then cosine (modern)")
     train.add_argument("--warmup-epochs", type=int, help="linear warm-up before the cosine")
     train.add_argument("--label-smoothing", type=float, help="modern 0.1, paper 0")
     train.add_argument("--dropout", type=float, help="dropout rate of the FC layers (0.5)")
-    train.add_argument("--init", choices=("glorot", "he", "paper"),
+    train.add_argument("--init", choices=CHOICES["init"],
                        help="weight initialisation (he in both recipes; see model.py)")
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
     train.add_argument("--val-dir", metavar="NAME",
@@ -44,9 +47,9 @@ def parser() -> argparse.ArgumentParser:
                        help="hold out a seeded fraction F of each class of train/, e.g. 0.2")
     train.add_argument("--cache", action="store_true", default=None,
                        help="keep decoded images in memory after the first epoch")
-    train.add_argument("--augmentation", choices=("basic", "paper", "rrc", "none"),
+    train.add_argument("--augmentation", choices=CHOICES["augmentation"],
                        help="crop+flip | + PCA lighting | random-resized crops + flip | "
-                            "centre crop, no flip (see alexnet/augmentation.py)")
+                            "centre crop, no flip (see alexnet/data/augment.py)")
     train.add_argument("--in-memory", action="store_true", default=None,
                        help="decode the dataset into RAM once and augment on the device")
     train.add_argument("--mixup", type=float, metavar="ALPHA",
@@ -64,14 +67,13 @@ def parser() -> argparse.ArgumentParser:
                        help="time a few steps first and print the expected time (default)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue the run in RUN_DIR from its last completed epoch")
-    train.add_argument("--strategy", choices=("mirrored", "multiworker"),
+    train.add_argument("--strategy", choices=CHOICES["strategy"],
                        help="train on all local GPUs (mirrored) or on the machines in "
                             "TF_CONFIG (multiworker)")
-    # choices as alexnet.recipe.PRECISIONS and JIT_COMPILE, without importing Keras
-    train.add_argument("--precision", choices=("auto", "float32", "mixed_float16",
-                                               "mixed_bfloat16"),
-                       help="auto (default): mixed on GPUs with tensor cores, else float32")
-    train.add_argument("--jit-compile", choices=("auto", "on", "off"),
+    train.add_argument("--precision", choices=CHOICES["precision"],
+                       help="auto (default): mixed on GPUs with tensor cores and on CPUs with "
+                            "bfloat16 units, else float32")
+    train.add_argument("--jit-compile", choices=CHOICES["jit_compile"],
                        help="XLA; auto (default): on for GPUs and JAX, off for TF on CPU")
 
     evaluate = commands.add_parser("evaluate",
@@ -116,9 +118,14 @@ def parser() -> argparse.ArgumentParser:
     port.add_argument("pth", help="a torchvision alexnet state dict, e.g. alexnet-owt-7be5be79.pth")
     port.add_argument("out", help="the .keras file to write (variant owt)")
     port.add_argument("--image-size", type=int, default=224)
-    report = commands.add_parser("report", help="build AlexNet.pdf from a run folder")
+    report = commands.add_parser("report", help="build AlexNet.pdf and AlexNet.ko.pdf from a "
+                                 "run folder")
     report.add_argument("run_dir", help="run folder with config.json, history.csv, metrics.json")
-    report.add_argument("--out", help="the PDF to write (default: AlexNet.pdf in the project)")
+    report.add_argument("--project", default=".",
+                        help="the checkout: its docs/, results/ and benchmarks/results/ "
+                             "(default: here)")
+    report.add_argument("--out", help="the English PDF to write (default: AlexNet.pdf in the "
+                        "project; the Korean edition beside it as .ko.pdf)")
     report.add_argument("--data", help="dataset root the run's image paths are relative to "
                         "(default: the run's, or $ALEXNET_DATA/<name>)")
     return root
@@ -134,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         getattr(commands, f"cmd_{args.command}")(args)
     except (OSError, ValueError, FloatingPointError) as error:  # one line, no traceback
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        if not type(error).__module__.startswith("tensorflow"):
+            raise
+        # a TensorFlow op's error (tf.data reading a damaged shard, memory): its message
+        message = getattr(error, "message", str(error)).strip().splitlines()[0]
+        print(f"error: {message}", file=sys.stderr)
         return 2
     return 0
 

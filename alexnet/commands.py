@@ -1,35 +1,23 @@
-"""The command line's commands: ``python -m alexnet COMMAND`` (or ``alexnet COMMAND``) runs
-``cmd_COMMAND`` with the arguments ``__main__.py`` parsed."""
+"""The command line's commands: ``python -m alexnet COMMAND`` runs ``cmd_COMMAND`` with the
+arguments ``__main__.py`` parsed. ``train`` walks training/train.py's steps in the order
+the notebook's cells do."""
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 
-from alexnet import (
-    data,
-    estimate,
-    evaluate,
-    images,
-    model,
-    plots,
-    port,
-    predict,
-    prepare,
-    report,
-    train,
-)
-from alexnet.config import (
-    DEFAULT_RECIPE,
-    TrainConfig,
-    from_recipe,
-    load_config,
-    resume_changes,
-    resume_config,
-)
-from alexnet.inputs import FileInputs
+from alexnet import evaluate, plots, runfolder
+from alexnet.data import download, files, shards
+from alexnet.data.datasets import Dataset, display_names, split_settings
+from alexnet.data.inputs import FileInputs
+from alexnet.environment import gpu_capability
+from alexnet.models import port, summary
+from alexnet.models.alexnet import build
+from alexnet.training import estimate, train
+from alexnet.training.config import CPU_RECIPE, GPU_RECIPE, from_recipe
+from alexnet.training.resume import resume_changes, resume_config
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -37,15 +25,28 @@ def cmd_train(args: argparse.Namespace) -> None:
     options = {k: v for k, v in given.items()
                if k not in ("command", "resume", "recipe", "argv", "estimate")}
     if args.resume:
-        changes = resume_changes(Path(args.resume), options, args.recipe)
-        config = resume_config(Path(args.resume), **changes)
+        config = resume_config(Path(args.resume),
+                               **resume_changes(Path(args.resume), options, args.recipe))
     else:
-        config = from_recipe(args.recipe or DEFAULT_RECIPE, **options)
-    run = train.prepare(config, resume_run=bool(args.resume),
-                        command=shlex.join(["python", "-m", "alexnet", *args.argv]))
-    if args.estimate and run.strategy is None:
-        print(estimate.time_steps(run))
-    train.fit(run, verbose="auto" if sys.stdout.isatty() else 2)  # a log: a line an epoch
+        recipe = args.recipe
+        if recipe is None:
+            recipe = GPU_RECIPE if gpu_capability() else CPU_RECIPE
+            print(f"Recipe {recipe!r}" + (" (no GPU here; --recipe modern is the GPU recipe)"
+                                          if recipe == CPU_RECIPE else ""))
+        config = from_recipe(recipe, **options)
+    run = train.start(config, resume_run=bool(args.resume),
+                      command=shlex.join(["python", "-m", "alexnet", *args.argv]))
+    try:
+        train.load_data(run)
+        train.build_model(run)
+        train.compile_model(run)
+        train.make_callbacks(run)
+        if args.estimate and run.strategy is None and not args.resume:
+            print(estimate.time_steps(run))
+        train.fit(run)
+    except BaseException:
+        run.lock.release()
+        raise
     metrics = train.finish(run)
     if metrics is None:  # a multi-worker worker other than the chief
         print(f"Worker done; the chief writes {run.run_dir}")
@@ -54,59 +55,76 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit {args.limit}: must be at least 1 (images per class)")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size {args.batch_size}: must be at least 1")
     run_dir = Path(args.model).parent
-    net = model.load(args.model)
-    saved = load_config(run_dir) if (run_dir / "config.json").is_file() else {}
-    root = data.locate(args.data or saved.get("dataset_root") or "imagenette")
-    settings = data.split_settings(saved)  # the run's own validation images
+    net = runfolder.load_model(args.model)
+    saved = runfolder.load_config(run_dir) if (run_dir / "config.json").is_file() else {}
+    root = download.locate(args.data or saved.get("dataset_root") or "imagenette")
+    settings = split_settings(saved)  # the run's own validation images
     if args.val_dir:
         settings.update(val_dir=args.val_dir, validation_split=None)
-    split = data.load_split(root, "val", saved.get("class_names"), limit=args.limit, **settings)
+    split = Dataset.open(root).split("val", saved.get("class_names"), limit=args.limit,
+                                     **settings)
     print(f"Evaluating on {len(split)} images from {split.source}")
-    config = TrainConfig(data=str(root), variant=saved.get("variant", "bn"),
-                         image_size=model.unwrap(net).input_shape[1], batch_size=args.batch_size)
-    metrics = evaluate.evaluate_inputs(net, FileInputs(config, root, None, split), args.ten_crop)
+    inputs = FileInputs(root, None, split, net.input_shape[1], args.batch_size)
+    metrics = evaluate.evaluate_inputs(net, inputs, args.ten_crop)
     metrics["skipped_files"] = [list(skip) for skip in split.skipped]
     out = Path(args.out) if args.out else run_dir
     out.mkdir(parents=True, exist_ok=True)
-    evaluate.save(metrics, out)
+    runfolder.save_metrics(out, metrics)
     plots.confusion(metrics).savefig(out / "confusion.png", dpi=100)
     if split.skipped:
-        print(images.report(split.skipped, split.source))
+        print(files.report(split.skipped, split.source))
     print(f"{evaluate.summary(metrics)}\nWrote {out / 'metrics.json'}")
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
-    for name in ("shorter_side", "shard_size", "quality", "workers"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    manifest = prepare.prepare(args.src, args.dest, args.shorter_side, args.shard_size,
-                               args.quality, args.workers, val_dir=args.val_dir,
-                               validation_split=args.validation_split)
+    manifest = shards.prepare(args.src, args.dest, args.shorter_side, args.shard_size,
+                              args.quality, args.workers, val_dir=args.val_dir,
+                              validation_split=args.validation_split)
     print(f"Wrote {manifest}")
 
 
+def class_names(model_path: str | Path, classes: str | Path | None = None) -> list[str]:
+    """Class names for a model's outputs: from ``classes`` (a text file with one name per
+    line, or Keras' ``imagenet_class_index.json``), else the run's ``config.json``."""
+    if not classes:
+        config = Path(model_path).parent / "config.json"
+        if not config.is_file():
+            raise FileNotFoundError(f"{config}: no config.json beside the model; "
+                                    "pass --classes FILE with the class names")
+        return runfolder.load_config(config.parent)["class_names"]
+    path = Path(classes)
+    if not path.is_file():
+        raise FileNotFoundError(f"--classes {path}: no such file")
+    if path.suffix == ".json":
+        index = runfolder.read_json(path, "class index")
+        return [index[str(i)][1] for i in range(len(index))]
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
 def cmd_predict(args: argparse.Namespace) -> None:
-    net = model.unwrap(model.load(args.model))
-    class_names = predict.class_names(args.model, args.classes)
-    source = Path(args.model).parent / "config.json"
-    evaluate.check_class_count(net, class_names,
-                               f"--classes {args.classes}" if args.classes else str(source))
+    net = runfolder.load_model(args.model)
+    names = class_names(args.model, args.classes)
+    source = f"--classes {args.classes}" if args.classes else str(Path(args.model).parent /
+                                                                  "config.json")
+    evaluate.check_class_count(net, names, source)
     for path in args.images:
-        probabilities = predict.predict_file(net, path)
+        probabilities = evaluate.predict_file(net, path)
         print(path)
         for index in probabilities.argsort()[::-1][:5]:
-            name = data.display_names([class_names[index]])[0]
-            print(f"  {probabilities[index]:7.2%}  {name}")
+            print(f"  {probabilities[index]:7.2%}  {display_names([names[index]])[0]}")
 
 
 def cmd_summary(args: argparse.Namespace) -> None:
-    net = model.build(args.variant, args.classes, args.image_size)
+    net = build(args.variant, args.classes, args.image_size)
     net.summary()
-    where = model.layout(net)
+    where = summary.layout(net)
     print(f"Input: {net.input_shape[1]}x{net.input_shape[2]}x3, {args.classes} classes")
-    print(f"Multiply-accumulates per image: {model.count_macs(net) / 1e9:.3f} G")
+    print(f"Multiply-accumulates per image: {summary.count_macs(net) / 1e9:.3f} G")
     print(f"LRN after: {', '.join(where['lrn']) or '-'}; BatchNorm after: "
           f"{', '.join(where['batchnorm']) or '-'}; grouped: {', '.join(where['grouped']) or '-'}")
 
@@ -118,7 +136,10 @@ def cmd_port(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    out, notes = report.build(args.run_dir, args.out or report.DEFAULT_PDF, data_root=args.data)
+    from alexnet.report import build as report  # only this command loads the PDF machinery
+
+    outputs, notes = report.build(args.run_dir, Path(args.project), args.out,
+                                  data_root=args.data)
     for note in notes:
         print(f"left out: {note}")
-    print(f"Wrote {out}")
+    print("Wrote " + ", ".join(map(str, outputs)))

@@ -1,4 +1,5 @@
-"""How TensorFlow loads, set before it does: fast CPU kernels and quiet C++ logs.
+"""The machine: how TensorFlow loads (set before it does: fast CPU kernels, quiet C++
+logs) and which device the Keras backend trains on.
 
 TensorFlow reads both settings once, when it loads, so ``import alexnet`` comes first
 (the CLI, the notebook, the scripts and the benchmarks do so; it is light). Values the
@@ -22,10 +23,12 @@ import contextlib
 import importlib.abc
 import importlib.util
 import os
+import platform
 import re
 import sys
 import tempfile
 import warnings
+from pathlib import Path
 
 # absl's log format: severity letter, date, time, thread, file:line].
 ABSL_LINE = re.compile(r"([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]\s]+:\d+\] ")
@@ -102,7 +105,7 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def prepare_tensorflow() -> None:
+def configure_tensorflow() -> None:
     """Sets TensorFlow's start-up settings, if it has not loaded yet."""
     if "tensorflow" in sys.modules:
         if "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
@@ -115,3 +118,71 @@ def prepare_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not any(isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorFlowFinder())
+
+
+# The backends' own modules are imported where they are asked about: each machine has
+# only the backend it runs (JAX on a GPU box without TensorFlow, for one).
+
+def gpu_capability() -> tuple[int, int] | None:
+    """CUDA compute capability of the first GPU the Keras backend sees, or None."""
+    import keras  # here, not above: this module runs before TensorFlow may load
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+        capability = details.get("compute_capability")
+    elif backend == "jax":
+        import jax
+
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        capability = getattr(gpus[0], "compute_capability", None) if gpus else None
+    elif backend == "torch":
+        import torch
+
+        capability = torch.cuda.get_device_capability() if torch.cuda.is_available() else None
+    else:
+        capability = None
+    if isinstance(capability, str):  # JAX: "9.0"
+        capability = tuple(int(part) for part in capability.split("."))
+    return tuple(capability) if capability else None
+
+
+def device_name() -> str:
+    """What the Keras backend trains on, for the record: its first GPU's name, else the
+    processor's model and the cores this process may use."""
+    import keras  # as in gpu_capability
+
+    backend, name = keras.backend.backend(), None
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        name = gpus and tf.config.experimental.get_device_details(gpus[0]).get("device_name")
+    elif backend == "jax":
+        import jax
+
+        name = next((d.device_kind for d in jax.devices() if d.platform == "gpu"), None)
+    elif backend == "torch":
+        import torch
+
+        name = torch.cuda.is_available() and torch.cuda.get_device_name(0)
+    if name:
+        return name
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").is_file():
+        models = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = models[0].strip() if models else cpu
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cpu}, {cores} cores"
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (Linux: /proc/cpuinfo's flags)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f" {flag}" in flags for flag in ("amx_bf16", "avx512_bf16"))

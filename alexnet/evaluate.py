@@ -1,16 +1,17 @@
-"""Evaluation: loss, Top-1/Top-5 accuracy and error, per-class accuracy and the
-confusion matrix, written to ``metrics.json`` in the run folder."""
+"""Evaluation: loss, Top-1/Top-5 accuracy and error, per-class accuracy and the confusion
+matrix (``metrics.json``, runfolder.py), the paper's 10-crop test, and the classes of
+single image files. Models take raw RGB pixels: no preprocessing here.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from alexnet import model
+from alexnet.data.augment import resize_size
 
 
 def check_class_count(net: keras.Model, class_names: list[str], source: str) -> None:
@@ -65,7 +66,9 @@ def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
     predicted = np.argmax(probabilities, axis=1)
     confusion = np.zeros((num_classes, num_classes), "int64")
     np.add.at(confusion, (labels, predicted), 1)
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    counts = confusion.sum(axis=1)  # a class without images has no accuracy (None)
+    per_class = [float(hits / count) if count else None
+                 for hits, count in zip(confusion.diagonal(), counts, strict=True)]
     metrics = {"examples": int(len(labels)),
                "loss": float(np.mean(-np.log(np.clip(true_probability, 1e-12, 1.0))))}
     for k in (1, 5):
@@ -76,33 +79,32 @@ def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
         metrics |= {f"top{k}": hit, f"top{k}_error": 1 - hit,
                     f"top{k}_tied": int(np.sum((above < k) & (above + level >= k)))}
     return {**metrics,
-            "per_class_accuracy": dict(zip(class_names, map(float, per_class), strict=True)),
+            "per_class_accuracy": dict(zip(class_names, per_class, strict=True)),
             "class_names": list(class_names),
             "confusion_matrix": confusion.tolist()}
 
 
 def evaluate(net: keras.Model, dataset, class_names: list[str],
              batches: int | None = None) -> dict:
-    """Metrics of ``net`` over a batched evaluation dataset (``val_batches`` of inputs.py)."""
+    """Metrics of ``net`` over a batched evaluation dataset (``eval_batches`` of inputs)."""
     probabilities, labels = predict(net, dataset, batches)
     return metrics_from_predictions(probabilities, labels, class_names)
 
 
 def evaluate_inputs(net: keras.Model, inputs, ten_crop: bool = True) -> dict:
-    """The metrics of a trained model on its run's validation images (``inputs``, from
-    inputs.py): centre crop, and under ``"ten_crop"`` the paper's 10-crop figures (the
-    softmax averaged over the four corners, the centre and their mirror images). The one
-    place a 10-crop evaluation is made."""
+    """The metrics of a trained network (raw pixels in) on its run's validation images
+    (``inputs``, data/inputs.py): centre crop, and under ``"ten_crop"`` the paper's 10-crop
+    figures (the softmax averaged over the four corners, the centre and their mirror
+    images). The one place a 10-crop evaluation is made."""
     source = inputs.val.source
     check_class_count(net, inputs.class_names, str(inputs.root / source)
                       if source.endswith("/") else f"{inputs.root}: {source}")
-    bare = model.unwrap(net)  # the network without the on-device augmentation, if any
-    metrics = evaluate(bare if inputs.normalised else net, inputs.val_batches(whole=True),
-                       inputs.class_names, -(-len(inputs.val) // inputs.val_batch_size))
+    metrics = evaluate(net, inputs.eval_batches(), inputs.class_names,
+                       -(-len(inputs.val) // inputs.val_batch_size))
     if ten_crop:
         print("10-crop evaluation (ten crops an image):")
         metrics["ten_crop"] = ten_crop_summary(evaluate(
-            bare, inputs.ten_crop_batches(), inputs.class_names,
+            net, inputs.ten_crop_batches(), inputs.class_names,
             -(-len(inputs.val) // inputs.ten_crop_batch_size)))
     return metrics
 
@@ -112,12 +114,6 @@ def ten_crop_summary(metrics: dict) -> dict:
     beside the centre-crop figures."""
     return {key: metrics[key] for key in ("examples", "loss", "top1", "top5", "top1_error",
                                           "top5_error", "top1_tied", "top5_tied")}
-
-
-def save(metrics: dict, run_dir: Path) -> Path:
-    path = Path(run_dir) / "metrics.json"
-    path.write_text(json.dumps(metrics, indent=2) + "\n")
-    return path
 
 
 def error_text(metrics: dict, k: int) -> str:
@@ -140,5 +136,30 @@ def summary(metrics: dict) -> str:
     return line
 
 
-def load_metrics(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / "metrics.json").read_text())
+def load_image(path: str | Path, image_size: int) -> np.ndarray:
+    """One image file as evaluation sees it: the shorter side resized, the centre square
+    (uint8 RGB). One line naming the file when it cannot be read or decoded."""
+    import tensorflow as tf  # here: evaluation of arrays (JAX machines) does without it
+
+    from alexnet.data import files, pipeline
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
+    try:
+        contents = path.read_bytes()
+    except OSError as error:
+        raise OSError(error.errno, f"{path}: {files.unreadable(path, error)}") from None
+    try:
+        image = pipeline.decode(tf.constant(contents))
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
+        reason = files.decode_problem(contents) or "not decodable"
+        raise ValueError(f"{path}: not an image (JPEG, PNG, GIF or BMP): {reason}") from None
+    image = pipeline.resize_shorter(image, resize_size(image_size))
+    return pipeline.eval_transform(image, image_size).numpy()
+
+
+def predict_file(net: keras.Model, path: str | Path) -> np.ndarray:
+    """Class probabilities for one image file (the model normalises its pixels itself)."""
+    image = load_image(path, net.input_shape[1])
+    return np.asarray(net.predict_on_batch(image[None].astype("float32")))[0]

@@ -1,15 +1,12 @@
 """Matplotlib figures of a *run*: curves, errors, confusion, per-class accuracy,
-predictions, samples, and the augmentations of one image. Figures of a model
-(architecture, conv1 filters, nearest neighbours) are in figures.py.
+predictions, samples, and the augmentations of one image.
 
-Each function returns a Figure (shown inline in the notebook); ``save_run_plots``
-writes a run's figures as PNG into its folder. Only ``augmentations`` needs
-TensorFlow (it draws through tfdata.py); the rest draws without it.
+Each function returns a Figure (shown inline in the notebook); ``save_run_plots`` writes
+a run's figures as PNG into its folder. Images are uint8 RGB, as the pipelines give them.
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -19,9 +16,9 @@ if matplotlib.get_backend().lower() not in ("inline", "module://matplotlib_inlin
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alexnet import data, model  # noqa: E402
-from alexnet.augmentation import AUGMENTATIONS, denormalize  # noqa: E402
-from alexnet.inputs import tfdata  # noqa: E402  (None without TensorFlow)
+from alexnet.data.augment import AUGMENTATIONS  # noqa: E402
+from alexnet.data.datasets import display_names  # noqa: E402
+from alexnet.runfolder import read_history  # noqa: E402
 
 # One style per series in every figure: training dashed, validation solid, each in its
 # own colour; figures of several runs keep the styles and give each run a colour of
@@ -30,15 +27,6 @@ TRAINING = {"color": "tab:blue", "linestyle": "--"}
 VALIDATION = {"color": "tab:orange", "linestyle": "-"}
 RUN_COLOURS = ("#2ca02c", "#9467bd", "#8c564b", "#d62728", "#17becf", "#e377c2", "#000000",
                "#bcbd22", "#7f7f7f")
-
-
-def read_history(path: Path) -> dict[str, np.ndarray]:
-    """``history.csv`` (one row per epoch, in Keras' CSVLogger format) as columns of floats."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise ValueError(f"{path}: no epochs recorded")
-    return {key: np.array([float(row[key]) for row in rows]) for key in rows[0]}
 
 
 def log_if_spiky(ax, *series) -> bool:
@@ -128,7 +116,7 @@ def confusion(metrics: dict, max_classes: int = 20) -> plt.Figure:
     """Confusion matrix (rows: true class, columns: predicted), counts in the cells. With
     more than ``max_classes`` classes (ImageNet), only the most-confused ones."""
     matrix = np.array(metrics["confusion_matrix"])
-    names = data.display_names(metrics["class_names"])
+    names = display_names(metrics["class_names"])
     title = f"Confusion matrix (top-1 accuracy {metrics['top1']:.1%})"
     if len(names) > max_classes:
         keep = most_confused(matrix, max_classes) or list(range(max_classes))
@@ -152,13 +140,13 @@ def confusion(metrics: dict, max_classes: int = 20) -> plt.Figure:
 def predictions(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarray,
                 class_names: list[str], count: int = 8) -> plt.Figure:
     """Validation images with their top-5 predictions (green: the true class)."""
-    names = data.display_names(class_names)
+    names = display_names(class_names)
     count = min(count, len(images))
     fig, axes = plt.subplots(2, count, figsize=(2.4 * count, 5.2),
                              gridspec_kw={"height_ratios": [1.3, 1]})
     axes = np.array(axes).reshape(2, count)
     for i in range(count):
-        axes[0, i].imshow(denormalize(images[i]))
+        axes[0, i].imshow(np.clip(images[i], 0, 255).astype("uint8"))
         axes[0, i].set_title(names[labels[i]], fontsize=9)
         axes[0, i].axis("off")
         top = np.argsort(-probabilities[i])[:5][::-1]
@@ -175,13 +163,13 @@ def predictions(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarra
 def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
             title: str = "Augmented training samples", columns: int = 8) -> plt.Figure:
     """A grid of (normalised) images with their class names."""
-    names = data.display_names(class_names)
+    names = display_names(class_names)
     rows = int(np.ceil(len(images) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, label in zip(axes.flat, images, labels, strict=False):
-        ax.imshow(denormalize(image))
+        ax.imshow(np.clip(image, 0, 255).astype("uint8"))
         ax.set_title(names[label], fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
@@ -190,17 +178,17 @@ def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
 
 def save_run_plots(run_dir: Path, metrics: dict, net, inputs) -> list[Path]:
     """Writes every figure of a run as PNG into ``run_dir``; returns the paths. ``net``:
-    the trained model; ``inputs``: the run's (inputs.py), which give the examples."""
+    the trained network (raw pixels in); ``inputs``: the run's, which give the examples."""
     run_dir = Path(run_dir)
     history = read_history(run_dir / "history.csv")
     val_images, val_labels = inputs.examples(8, training=False)
     train_images, train_labels = inputs.examples(16, training=True)
-    bare = model.unwrap(net)  # takes normalised crops, as the examples are
     figures = {
         "curves.png": curves(history),
         "errors.png": errors(history),
         "confusion.png": confusion(metrics),
-        "predictions.png": predictions(val_images, bare.predict(val_images, verbose=0),
+        "predictions.png": predictions(val_images, net.predict(val_images.astype("float32"),
+                                                               verbose=0),
                                        val_labels, inputs.class_names),
         "augmented.png": samples(train_images, train_labels, inputs.class_names),
     }
@@ -215,7 +203,7 @@ def save_run_plots(run_dir: Path, metrics: dict, net, inputs) -> list[Path]:
 def per_class(metrics: dict, max_classes: int = 30) -> plt.Figure:
     """Validation accuracy of each class, with the overall Top-1 accuracy as a line. With
     more than ``max_classes`` classes (ImageNet), the best and the worst half of that each."""
-    names = data.display_names(metrics["class_names"])
+    names = display_names(metrics["class_names"])
     accuracy = [metrics["per_class_accuracy"][name] for name in metrics["class_names"]]
     title = ""
     if len(names) > max_classes:
@@ -238,24 +226,29 @@ def per_class(metrics: dict, max_classes: int = 30) -> plt.Figure:
     return fig
 
 
-def augmentations(path: str | Path, image_size: int = 224, columns: int = 5) -> plt.Figure:
-    """One image under each training augmentation (``columns`` draws per row), and
-    the paper's ten test crops."""
-    contents = tfdata.read_file(path)
-    rows = {name: [tfdata.train_transform(contents, image_size, spec, encoded=True)
+def augmentations(path: str | Path, image_size: int = 224, columns: int = 5,
+                  seed: int = 0) -> plt.Figure:
+    """One image under each training augmentation (``columns`` random draws a row), then
+    the paper's ten test crops (two rows: the five crops, then their mirror images)."""
+    import tensorflow as tf
+
+    from alexnet.data import pipeline  # here: the other figures draw without TensorFlow
+
+    tf.random.set_seed(seed)
+    contents = pipeline.read_file(path)
+    rows = {name: [pipeline.train_transform(contents, image_size, spec, encoded=True)
                    for _ in range(columns)] for name, spec in AUGMENTATIONS.items()}
-    rows["10-crop"] = list(tfdata.ten_crop_transform(contents, image_size, encoded=True))
-    width = max(columns, 10)
-    fig, axes = plt.subplots(len(rows) + 1, width, figsize=(1.5 * width, 1.7 * (len(rows) + 1)),
-                             squeeze=False)
+    crops = list(pipeline.ten_crop_transform(contents, image_size, encoded=True))
+    rows["10 test crops"], rows["mirrored"] = crops[:5], crops[5:]
+    fig, axes = plt.subplots(len(rows), columns + 1, squeeze=False,
+                             figsize=(1.3 * (columns + 1), 1.3 * len(rows)))
     for ax in axes.flat:
         ax.axis("off")
-    axes[0, 0].imshow(tfdata.decode(contents).numpy())
-    axes[0, 0].set_title("original", fontsize=9)
-    for row, (name, images) in zip(axes[1:], rows.items(), strict=True):
-        for ax, image in zip(row, images, strict=False):
-            ax.imshow(np.clip(image.numpy(), 0, 255).astype("uint8"))
-        row[0].set_title(name, fontsize=9, loc="left")
-    fig.suptitle(f"{Path(path).name}: training augmentations and the ten test crops")
-    fig.tight_layout()
+    axes[0, 0].imshow(pipeline.decode(contents).numpy())
+    axes[0, 0].set_title("original", fontsize=8)
+    for row, (name, images) in zip(axes, rows.items(), strict=True):
+        for ax, image in zip(row[1:], images, strict=False):
+            ax.imshow(np.clip(np.asarray(image), 0, 255).astype("uint8"))
+        row[1].set_title(name, fontsize=8, loc="left")
+    fig.tight_layout(pad=0.3)
     return fig

@@ -1,10 +1,11 @@
-"""Images on disk through tf.data: read, decode, crop, augment and batch a ``data.Split``.
+"""Images on disk through tf.data: read, decode, crop, augment and batch a ``Split``.
 
 A split is raw image files or TFRecord shards (``prepare``); both become encoded bytes
 and a label, then one parallel map decodes and transforms them. Every crop is a window
 of the original image, resized to the crop size (the geometry and parameters are
-augmentation.py's); a JPEG's window is decoded with ``tf.image.decode_and_crop_jpeg``,
-so pixels outside it are never decoded. tf.data feeds every Keras backend.
+augment.py's); a JPEG's window is decoded with ``tf.image.decode_and_crop_jpeg``,
+so pixels outside it are never decoded. Pixels stay on the 0-255 scale (the model
+normalises them). tf.data feeds every Keras backend.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from alexnet.augmentation import (
+from alexnet.data import files
+from alexnet.data.augment import (
     EIGENVALUES,
     EIGENVECTORS,
-    MEAN,
     RRC_RATIO,
     RRC_SCALE,
-    STD,
     Augmentation,
     crop_fraction,
     five_crop_corners,
     lookup,
     resize_size,
 )
-from alexnet.data import Split
+from alexnet.data.datasets import Split
 
 SHUFFLE_BUFFER = 4096  # shard records shuffled in memory (JPEGs of some 30 kB at 256 px)
 
@@ -181,12 +181,6 @@ def read_file(path: str | Path) -> tf.Tensor:
     return tf.io.read_file(str(path))
 
 
-def normalize(image: tf.Tensor) -> tf.Tensor:
-    """uint8 (or float) RGB on the 0-255 scale -> float32, zero mean and unit variance
-    per channel."""
-    return (tf.cast(image, tf.float32) - MEAN) / STD
-
-
 def _parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     features = tf.io.parse_single_example(record, {
         "image": tf.io.FixedLenFeature([], tf.string),
@@ -220,8 +214,10 @@ def encoded(split: Split, training: bool, seed: int | None = None) -> tf.data.Da
 
 def decoded(ds: tf.data.Dataset, fn, split: Split, deterministic: bool) -> tf.data.Dataset:
     """``(fn(bytes), label)`` for each ``(bytes, label, file)``, in parallel. Where ``fn``
-    fails (a corrupt file that listing could not spot), the example is dropped, and its
-    file is reported on stderr and added to ``split.skipped``: an epoch never stops."""
+    fails, Pillow decodes the file to tell why: a file that really is broken is dropped,
+    named on stderr with its reason and added to ``split.skipped`` (an epoch never stops
+    for one); a file Pillow reads whole means the failure was TensorFlow's (memory, most
+    likely), and the run stops naming it."""
     def one(contents, label, name):
         good = tf.data.Dataset.from_tensors((contents, label)).map(
             lambda x, y: (fn(x), y, True, name)).ignore_errors()
@@ -230,25 +226,33 @@ def decoded(ds: tf.data.Dataset, fn, split: Split, deterministic: bool) -> tf.da
         bad = tf.data.Dataset.from_tensors((empty, label, False, name))
         return good.concatenate(bad).take(1)
 
-    def report(name: tf.Tensor) -> bool:
+    def report(name: tf.Tensor, contents: tf.Tensor) -> bool:
         file = name.numpy().decode()
+        reason = files.decode_problem(contents.numpy())
+        if reason is None:
+            raise RuntimeError(f"{file}: a valid image that TensorFlow failed to decode and "
+                               "crop (out of memory? try a smaller --image-size or "
+                               "--batch-size)")
         if file not in {f for f, _ in split.skipped}:
-            split.skipped.append((file, "cannot be decoded"))
-            print(f"warning: {file}: cannot be decoded; skipped", file=sys.stderr)
+            split.skipped.append((file, reason))
+            print(f"warning: {file}: {reason}; skipped", file=sys.stderr)
         return False
 
-    def keep(image, label, ok, name):
-        return tf.cond(ok, lambda: True, lambda: tf.py_function(report, [name], tf.bool))
+    def keep(image, label, ok, name, contents):
+        return tf.cond(ok, lambda: True, lambda: tf.py_function(report, [name, contents], tf.bool))
 
-    ds = ds.interleave(one, cycle_length=tf.data.AUTOTUNE, num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=deterministic)
-    return ds.filter(keep).map(lambda image, label, ok, name: (image, label))
+    def with_bytes(contents, label, name):
+        return one(contents, label, name).map(lambda i, y, ok, n: (i, y, ok, n, contents))
+
+    ds = ds.interleave(with_bytes, cycle_length=tf.data.AUTOTUNE,
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    return ds.filter(keep).map(lambda image, label, ok, name, contents: (image, label))
 
 
 def batches(split: Split, image_size: int, batch_size: int, training: bool,
             seed: int | None = None, cache: bool = False, augmentation: str = "basic",
             ten_crop: bool = False) -> tf.data.Dataset:
-    """A batched ``(image, one-hot label)`` dataset of normalised float32 images.
+    """A batched ``(image, one-hot label)`` dataset of float32 images, 0-255.
 
     Training augments as ``augmentation`` names (augmentation.py); evaluation takes the
     centre crop, or with ``ten_crop`` the paper's ten crops (images then have shape
@@ -279,10 +283,10 @@ def batches(split: Split, image_size: int, batch_size: int, training: bool,
                      deterministic=True).cache()
         if training:
             ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.map(lambda x, y: (normalize(transform(x)), y),
+        ds = ds.map(lambda x, y: (tf.cast(transform(x), tf.float32), y),
                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
     else:
-        ds = decoded(ds, lambda x: normalize(transform(x)), split,
+        ds = decoded(ds, lambda x: tf.cast(transform(x), tf.float32), split,
                      deterministic=not training)
     if training:  # a dropped image is replaced by one from the next (reshuffled) pass
         ds = ds.repeat(2).take(len(split)).apply(
@@ -293,8 +297,9 @@ def batches(split: Split, image_size: int, batch_size: int, training: bool,
 
 def examples(split: Split, image_size: int, count: int, training: bool,
              augmentation: str = "basic") -> tuple[np.ndarray, np.ndarray]:
-    """``count`` normalised images spread over the classes, as training (augmented) or
-    evaluation sees them, and their integer labels: for plots."""
+    """``count`` images spread over the classes, as training (augmented) or evaluation
+    sees them (uint8), and their integer labels: for plots."""
     images, one_hot = next(iter(batches(split.spread(count), image_size, count,
                                         training=training, augmentation=augmentation)))
-    return np.asarray(images), np.argmax(np.asarray(one_hot), axis=-1)
+    return (np.clip(np.asarray(images), 0, 255).astype("uint8"),
+            np.argmax(np.asarray(one_hot), axis=-1))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from alexnet.data import Split
+from alexnet.data.datasets import Split
 
 STRATEGIES = ("mirrored", "multiworker")
 

@@ -11,10 +11,8 @@ import csv
 import json
 from pathlib import Path
 
-from alexnet import data, plots
+from alexnet.runfolder import read_history
 
-BENCHMARK_DIR = data.PROJECT_DIR / "benchmarks" / "results"
-RESULTS_DIR = data.PROJECT_DIR / "results"
 IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = 90
 PAPER_BATCH_SIZE = 128
@@ -42,7 +40,7 @@ def read_run(run_dir: Path) -> tuple[dict, dict, dict]:
         if absent:
             raise ValueError(f"{run_dir / name}: no {', '.join(absent)}")
         loaded.append(record)
-    history = plots.read_history(run_dir / "history.csv")
+    history = read_history(run_dir / "history.csv")
     absent = [key for key in ("epoch", "loss", "accuracy", "top5_accuracy", "val_loss",
                               "val_accuracy", "val_top5_accuracy") if key not in history]
     if absent:
@@ -68,7 +66,7 @@ def percent(fraction) -> str:
     return "–" if fraction is None else f"{100 * fraction:.1f}"
 
 
-def benchmark_rates(folder: Path = BENCHMARK_DIR, notes: list[str] | None = None) -> list[dict]:
+def benchmark_rates(folder: Path, notes: list[str] | None = None) -> list[dict]:
     """Every measurement of ``benchmarks/train_throughput.py`` in ``folder``: one row per
     file, variant, batch size and part (``synthetic``: the training step alone, on data
     in memory; ``input``: the input pipeline alone; ``pipeline``: the two together)."""
@@ -147,12 +145,10 @@ def top5_text(metrics: dict) -> str:
     return f"{metrics['top5']:.1%}"
 
 
-def results_table(folders: list[Path] | None = None) -> str:
-    """A Markdown table of finished runs (default: every run under ``results/``): settings,
-    centre-crop and 10-crop accuracy, machine, training time and command. README's
-    results table and the notebook's are this."""
-    if folders is None:
-        folders = sorted(path.parent for path in RESULTS_DIR.glob("*/metrics.json"))
+def results_table(folders: list[Path]) -> str:
+    """A Markdown table of finished runs (e.g. every folder under ``results/`` with a
+    ``metrics.json``): settings, centre-crop and 10-crop accuracy, machine, training time
+    and command. README's results table is this."""
     lines = ["| run | variant | recipe | epochs | image size | top-1 | top-5 | 10-crop top-1 "
              "| machine | training time | command |",
              "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |"]

@@ -10,12 +10,13 @@ from the checkpoint. Building the document needs no trained model.
 
 The parts live beside this module: evidence.py reads the run folder and the benchmark
 results, runs.py the other runs under ``results/`` (ablations, recipes, first steps),
-artifacts.py the model files and the run's images, report_figures.py draws the figures
-(with plots.py's and figures.py's).
+artifacts.py the model files and the run's images, figures.py draws the figures (with
+plots.py's and model_figures.py's). The project's folders come as an argument.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -26,11 +27,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import artifacts, augmentation, data, evidence, figures, model, report_figures, runs
-from alexnet.config import RECIPES
+from alexnet.data import augment as augmentation
+from alexnet.data.datasets import Dataset, split_settings
+from alexnet.models import DEFAULT_IMAGE_SIZE, VARIANTS
+from alexnet.models.summary import count_macs, layer_macs
+from alexnet.report import artifacts, evidence, runs
+from alexnet.report import figures as report_figures
+from alexnet.report import model_figures as figures
+from alexnet.training.config import from_recipe
 
-DOCS_DIR = data.PROJECT_DIR / "docs"
-DEFAULT_PDF = data.PROJECT_DIR / "AlexNet.pdf"
 # Published ImageNet (ILSVRC-2012 validation) figures, errors in percent.
 PUBLISHED = [
     {"name": "Krizhevsky et al. 2012 (1 CNN)", "layout": "paper: two towers, LRN",
@@ -44,13 +49,13 @@ PUBLISHED = [
 
 def layer_rows(net: keras.Model) -> list[dict]:
     """The layer table: every layer but ReLU, with its output shape, parameters and
-    multiply-accumulates per image (``model.layer_macs``: convolution and FC layers)."""
-    rows, layer_macs = [], model.layer_macs(net)
+    multiply-accumulates per image (``summary.layer_macs``: convolution and FC layers)."""
+    rows, macs_by_layer = [], layer_macs(net)
     for layer in net.layers:
         kind = figures.layer_kind(layer)
         if kind == "ReLU":
             continue
-        macs = layer_macs.get(layer.name, 0)
+        macs = macs_by_layer.get(layer.name, 0)
         if kind == "Conv2D":
             kh, kw = layer.kernel_size
             kind = f"conv {kh}×{kw}" + (f"/{layer.strides[0]}" if layer.strides[0] > 1 else "")
@@ -66,30 +71,31 @@ def layer_rows(net: keras.Model) -> list[dict]:
     return rows
 
 
-def source_digest(run_dir: Path, results_dir: Path = evidence.RESULTS_DIR) -> str:
+def source_digest(run_dir: Path, project: Path) -> str:
     """SHA-256 of everything the document is built from: the run folder's input files,
     the other runs it cites (runs.evidence_files), ``docs/`` and the benchmark results.
     Stored in the PDF so a test can tell whether the committed PDF is up to date (a run
     committed under ``results/`` later makes it so)."""
     digest = hashlib.sha256()
+    results_dir = Path(project) / "results"
     named = [(name, Path(run_dir) / name)
              for name in evidence.RUN_FILES + evidence.OPTIONAL_FILES]
     named += [(str(path.relative_to(results_dir)), path)  # however run_dir is spelt
               for path in runs.evidence_files(results_dir)]
-    named += [(path.name, path) for path in sorted(DOCS_DIR.glob("*.typ"))
-              + sorted(evidence.BENCHMARK_DIR.glob("*.json"))]
+    named += [(path.name, path) for path in sorted((Path(project) / "docs").glob("*.typ"))
+              + sorted((Path(project) / "benchmarks" / "results").glob("*.json"))]
     for name, path in named:
         if path.is_file():
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def _run_name(run_dir: Path) -> str:
+def _run_name(run_dir: Path, project: Path) -> str:
     """The run folder relative to the project when inside it (``results/<run>``), so that
     the PDF names it the same on every machine; else its absolute path."""
     run_dir = Path(run_dir).resolve()
     try:
-        return str(run_dir.relative_to(data.PROJECT_DIR))
+        return str(run_dir.relative_to(Path(project).resolve()))
     except ValueError:
         return str(run_dir)
 
@@ -126,12 +132,12 @@ def dropout_place(net: keras.Model) -> str:
 def variant_rows(trained: str | None) -> list[dict]:
     """The variants table: size, cost and layout of each variant for 1000 classes."""
     rows = []
-    for name in model.VARIANTS:
+    for name in VARIANTS:
         net = artifacts.reference_model(name)
         kinds = {type(layer).__name__ for layer in net.layers}
         rows.append({"name": name, "image_size": str(net.input_shape[1]),
                      "params": f"{net.count_params():,}",
-                     "macs": f"{model.count_macs(net) / 1e9:.3f}",
+                     "macs": f"{count_macs(net) / 1e9:.3f}",
                      "lrn": "yes" if "LocalResponseNormalization" in kinds else "no",
                      "bn": "yes" if "BatchNormalization" in kinds else "no",
                      "towers": "2" if any(getattr(la, "groups", 1) > 1
@@ -145,12 +151,12 @@ def _ratio(value: float) -> str:
 
 
 def evidence_data(others: dict, config: dict, history: dict, train_images: int | None,
-                  notes: list[str]) -> dict:
+                  notes: list[str], benchmarks: Path) -> dict:
     """The document's parts drawn from other files than the run's: the other runs
     (runs.collect), the augmentations' settings, the recipe and time for ImageNet."""
-    recipe = RECIPES["modern"]
-    size = model.DEFAULT_IMAGE_SIZE[recipe["variant"]]
-    projection = evidence.imagenet_projection(evidence.benchmark_rates(notes=notes),
+    recipe = dataclasses.asdict(from_recipe("modern"))
+    size = DEFAULT_IMAGE_SIZE[recipe["variant"]]
+    projection = evidence.imagenet_projection(evidence.benchmark_rates(benchmarks, notes),
                                               recipe["variant"], size, recipe["batch_size"])
     steps = (len(history["epoch"]) * math.ceil(train_images / config["batch_size"])
              if train_images and config.get("batch_size") else None)
@@ -183,7 +189,7 @@ def evidence_data(others: dict, config: dict, history: dict, train_images: int |
     }
 
 
-def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
+def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, history: dict,
                   paper: keras.Model, made: dict, notes: list[str]) -> dict:
     """Everything ``docs/AlexNet.typ`` shows about the run and the model, numbers
     formatted (``paper`` is the paper variant for 1000 classes); evidence_data adds the
@@ -191,8 +197,8 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
     rows = layer_rows(paper)
     dense = [layer for layer in paper.layers if type(layer).__name__ == "Dense"]
     fc_params = sum(layer.count_params() for layer in dense)
-    macs = model.layer_macs(paper)
-    conv_macs = model.count_macs(paper) - sum(macs[layer.name] for layer in dense)
+    macs = layer_macs(paper)
+    conv_macs = count_macs(paper) - sum(macs[layer.name] for layer in dense)
     val_top1 = 1 - history["val_accuracy"]
     best = int(np.argmin(val_top1))
     ten = evidence.top_errors(metrics.get("ten_crop"))
@@ -204,7 +210,7 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
                       "measure": ("cosine similarity" if record.get("metric") == "cosine"
                                   else "Euclidean distance")}
     return {
-        "run": {"name": _run_name(run_dir), "command": _command(config),
+        "run": {"name": _run_name(run_dir, project), "command": _command(config),
                 "variant": str(config.get("variant", "?")),
                 "image_size": str(config.get("image_size", "?")),
                 "epochs_run": str(len(history["epoch"])),
@@ -232,9 +238,9 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
                   "chance_top1": evidence.percent(1 / len(config["class_names"]))},
         "layers": rows,
         "paper_totals": {"params": f"{paper.count_params():,}",
-                         "macs": f"{model.count_macs(paper) / 1e9:.3f}",
+                         "macs": f"{count_macs(paper) / 1e9:.3f}",
                          "fc_params": f"{fc_params / paper.count_params():.0%}",
-                         "conv_macs": f"{conv_macs / model.count_macs(paper):.0%}"},
+                         "conv_macs": f"{conv_macs / count_macs(paper):.0%}"},
         "variants": variant_rows(config.get("variant")),
         "published": PUBLISHED,
         "neighbours": neighbours,
@@ -243,17 +249,21 @@ def document_data(run_dir: Path, config: dict, metrics: dict, history: dict,
     }
 
 
-def build(run_dir: str | Path, out: str | Path = DEFAULT_PDF, data_root: str | Path | None = None,
-          build_dir: str | Path | None = None,
-          results_dir: str | Path = evidence.RESULTS_DIR) -> tuple[Path, list[str]]:
-    """Builds the PDF from ``run_dir`` and the other runs under ``results_dir``; returns
-    its path and the notes on what was left out (also printed in the document). Figures
-    and ``report.json`` go to ``build_dir`` (default ``build/report`` beside ``out``)."""
+def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
+          data_root: str | Path | None = None,
+          build_dir: str | Path | None = None) -> tuple[list[Path], list[str]]:
+    """Builds the PDF from ``run_dir`` and the other runs under ``<project>/results``;
+    returns the files written and the notes on what was left out (also printed in the
+    document). Figures and ``report.json`` go to ``build_dir`` (default ``build/report``
+    beside ``out``, which defaults to ``<project>/AlexNet.pdf``)."""
     import typst  # lazy: only building the PDF needs it, not the rest of this module
 
-    run_dir, out, results_dir = Path(run_dir), Path(out), Path(results_dir)
+    project = Path(project)
+    results_dir, docs_dir = project / "results", project / "docs"
+    run_dir = Path(run_dir)
+    out = Path(out) if out else project / "AlexNet.pdf"
     config, metrics, history = evidence.read_run(run_dir)
-    roots = artifacts.image_roots(config, data_root)
+    roots = artifacts.image_roots(config, project, data_root)
     root = artifacts.find_dataset(roots)
     notes: list[str] = []
     model_files = [run_dir / "conv1_filters.npy", run_dir / "neighbours.json"]
@@ -263,23 +273,24 @@ def build(run_dir: str | Path, out: str | Path = DEFAULT_PDF, data_root: str | P
                          "neighbours.json could not be made; pass --data DATASET_ROOT")
         else:
             artifacts.artifacts_from_checkpoint(run_dir, config, root)
-    train = None if root is None else data.load_split(
-        root, "train", config["class_names"], **data.split_settings(config))
+    train = None if root is None else Dataset.open(root).split(
+        "train", config["class_names"], **split_settings(config))
 
     build_dir = Path(build_dir) if build_dir else out.parent / "build" / "report"
     shutil.rmtree(build_dir, ignore_errors=True)
-    shutil.copytree(DOCS_DIR, build_dir, ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(docs_dir, build_dir, ignore=shutil.ignore_patterns("build"))
     (build_dir / "figures").mkdir()
     paper = artifacts.reference_model("paper")
     others = runs.collect(results_dir, config, notes)
     made = report_figures.draw(run_dir, config, metrics, history, train, roots, paper, others,
                                build_dir / "figures", notes)
-    record = document_data(run_dir, config, metrics, history, paper, made, notes)
-    record |= evidence_data(others, config, history, train and len(train.files), notes)
+    record = document_data(run_dir, project, config, metrics, history, paper, made, notes)
+    record |= evidence_data(others, config, history, train and len(train.files), notes,
+                            project / "benchmarks" / "results")
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
-    digest = source_digest(run_dir, results_dir)
+    digest = source_digest(run_dir, project)
     out.parent.mkdir(parents=True, exist_ok=True)
     typst.compile(build_dir / "AlexNet.typ", output=out, root=build_dir, ignore_system_fonts=True,
                   sys_inputs={"digest": digest, "run": record["run"]["name"]}, timestamp=0)
-    return out, notes
+    return [out], notes

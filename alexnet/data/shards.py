@@ -6,7 +6,7 @@ Each image is decoded in full (which verifies it), resized to a shorter side of
 and listed. A shard is written to a temporary name and renamed when complete,
 with a small record of its counts beside it, so an interrupted run redoes only
 unfinished shards. ``manifest.json`` (counts per class, skipped files, shard
-sizes) is written last; its presence is how ``data.list_split`` knows a shard
+sizes) is written last; its presence is how ``Dataset.open`` knows a shard
 folder. Reading the manifest needs no TensorFlow.
 """
 
@@ -21,9 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alexnet import data, ilsvrc, images
+from alexnet.data import files
+from alexnet.data.datasets import SHARD_MANIFEST, VAL_FOLDERS, Dataset, check_split_settings
 
-MANIFEST = data.SHARD_MANIFEST
+MANIFEST = SHARD_MANIFEST
 FORMAT = "alexnet-tfrecord-1"
 
 
@@ -31,7 +32,7 @@ def _encode(job: tuple[str, int, int, int]) -> tuple[str, int, bytes | None, str
     """Worker: one file -> (file, label, JPEG bytes or None, reason or None)."""
     path, label, shorter_side, quality = job
     try:
-        jpeg = images.resized_jpeg(path, shorter_side, quality)
+        jpeg = files.resized_jpeg(path, shorter_side, quality)
     except ValueError as error:
         return path, label, None, str(error).split(": ", 1)[-1]
     return path, label, jpeg, None
@@ -50,51 +51,59 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
             shard_size: int = 1024, quality: int = 90, workers: int | None = None,
             seed: int = 0, val_dir: str | None = None,
             validation_split: float | None = None) -> Path:
-    """Converts every split of ``src`` (any layout ``data.list_split`` reads) into
-    shards in ``dest``; returns the manifest's path. Safe to rerun after interruption.
+    """Converts every split of ``src`` (any layout ``Dataset`` reads) into shards in
+    ``dest``; returns the manifest's path. Safe to rerun after interruption.
 
-    The splits: ``train/`` and each held-out folder there is (``data.VAL_FOLDERS``,
-    and ``val_dir`` if given); with ``validation_split``, ``train/`` less a seeded,
-    stratified fraction of each class, and that fraction as ``val`` (``data.hold_out``)."""
+    The splits: ``train/`` and each held-out folder there is (``VAL_FOLDERS``, and
+    ``val_dir`` if given); with ``validation_split``, ``train/`` less a seeded, stratified
+    fraction of each class, and that fraction as ``val`` (``datasets.hold_out``)."""
     src, dest = Path(src), Path(dest)
+    for flag, value, low, high in (("--shorter-side", shorter_side, 1, 4096),
+                                   ("--shard-size", shard_size, 1, None),
+                                   ("--quality", quality, 1, 100), ("--workers", workers, 1, None)):
+        if value is not None and (value < low or (high is not None and value > high)):
+            raise ValueError(f"{flag} {value}: must be at least {low}"
+                             + (f" and at most {high}" if high else ""))
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{dest}: a file is there; give a folder for the shards")
     if (src / MANIFEST).is_file():
         raise ValueError(f"{src}: already a shard folder")
-    data.check_split_settings(val_dir, validation_split)
+    check_split_settings(val_dir, validation_split)
+    dataset = Dataset.open(src)
     settings = {"format": FORMAT, "source": str(src.resolve()), "shorter_side": shorter_side,
                 "quality": quality, "shard_size": shard_size, "seed": seed,
                 **({"validation_split": validation_split} if validation_split else {})}
-    held_out = [name for name in data.VAL_FOLDERS if (ilsvrc.image_root(src) / name).is_dir()]
-    if val_dir is not None and data.val_folder(src, val_dir) not in held_out:
-        held_out.append(data.val_folder(src, val_dir))
+    held_out = [name for name in VAL_FOLDERS if name in dataset.folders]
+    if val_dir is not None and dataset.val_folder(val_dir) not in held_out:
+        held_out.append(dataset.val_folder(val_dir))
     if validation_split:
         if "val" in held_out:
-            raise ValueError(f"{ilsvrc.image_root(src) / 'val'}: held-out images are there "
+            raise ValueError(f"{dataset.images / 'val'}: held-out images are there "
                              "already: drop --validation-split (or rename val/)")
         holdout = dict(validation_split=validation_split, seed=seed, check=None)
-        train = data.load_split(src, "train", **holdout)
-        splits = {"train": train,
-                  "val": data.load_split(src, "val", train.class_names, **holdout)}
+        train = dataset.split("train", **holdout)
+        splits = {"train": train, "val": dataset.split("val", train.class_names, **holdout)}
     else:
-        train = data.list_split(src, "train", check=None)
+        train = dataset.split("train", check=None)
         splits = {"train": train}
         if not held_out:
-            print(f"note: {ilsvrc.image_root(src)} has no held-out folder (none of "
-                  f"{', '.join(f'{n}/' for n in data.VAL_FOLDERS)}): only train/ is converted; "
+            print(f"note: {dataset.images} has no held-out folder (none of "
+                  f"{', '.join(f'{n}/' for n in VAL_FOLDERS)}): only train/ is converted; "
                   "add --validation-split 0.2 to hold out part of it")
     for name in held_out:
-        splits[name] = data.list_split(src, name, train.class_names, check=None)
+        splits[name] = dataset.folder(name, train.class_names, check=None)
     dest.mkdir(parents=True, exist_ok=True)
     parts = dest / ".parts"
     parts.mkdir(exist_ok=True)
     workers = workers or os.cpu_count() or 1
     manifest = {**settings, "class_names": train.class_names,
-                "descriptions": ilsvrc.descriptions(src), "splits": {}}
+                "descriptions": dataset.descriptions, "splits": {}}
     # Workers only need PIL; "spawn" keeps TensorFlow's threads out of them.
     with get_context("spawn").Pool(workers) as pool:
         for name, split in splits.items():
             order = np.random.default_rng(seed).permutation(len(split))
             count = max(1, -(-len(split) // shard_size))
-            print(f"{name}: {len(split)} images from {split.source} in {ilsvrc.image_root(src)} "
+            print(f"{name}: {len(split)} images from {split.source} in {dataset.images} "
                   f"-> {count} shard(s)")
             progress = keras.utils.Progbar(len(split), unit_name="image")
             shards = []
@@ -135,7 +144,7 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
                 **({"source": split.source} if split.source != f"{name}/" else {}),
             }
             if skipped:
-                print(images.report(skipped, name))
+                print(files.report(skipped, name))
     path = dest / MANIFEST
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     return path

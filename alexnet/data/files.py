@@ -33,14 +33,19 @@ def problem(path: str | Path, max_pixels: int = MAX_PIXELS, full: bool = False) 
     path = Path(path)
     try:
         size = path.stat().st_size
-        if size == 0:
-            return "empty file"
+    except OSError as error:
+        return unreadable(path, error)
+    if size == 0:
+        return "empty file"
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 kind, (width, height) = image.format, image.size
     except Image.DecompressionBombError:
         return f"too large (over {max_pixels:,} pixels)"
+    except (PermissionError, IsADirectoryError) as error:
+        return unreadable(path, error)
     except (OSError, SyntaxError, ValueError):  # PIL's ways of saying "not an image I know"
         return "not an image"
     if kind not in DECODABLE:
@@ -50,6 +55,21 @@ def problem(path: str | Path, max_pixels: int = MAX_PIXELS, full: bool = False) 
     if full or not _ends_properly(path, kind, size):
         return _full_decode_problem(path)
     return None
+
+
+def unreadable(path: Path, error: OSError) -> str:
+    """Why a file that exists in its folder cannot be read: a broken or looping link,
+    or the operating system's reason (permission denied, ...)."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            return "looping symbolic link"
+        except OSError:
+            return f"broken symbolic link (to {path.readlink()})"
+        if error.errno == 40:  # ELOOP
+            return "looping symbolic link"
+    return f"unreadable ({error.strerror or error})"
 
 
 def _ends_properly(path: Path, kind: str, size: int) -> bool:
@@ -76,6 +96,22 @@ def _full_decode_problem(path: Path) -> str | None:
     return None
 
 
+def decode_problem(contents: bytes) -> str | None:
+    """Why an encoded image cannot be decoded, by Pillow, or None when it decodes whole."""
+    if not contents:
+        return "empty file"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(contents)) as image:
+                image.load()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return "too large"
+    except (OSError, SyntaxError, ValueError) as error:
+        return f"not decodable ({error})"
+    return None
+
+
 def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decodes a whole image as RGB, or raises ValueError naming the file and why."""
     reason = None
@@ -91,7 +127,11 @@ def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         reason = f"too large (over {max_pixels:,} pixels)"
     except (OSError, SyntaxError, ValueError) as error:
-        reason = "empty file" if Path(path).stat().st_size == 0 else f"not decodable ({error})"
+        path = Path(path)
+        if isinstance(error, OSError) and error.errno is not None:  # from the file system
+            reason = unreadable(path, error)
+        else:
+            reason = "empty file" if path.stat().st_size == 0 else f"not decodable ({error})"
     raise ValueError(f"{path}: {reason}")
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scipy.io import loadmat
-
 
 class DatasetNotFoundError(FileNotFoundError):
     """No dataset where we looked, and it could not be downloaded."""
@@ -58,6 +56,8 @@ def read_synset_mapping(path: Path) -> dict[str, str]:
 
 def read_devkit_meta(path: Path) -> dict[int, tuple[str, str]]:
     """The devkit's ``meta.mat`` as {ILSVRC id: (wnid, words)} for the 1000 leaf classes."""
+    from scipy.io import loadmat  # here: only the devkit's layout needs SciPy (1 s to load)
+
     synsets = loadmat(str(path), squeeze_me=True)["synsets"]
     return {int(s["ILSVRC2012_ID"]): (str(s["WNID"]), str(s["words"]))
             for s in synsets if int(s["num_children"]) == 0}

@@ -1,9 +1,8 @@
 """The callbacks of a training run, and the list ``fit`` gets.
 
-Keras' own where they do the job (EarlyStopping, ReduceLROnPlateau, TensorBoard); ours
-where Keras lacks it: a best checkpoint that a crash cannot tear, an epoch timer with a
-time limit, a stop at the first non-finite loss before any checkpoint of it is written,
-and the resume state (resume.py).
+Keras' own where they do the job (ModelCheckpoint, EarlyStopping, ReduceLROnPlateau,
+TerminateOnNaN, TensorBoard); ours where Keras lacks it: an epoch timer with a time limit,
+a stop when the validation loss is not finite, and the resume state (resume.py).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from pathlib import Path
 
 import keras
 
-from alexnet import resume
-from alexnet.config import TrainConfig
+from alexnet.training import resume
+from alexnet.training.config import TrainConfig
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -43,25 +42,16 @@ class EpochTimer(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stops at the first NaN or infinite loss with an error, before the epoch ends,
-    so no checkpoint or state of the diverged model is written (Keras'
-    TerminateOnNaN lets the epoch end, and its checkpoints, go ahead)."""
+class StopOnNonFiniteValidation(keras.callbacks.Callback):
+    """Stops with an error when an epoch's validation loss is not finite (a diverged
+    network whose training loss still reads as a number); Keras' ``TerminateOnNaN``
+    watches only the training loss."""
 
-    def __init__(self, run_dir: Path):
-        super().__init__()
-        self.run_dir = run_dir
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = float((logs or {}).get("loss", 0.0))
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float((logs or {}).get("val_loss", 0.0))
         if not math.isfinite(loss):
-            raise FloatingPointError(
-                f"loss is {loss} at epoch {self.epoch + 1}, batch {batch + 1}: training "
-                f"stopped; {self.run_dir} keeps the last good epoch (try a lower --lr)")
+            raise FloatingPointError(f"validation loss is {loss} after epoch {epoch + 1}: the "
+                                     "network diverged (try a lower --lr)")
 
 
 def recipe_callbacks(config: TrainConfig, best_path: Path) -> list[keras.callbacks.Callback]:
@@ -69,7 +59,8 @@ def recipe_callbacks(config: TrainConfig, best_path: Path) -> list[keras.callbac
     the best checkpoint by validation accuracy, early stopping that restores the best
     weights, and, with the plateau schedule, learning-rate drops when val_loss stalls."""
     chosen = [
-        BestCheckpoint(best_path, monitor="val_accuracy", mode="max"),
+        keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max",
+                                        save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                       patience=config.patience, restore_best_weights=True),
     ]
@@ -79,10 +70,10 @@ def recipe_callbacks(config: TrainConfig, best_path: Path) -> list[keras.callbac
     return chosen
 
 
-def make_callbacks(run_dir: Path, config: TrainConfig, write_dir: Path | None = None,
-                   chosen: list[keras.callbacks.Callback] | None = None,
-                   ) -> list[keras.callbacks.Callback]:
-    """A run's callbacks: timing, a stop on a NaN loss, the ``chosen`` ones (default
+def run_callbacks(run_dir: Path, config: TrainConfig, write_dir: Path | None = None,
+                  chosen: list[keras.callbacks.Callback] | None = None,
+                  ) -> list[keras.callbacks.Callback]:
+    """A run's callbacks: timing, stops on a NaN loss, the ``chosen`` ones (default
     ``recipe_callbacks``), TensorBoard logs in ``<run>/logs`` (where TensorFlow is
     installed: Keras writes them with it), and last the resume state, which also writes
     ``history.csv`` and keeps the chosen callbacks' counters.
@@ -94,28 +85,9 @@ def make_callbacks(run_dir: Path, config: TrainConfig, write_dir: Path | None = 
     write_dir = Path(write_dir or run_dir)
     if chosen is None:
         chosen = recipe_callbacks(config, write_dir / "best.keras")
-    peers = [EpochTimer(config.time_limit), StopOnNonFiniteLoss(run_dir), *chosen]
+    peers = [EpochTimer(config.time_limit), keras.callbacks.TerminateOnNaN(raise_error=True),
+             StopOnNonFiniteValidation(), *chosen]
     if importlib.util.find_spec("tensorboard") and importlib.util.find_spec("tensorflow"):
         peers.append(keras.callbacks.TensorBoard(write_dir / "logs", write_graph=False))
     return [*peers, resume.ResumeState(run_dir, peers, best_path=Path(run_dir) / "best.keras",
                                        write_dir=write_dir)]
-
-
-class BestCheckpoint(keras.callbacks.ModelCheckpoint):
-    """``ModelCheckpoint(save_best_only=True)`` that is never torn: it saves to a
-    temporary file and renames it over the best model."""
-
-    def __init__(self, path: Path, **kwargs):
-        self.path = Path(path)
-        tmp = self.path.with_name(f"{self.path.stem}{resume.TMP}{self.path.suffix}")
-        super().__init__(tmp, save_best_only=True, **kwargs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        tmp = Path(self.filepath)
-        try:
-            super().on_epoch_end(epoch, logs)
-            if tmp.is_file():
-                resume.commit(tmp, self.path)
-        except OSError as error:
-            raise OSError(f"{self.path}: cannot save the best model ({error}); the previous "
-                          f"one is kept") from None

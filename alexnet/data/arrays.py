@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from alexnet.data import Split
+from alexnet.data.datasets import Split
 
 
 def square(image: Image.Image, size: int) -> np.ndarray:

@@ -18,8 +18,13 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from alexnet import augmentation, data, figures, plots, runs, tfdata
+from alexnet import plots
+from alexnet.data import pipeline
+from alexnet.data.augment import lookup
+from alexnet.data.datasets import Split
 from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
+from alexnet.report import model_figures as figures
+from alexnet.report import runs
 
 FIGURES = ("architecture", "augmentations", "augmented", "ablation", "curves", "errors",
            "confusion", "per_class", "first_steps", "recipes", "conv1_filters", "neighbours")
@@ -91,14 +96,14 @@ def augmentation_grid(path: Path, image_size: int, columns: int = 6) -> plt.Figu
     (``none``), random draws of the paper's crops (``paper``) and of random-resized crops
     (``rrc``), and the paper's five test crops (their mirror images, the other five, left
     out)."""
-    contents = tfdata.read_file(path)
+    contents = pipeline.read_file(path)
 
     def draw(name: str) -> np.ndarray:
-        spec = augmentation.lookup(name)
-        return tfdata.train_transform(contents, image_size, spec, encoded=True).numpy()
+        spec = lookup(name)
+        return pipeline.train_transform(contents, image_size, spec, encoded=True).numpy()
 
-    tests = tfdata.ten_crop_transform(contents, image_size, encoded=True).numpy()[:5]
-    cells = [("original", tfdata.decode(contents).numpy()), ("none: centre", draw("none"))]
+    tests = pipeline.ten_crop_transform(contents, image_size, encoded=True).numpy()[:5]
+    cells = [("original", pipeline.decode(contents).numpy()), ("none: centre", draw("none"))]
     cells += [("paper", draw("paper")) for _ in range(columns - 2)]
     cells += [("rrc", draw("rrc")) for _ in range(columns)]
     cells += [("test crop", image) for image in tests] + [("", None)] * (columns - len(tests))
@@ -119,7 +124,7 @@ def run_label(row: dict, config: dict) -> str:
             f"{row['image_size']} px")
 
 
-def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: data.Split | None,
+def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: Split | None,
          roots: list[Path], paper: keras.Model, others: dict, out: Path,
          notes: list[str]) -> dict[str, str | None]:
     """Draws every figure into ``out``; name -> file name, None where it cannot be made
@@ -135,7 +140,7 @@ def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: data.
 
     if train is not None:
         augmentation = config.get("augmentation", "basic")
-        images, labels = tfdata.examples(train, config["image_size"], 12, training=True,
+        images, labels = pipeline.examples(train, config["image_size"], 12, training=True,
                                          augmentation=augmentation)
         made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
                                                      columns=6)), out / "augmented.jpg")

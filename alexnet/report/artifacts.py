@@ -19,8 +19,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import data, evaluate, model
-from alexnet.inputs import tfdata  # None without TensorFlow: only the last function needs it
+from alexnet import evaluate, runfolder
+from alexnet.data import ondevice, pipeline
+from alexnet.data.datasets import VAL_FOLDERS, Dataset, Split, split_settings
+from alexnet.models.alexnet import build
 
 FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidden layer
 
@@ -70,18 +72,19 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
     """``export_model_artifacts`` for ``run_dir/best.keras``: ``queries`` validation
     images spread over the classes against the first ``gallery_per_class`` training
     images of each class (no more than the run trained on), as centre crops."""
-    net = model.load(run_dir / "best.keras")
+    net = runfolder.load_model(run_dir / "best.keras")
     size = net.input_shape[1]
 
-    def arrays(split: data.Split) -> tuple[np.ndarray, list[str]]:
-        batches = tfdata.batches(split, size, 64, training=False)
+    def arrays(split: Split) -> tuple[np.ndarray, list[str]]:
+        batches = pipeline.batches(split, size, 64, training=False)
         images = np.concatenate([np.asarray(x) for x, _ in batches])
         return images, [os.path.relpath(f, root) for f in split.files]
 
-    settings = data.split_settings(config)  # the run's own validation images
-    val = data.load_split(root, "val", config["class_names"], **settings).spread(queries)
+    settings = split_settings(config)  # the run's own validation images
+    dataset = Dataset.open(root)
+    val = dataset.split("val", config["class_names"], **settings).spread(queries)
     limit = min(gallery_per_class, config.get("limit") or gallery_per_class)
-    train = data.load_split(root, "train", config["class_names"], limit=limit, **settings)
+    train = dataset.split("train", config["class_names"], limit=limit, **settings)
     return export_model_artifacts(net, run_dir, *arrays(val), *arrays(train))
 
 
@@ -89,20 +92,20 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
 def reference_model(variant: str) -> keras.Model:
     """A variant for 1000 classes at its default input size, built once per process
     (the architecture figure and tables describe these)."""
-    return model.build(variant, 1000)
+    return build(variant, 1000)
 
 
-def image_roots(config: dict, data_root: str | Path | None = None) -> list[Path]:
+def image_roots(config: dict, project: Path, data_root: str | Path | None = None) -> list[Path]:
     """Where a run's image paths may be relative to, most specific first: ``data_root``,
     the dataset root recorded in config.json (also from the project folder),
-    ``$ALEXNET_DATA/<name>``, ``$ALEXNET_DATA``, ``data/<name>``."""
+    ``$ALEXNET_DATA/<name>``, ``$ALEXNET_DATA``, ``<project>/data/<name>``."""
     name = Path(str(config.get("data", "imagenette"))).name
     recorded = Path(str(config.get("dataset_root", name)))
     roots = [Path(data_root)] if data_root else []
-    roots += [recorded, data.PROJECT_DIR / recorded]
+    roots += [recorded, project / recorded]
     if os.environ.get("ALEXNET_DATA"):
         roots += [Path(os.environ["ALEXNET_DATA"]) / name, Path(os.environ["ALEXNET_DATA"])]
-    return roots + [data.DATA_DIR / name]
+    return roots + [project / "data" / name]
 
 
 def find_dataset(roots: list[Path]) -> Path | None:
@@ -118,7 +121,7 @@ def resolve_image(path: str, roots: list[Path]) -> Path | None:
     if given.is_absolute() and given.is_file():
         return given
     tails = [given] + [Path(*given.parts[i:]) for i, part in enumerate(given.parts)
-                       if part in ("train", *data.VAL_FOLDERS) and i > 0]
+                       if part in ("train", *VAL_FOLDERS) and i > 0]
     for root in roots:
         for tail in reversed(tails):
             if not tail.is_absolute() and (root / tail).is_file():
@@ -127,22 +130,22 @@ def resolve_image(path: str, roots: list[Path]) -> Path | None:
 
 
 def export_run(run_dir: Path, inputs) -> None:
-    """For a run trained on in-memory ``inputs`` (inputs.ArrayInputs): ``predictions.npz``
-    (the best model's centre-crop probabilities on the validation images) and
-    ``export_model_artifacts`` for 8 validation queries against up to 2,000 training
-    images, cropped by the model's own ``Augment`` layer. Any Keras backend."""
-    best = model.load(Path(run_dir) / "best.keras")
-    probabilities, labels = evaluate.predict(best, inputs.val_batches())
+    """For a run trained on in-memory ``inputs`` (data/inputs.ArrayInputs):
+    ``predictions.npz`` (the best model's centre-crop probabilities on the validation
+    images) and ``export_model_artifacts`` for 8 validation queries against up to 2,000
+    training images. Any Keras backend."""
+    best = runfolder.load_model(Path(run_dir) / "best.keras")
+    probabilities, labels = evaluate.predict(best, inputs.eval_batches())
     np.savez_compressed(Path(run_dir) / "predictions.npz",
                         probabilities=probabilities.astype("float16"), labels=labels,
                         files=np.array(inputs.val.files))
-    centre = best.get_layer("augment")
 
-    def crops(images: np.ndarray, split: data.Split, count: int) -> tuple[np.ndarray, list]:
+    def crops(images: np.ndarray, split: Split, count: int) -> tuple[np.ndarray, list]:
         rows = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)
-        batches = [keras.ops.convert_to_numpy(centre(images[rows[i:i + 256]], training=False))
+        batches = [keras.ops.convert_to_numpy(
+                       ondevice.ten_crops(images[rows[i:i + 256]], inputs.image_size)[:, 4])
                    for i in range(0, len(rows), 256)]
         return np.concatenate(batches), [split.files[r] for r in rows]
 
-    export_model_artifacts(model.unwrap(best), run_dir, *crops(inputs.val_images, inputs.val, 8),
+    export_model_artifacts(best, run_dir, *crops(inputs.val_images, inputs.val, 8),
                            *crops(inputs.train_images, inputs.train, 2000))

@@ -5,8 +5,8 @@ Two layouts differ: PyTorch stores convolution kernels as OIHW (Keras: HWIO) and
 dense kernels as (out, in) (Keras: (in, out)); and FC6 reads the 6x6x256 feature
 map flattened channel-first (NCHW: index c*36 + h*6 + w) where Keras flattens
 channel-last (NHWC: index h*1536 + w*256 + c), so FC6's input rows are permuted.
-Both models take RGB images normalised with ImageNet's mean and std, as
-``augment.normalize`` does.
+Both normalise RGB images with ImageNet's mean and std; ours does so in its first layer,
+so the ported model takes pixels in [0, 255].
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import model
+from alexnet.models.alexnet import METADATA, build
 
 # torchvision module index -> our layer name (features.1 is a ReLU, features.2 a pool, ...).
 LAYERS = {"features.0": "conv1", "features.3": "conv2", "features.6": "conv3",
@@ -77,7 +77,7 @@ def port_state_dict(state: Mapping[str, np.ndarray], image_size: int = 224) -> k
     """An ``owt`` model holding a torchvision AlexNet state dict's weights; the number
     of classes is read from the last layer."""
     weights = keras_weights(state)
-    net = model.build("owt", num_classes=weights["fc8"][1].shape[0], image_size=image_size)
+    net = build("owt", num_classes=weights["fc8"][1].shape[0], image_size=image_size)
     for name, values in weights.items():
         layer = net.get_layer(name)
         for variable, value in zip(layer.weights, values, strict=True):
@@ -86,6 +86,9 @@ def port_state_dict(state: Mapping[str, np.ndarray], image_size: int = 224) -> k
                                  f"{value.shape} in Keras layout, the owt model needs "
                                  f"{tuple(variable.shape)}")
         layer.set_weights(values)
+    if net.output_shape[-1] == 1000 and net.count_params() != METADATA["owt"]["parameters"]:
+        raise ValueError(f"{net.count_params():,} parameters, where torchvision's AlexNet "
+                         f"has {METADATA['owt']['parameters']:,}")
     return net
 
 

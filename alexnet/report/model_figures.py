@@ -13,9 +13,9 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
-from alexnet import data
-from alexnet.artifacts import resolve_image
+from alexnet.data.datasets import display_names
 from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
+from alexnet.report.artifacts import resolve_image
 
 
 def _shape(shape) -> str:
@@ -231,7 +231,7 @@ def _class_of(path: str, class_names: list[str]) -> str:
     """The class folder in ``path`` as a display name ("?" when there is none)."""
     for part in reversed(Path(path).parts[:-1]):
         if part in class_names:
-            return data.display_names([part])[0]
+            return display_names([part])[0]
     return "?"
 
 

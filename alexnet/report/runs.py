@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet import evidence, plots
+from alexnet import plots
+from alexnet.report import evidence
+from alexnet.runfolder import read_history
 
 BASELINE = "imagenette-modern-cpu-128"  # the modern recipe, 128 px, 20 epochs, on the CPU
 # Ablations of the baseline: folder suffix, what it tests, the change (train's flags),
@@ -68,7 +70,7 @@ def summary(folder: Path, notes: list[str]) -> tuple[dict, dict] | None:
     try:
         config = json.loads((folder / "config.json").read_text())
         metrics = json.loads((folder / "metrics.json").read_text())
-        history = plots.read_history(folder / "history.csv")
+        history = read_history(folder / "history.csv")
         top1 = 1 - evidence.top_errors(metrics)["top1"]
         train, val = float(history["accuracy"][-1]), float(history["val_accuracy"][-1])
         ten = evidence.top_errors(metrics.get("ten_crop"))

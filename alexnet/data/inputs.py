@@ -1,0 +1,136 @@
+"""A run's inputs, one object per source with one interface, made from plain arguments.
+
+- ``FileInputs``: images on disk (or TFRecord shards), decoded and augmented on the host
+  by tf.data (pipeline.py).
+- ``ArrayInputs``: the whole dataset decoded once into uint8 arrays (arrays.py); the
+  training model crops them on the accelerator behind ``ondevice.Augment``.
+
+Both give ``train_batches(seed)`` and ``val_batches()`` for ``fit``, and for evaluating
+the bare network (raw pixels in, as ``best.keras`` takes them) ``eval_batches()`` (centre
+crops) and ``ten_crop_batches()`` (``(B, 10, S, S, 3)``: the paper's ten crops).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from alexnet.data import ondevice
+from alexnet.data.datasets import Split
+
+try:  # files are read by TensorFlow; machines that train from arrays (JAX) may lack it
+    from alexnet.data import pipeline
+    from alexnet.training import distribute
+except ModuleNotFoundError as missing:
+    if missing.name != "tensorflow":
+        raise
+    pipeline = distribute = None
+
+
+class FileInputs:
+    """Files through tf.data; under a tf.distribute ``strategy`` each worker reads its own
+    share of the files. ``train`` may be None where only evaluation is wanted."""
+
+    def __init__(self, root: Path, train: Split | None, val: Split, image_size: int,
+                 batch_size: int, augmentation: str = "basic", cache: bool = False,
+                 strategy=None):
+        if pipeline is None:
+            raise ValueError(f"{root}: reading image files needs TensorFlow (pip install "
+                             "tensorflow), or train --in-memory")
+        self.root, self.train, self.val, self.strategy = root, train, val, strategy
+        self.image_size, self.batch_size = image_size, batch_size
+        self.augmentation, self.cache = augmentation, cache
+        self.class_names = val.class_names
+        self.val_batch_size = batch_size
+        # ten crops an image: a tenth of the batch size keeps a batch's memory the same
+        self.ten_crop_batch_size = max(1, batch_size // 10)
+
+    def _batches(self, split: Split, training: bool, batch_size: int, seed=None,
+                 ten_crop: bool = False):
+        return pipeline.batches(split, self.image_size, batch_size, training=training,
+                                seed=seed, cache=self.cache and not ten_crop,
+                                augmentation=self.augmentation, ten_crop=ten_crop)
+
+    def _sharded(self, split: Split, training: bool, seed=None):
+        def make(shard: int, shards: int, batch_size: int):
+            part = distribute.shard(split, shard, shards, self.batch_size)
+            left_out = len(split) - shards * len(part)
+            if left_out and shard == 0:
+                print(f"{left_out} of {len(split)} {'training' if training else 'validation'} "
+                      f"images left out so that all {shards} workers take the same steps")
+            return self._batches(part, training, batch_size, seed)
+        return distribute.datasets(self.strategy, self.batch_size, make)
+
+    def train_batches(self, seed: int | None = None):
+        if self.strategy is not None:
+            return self._sharded(self.train, True, seed)
+        return self._batches(self.train, True, self.batch_size, seed)
+
+    def val_batches(self):
+        if self.strategy is not None:
+            return self._sharded(self.val, False)
+        return self.eval_batches()
+
+    def eval_batches(self):
+        """All validation images in this process (the multi-worker chief evaluates alone)."""
+        return self._batches(self.val, False, self.val_batch_size)
+
+    def ten_crop_batches(self):
+        return self._batches(self.val, False, self.ten_crop_batch_size, ten_crop=True)
+
+    def examples(self, count: int, training: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` images spread over the classes as training (augmented) or evaluation
+        sees them (0-255), and their labels: for plots."""
+        return pipeline.examples(self.train if training else self.val, self.image_size,
+                                 count, training, self.augmentation)
+
+
+class ArrayInputs:
+    """uint8 squares in memory; cropping, flipping and mixing happen on the device."""
+
+    def __init__(self, root: Path, train: tuple[np.ndarray, Split],
+                 val: tuple[np.ndarray, Split], image_size: int, batch_size: int,
+                 augmentation: str = "basic", mixup: float = 0.0, cutmix: float = 0.0):
+        self.root = root
+        (self.train_images, self.train), (self.val_images, self.val) = train, val
+        self.image_size, self.batch_size, self.augmentation = image_size, batch_size, augmentation
+        self.mixup, self.cutmix = mixup, cutmix
+        self.class_names = self.train.class_names
+        self.val_batch_size = batch_size * 2  # inference holds no gradients
+        self.ten_crop_batch_size = max(1, batch_size // 10)
+
+    def _one_hot(self, split: Split) -> np.ndarray:
+        return keras.utils.to_categorical(split.labels, len(self.class_names))
+
+    def train_batches(self, seed: int | None = None) -> ondevice.ArrayBatches:
+        return ondevice.ArrayBatches(self.train_images, self._one_hot(self.train),
+                                     self.batch_size, shuffle=True, mixup=self.mixup,
+                                     cutmix=self.cutmix, seed=seed)
+
+    def val_batches(self) -> ondevice.ArrayBatches:
+        """uint8 squares, for the training model (its ``Augment`` takes the centre crop)."""
+        return ondevice.ArrayBatches(self.val_images, self._one_hot(self.val),
+                                     self.val_batch_size)
+
+    def _crops(self, step: int, ten: bool):
+        labels = self._one_hot(self.val)
+        for i in range(0, len(self.val_images), step):
+            crops = ondevice.ten_crops(self.val_images[i:i + step], self.image_size)
+            yield (crops if ten else crops[:, 4]), labels[i:i + step]  # 4: the centre
+
+    def eval_batches(self):
+        return self._crops(self.val_batch_size, ten=False)
+
+    def ten_crop_batches(self):
+        return self._crops(self.ten_crop_batch_size, ten=True)
+
+    def examples(self, count: int, training: bool) -> tuple[np.ndarray, np.ndarray]:
+        """As ``FileInputs.examples``, cropped by the model's own ``Augment`` layer."""
+        split, images = (self.train, self.train_images) if training else (self.val,
+                                                                           self.val_images)
+        rows = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)
+        augment = ondevice.Augment(self.image_size, self.augmentation)
+        return ops.convert_to_numpy(augment(images[rows], training=training)), split.labels[rows]

@@ -1,0 +1,271 @@
+"""Training, as the steps that the command line and the notebook's cells both walk:
+
+    run = start(config)        # the run folder, locked for this process, config.json
+    load_data(run)             # the training and validation images (data/)
+    build_model(run)           # the network (models/), behind the on-device augmentation
+    compile_model(run)         # SGD on the recipe's schedule, cross-entropy, Top-1/Top-5
+    make_callbacks(run)        # ModelCheckpoint, EarlyStopping, ... and the resume state
+    fit(run)                   # model.fit; resumable
+    finish(run)                # the best model's metrics (evaluate.py) and plots
+
+``train(config)`` walks them all. The run folder's files are runfolder.py's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+
+from alexnet import evaluate, plots, runfolder
+from alexnet.data import arrays, download, ondevice
+from alexnet.data.augment import resize_size
+from alexnet.data.datasets import Dataset
+from alexnet.data.files import report
+from alexnet.data.inputs import ArrayInputs, FileInputs
+from alexnet.environment import device_name
+from alexnet.models.alexnet import build
+from alexnet.training import callbacks, precision, resume
+from alexnet.training.config import TrainConfig
+from alexnet.training.optimizer import PaperSGD
+
+try:  # several devices need TensorFlow; training from arrays on JAX does not
+    from alexnet.training import distribute
+except ModuleNotFoundError as missing:
+    if missing.name != "tensorflow":
+        raise
+    distribute = None
+
+
+@dataclass
+class Run:
+    """One training run, filled in step by step."""
+
+    config: TrainConfig
+    run_dir: Path
+    write_dir: Path                 # where this process writes (a scratch folder on workers)
+    lock: runfolder.Lock | None = None
+    first_epoch: int = 0            # epochs already done (a resumed run)
+    strategy: object = None         # a tf.distribute strategy, or None
+    inputs: FileInputs | ArrayInputs | None = None
+    model: keras.Model | None = None
+    callbacks: list[keras.callbacks.Callback] = field(default_factory=list)
+    history: keras.callbacks.History | None = field(default=None, repr=False)
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process writes the run folder (all but multi-worker workers)."""
+        return self.write_dir == self.run_dir
+
+    def scope(self):
+        return self.strategy.scope() if self.strategy else contextlib.nullcontext()
+
+
+def start(config: TrainConfig, resume_run: bool = False, command: str | None = None) -> Run:
+    """The run folder (``config.out``, default ``checkpoints/<variant>-<size>px-<time>``),
+    locked against a second trainer; a new run never overwrites an old one, a resumed one
+    continues from its last completed epoch. Writes config.json (a resumed run keeps the
+    command that started it)."""
+    strategy = None
+    if config.strategy:
+        strategy = distribute.strategy(config.strategy)  # first: it sets up the cluster
+        if config.batch_size % strategy.num_replicas_in_sync:
+            raise ValueError(f"--batch-size {config.batch_size} does not split evenly across "
+                             f"{strategy.num_replicas_in_sync} replicas")
+    run_dir = Path(config.out) if config.out else runfolder.default_dir(config.variant,
+                                                                        config.image_size)
+    chief = strategy is None or distribute.is_chief(strategy)
+    write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="alexnet-worker-"))
+    lock = runfolder.Lock(write_dir).acquire()
+    try:
+        state = resume.read_state(run_dir)
+        if resume_run:
+            saved = runfolder.load_config(run_dir)
+            command = saved.get("command") or command
+            if state is None and ((run_dir / "history.csv").is_file()
+                                  or (run_dir / "best.keras").is_file()):
+                raise FileNotFoundError(f"{run_dir / resume.STATE_DIR}: missing, so the run "
+                                        "cannot continue where it stopped (its history.csv "
+                                        "and best.keras are kept); start a new --out")
+        elif state is not None or (run_dir / "best.keras").exists():
+            raise FileExistsError(f"{run_dir} already holds a run: continue it with "
+                                  f"--resume {run_dir}, or choose another --out")
+        first_epoch = state["epoch"] if state else 0
+        keras.utils.set_random_seed(config.seed + first_epoch)  # a resumed run reshuffles anew
+        record = {**dataclasses.asdict(config), "keras_backend": keras.backend.backend(),
+                  "optimizer": "PaperSGD", "machine": device_name(), "command": command}
+        if resume_run:
+            record = {**saved, **record}  # keeps the classes and the dataset root
+        runfolder.save_config(write_dir, record)
+    except BaseException:
+        lock.release()
+        raise
+    return Run(config, run_dir, write_dir, lock, first_epoch, strategy)
+
+
+def load_data(run: Run) -> FileInputs | ArrayInputs:
+    """The run's training and validation images: a packed ``.npz`` or ``in_memory`` give
+    ``ArrayInputs``, other datasets ``FileInputs``. Records the classes and the dataset
+    root in config.json; a resumed run must see the classes it was trained on."""
+    config = run.config
+    if str(config.data).endswith(".npz"):
+        unpacked = arrays.unpack(Path(config.data))
+        root, train, val = Path(config.data), unpacked["train"], unpacked["val"]
+        split = train[1]
+    else:
+        root = download.locate(config.data)
+        # the run's seed, not a resumed epoch's: a resumed run holds out the same images
+        train, val = Dataset.open(root).splits(config.limit, config.val_dir,
+                                               config.validation_split, config.seed)
+        split = train
+    saved = runfolder.load_config(run.write_dir)
+    if saved.get("class_names") not in (None, split.class_names):
+        raise ValueError(f"{run.run_dir}: its checkpoints have {len(saved['class_names'])} "
+                         f"classes but {root} has {len(split.class_names)}")
+    runfolder.save_config(run.write_dir, {**saved, "class_names": split.class_names,
+                                          "dataset_root": str(root)})
+    print(f"Data: {len(split)} training images of {len(split.class_names)} classes in {root}; "
+          f"validation: {len(val[1] if isinstance(val, tuple) else val)} images from "
+          f"{(val[1] if isinstance(val, tuple) else val).source or 'the pack'}")
+    images = len(split) + len(val[1] if isinstance(val, tuple) else val)
+    if isinstance(train, tuple):
+        run.inputs = ArrayInputs(root, train, val, config.image_size, config.batch_size,
+                                 config.augmentation, config.mixup, config.cutmix)
+    elif config.in_memory and fits_in_memory(config.image_size, images, "--in-memory"):
+        side = resize_size(config.image_size)
+        run.inputs = ArrayInputs(root, (arrays.load(train, side), train),
+                                 (arrays.load(val, side), val), config.image_size,
+                                 config.batch_size, config.augmentation, config.mixup,
+                                 config.cutmix)
+    else:
+        cache = config.cache and fits_in_memory(config.image_size, images, "--cache")
+        run.inputs = FileInputs(root, train, val, config.image_size, config.batch_size,
+                                config.augmentation, cache, run.strategy)
+    return run.inputs
+
+
+def fits_in_memory(image_size: int, images: int, setting: str) -> bool:
+    """Whether ``images`` decoded for ``image_size`` crops (about 1.3 x side^2 x 3 bytes
+    each at the side the crops are taken from) take under half the memory available;
+    if not, it says so, and the files are read every epoch instead."""
+    need = images * 1.3 * 3 * resize_size(image_size) ** 2
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if need < available / 2:
+        return True
+    print(f"{setting} left out: the decoded images would take about {need / 1e9:.1f} GB of "
+          f"the {available / 1e9:.1f} GB available; each epoch reads the files")
+    return False
+
+
+def build_model(run: Run) -> keras.Model:
+    """The variant of the config (models/alexnet.py); for in-memory data, behind the
+    on-device augmentation (``ondevice.Augment``)."""
+    config = run.config
+    precision.set_precision(config.precision)  # before building: layers take the policy
+    with run.scope():
+        net = build(config.variant, len(run.inputs.class_names), config.image_size,
+                    init=config.init, dropout=config.dropout)
+        if isinstance(run.inputs, ArrayInputs):
+            net = ondevice.with_augmentation(net, config.augmentation, seed=config.seed)
+    run.model = net
+    return net
+
+
+def learning_rate(config: TrainConfig, steps_per_epoch: int):
+    """A constant rate (lowered by ReduceLROnPlateau) or linear warm-up then cosine decay."""
+    if config.schedule == "plateau":
+        return config.lr
+    warmup = min(config.warmup_epochs, config.epochs - 1) * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else config.lr, decay_steps=config.epochs * steps_per_epoch - warmup,
+        warmup_target=config.lr if warmup else None, warmup_steps=warmup)
+
+
+def compile_model(run: Run, optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
+    """``model.compile``: SGD with momentum and the paper's weight decay on the recipe's
+    schedule (or the ``optimizer`` given), cross-entropy with label smoothing, Top-1 and
+    Top-5 accuracy."""
+    config, net = run.config, run.model
+    steps_per_epoch = math.ceil(len(run.inputs.train) / config.batch_size)
+    with run.scope():
+        net.compile(
+            optimizer=optimizer or PaperSGD(learning_rate(config, steps_per_epoch),
+                                            momentum=config.momentum,
+                                            weight_decay=config.weight_decay),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
+                     keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
+            jit_compile=precision.resolve_jit_compile(config.jit_compile))
+    return net
+
+
+def make_callbacks(run: Run, chosen: list[keras.callbacks.Callback] | None = None
+                   ) -> list[keras.callbacks.Callback]:
+    """The ``chosen`` callbacks (default ``callbacks.recipe_callbacks``: ModelCheckpoint,
+    EarlyStopping, and ReduceLROnPlateau for the plateau schedule) with the run's own:
+    timing, stops on a non-finite loss, TensorBoard, the resume state."""
+    run.callbacks = callbacks.run_callbacks(run.run_dir, run.config, run.write_dir, chosen)
+    return run.callbacks
+
+
+def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
+    """``model.fit`` on the training batches, validating every epoch; continues from the
+    run's last completed epoch if it has one. ``verbose=2``: a line an epoch."""
+    replicas = run.strategy.num_replicas_in_sync if run.strategy else 1
+    print(f"Training {run.model.name} on {len(run.inputs.train)} images, {replicas} "
+          f"replica(s); run folder {run.run_dir}")
+    try:
+        run.history = run.model.fit(
+            run.inputs.train_batches(seed=run.config.seed + run.first_epoch),
+            validation_data=run.inputs.val_batches(), epochs=run.config.epochs,
+            callbacks=run.callbacks, verbose=verbose,
+            shuffle=False)  # the inputs shuffle every epoch themselves
+    except RuntimeError as error:  # Keras' TerminateOnNaN
+        if "NaN" not in str(error) and "Inf" not in str(error):
+            raise
+        raise FloatingPointError(f"{error}: training stopped; {run.run_dir} keeps the last "
+                                 "good epoch (try a lower --lr)") from None
+    return run.history
+
+
+def finish(run: Run) -> dict | None:
+    """On the chief: the best model's centre-crop and 10-crop metrics in metrics.json,
+    the plots, and a report of unreadable images; then the folder is unlocked. Returns
+    the metrics (None on other workers, which only remove their scratch folder)."""
+    try:
+        if not run.chief:
+            shutil.rmtree(run.write_dir, ignore_errors=True)
+            return None
+        best = runfolder.load_model(run.run_dir / "best.keras")
+        metrics = evaluate.evaluate_inputs(best, run.inputs)
+        runfolder.save_metrics(run.run_dir, metrics)
+        for split, name in ((run.inputs.train, "training"), (run.inputs.val, "validation")):
+            if split.skipped:  # unreadable images, found when listing or when decoding
+                print(report(split.skipped, name))
+        plots.save_run_plots(run.run_dir, metrics, best, run.inputs)
+        return metrics
+    finally:
+        run.lock.release()
+
+
+def train(config: TrainConfig, resume_run: bool = False, command: str | None = None) -> Run:
+    """Every step, in order; returns the finished run."""
+    run = start(config, resume_run, command)
+    try:
+        load_data(run)
+        build_model(run)
+        compile_model(run)
+        make_callbacks(run)
+        fit(run)
+    except BaseException:
+        run.lock.release()
+        raise
+    finish(run)
+    return run
