@@ -32,8 +32,8 @@ def predict(net: keras.Model, dataset, batches: int | None = None) -> tuple[np.n
     probabilities, labels = [], []
     if batches is None and hasattr(dataset, "__len__"):
         batches = len(dataset)
-    # A live bar in a terminal or notebook; in a log file one line at the end, not a bar a 2 s.
-    live = sys.stdout.isatty() or "ipykernel" in sys.modules
+    # A live bar in a terminal; in a notebook or a log file one line at the end.
+    live = sys.stdout.isatty()
     progress = keras.utils.Progbar(batches, unit_name="batch", interval=2.0,
                                    verbose=1 if live else 2)
     for images, one_hot in dataset:

@@ -53,6 +53,7 @@ def curves(history: dict[str, np.ndarray]) -> plt.Figure:
         if key == "loss" and log_if_spiky(ax, history[key], history[f"val_{key}"]):
             title += " (log scale)"
         ax.set(title=title, xlabel="epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -162,7 +163,7 @@ def predictions(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarra
 
 def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
             title: str = "Augmented training samples", columns: int = 8) -> plt.Figure:
-    """A grid of (normalised) images with their class names."""
+    """A grid of images (0-255) with their class names."""
     names = display_names(class_names)
     rows = int(np.ceil(len(images) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2 * rows), squeeze=False)

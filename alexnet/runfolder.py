@@ -27,7 +27,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from alexnet.data import ondevice  # noqa: F401  registers Augment: --in-memory models load
 from alexnet.models.alexnet import preprocessing
+from alexnet.training import optimizer  # noqa: F401  registers PaperSGD: compiled models load
 
 TMP = ".tmp"  # marks a file being written (before any .keras/.h5 suffix)
 LOCK = ".lock"
@@ -132,8 +134,9 @@ def read_history(path: Path) -> dict[str, np.ndarray]:
         rows = list(csv.DictReader(f))
     if not rows:
         raise ValueError(f"{path}: no epochs recorded")
-    try:
-        return {key: np.array([float(row[key]) for row in rows]) for key in rows[0]}
+    try:  # "NA": a value an epoch did not log (history_csv writes it, as CSVLogger does)
+        return {key: np.array([np.nan if row[key] in ("NA", "") else float(row[key])
+                               for row in rows]) for key in rows[0]}
     except (TypeError, ValueError) as error:
         raise ValueError(f"{path}: damaged history ({error})") from None
 

@@ -16,15 +16,11 @@ import platform
 import statistics
 from pathlib import Path
 
+from alexnet.models import DEFAULT_IMAGE_SIZE, VARIANTS  # noqa: F401  (no Keras loads)
+from alexnet.training.config import JIT_COMPILE, PRECISIONS  # noqa: F401
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
-# As alexnet.model.VARIANTS and .DEFAULT_IMAGE_SIZE, alexnet.precision.PRECISIONS and
-# .JIT_COMPILE (tests/test_bench_train.py checks): those modules import Keras, which
-# imports TensorFlow, seconds that --help should not wait for.
-VARIANTS = ("paper", "owt", "bn")
-DEFAULT_IMAGE_SIZE = {"paper": 227, "owt": 224, "bn": 224}
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-JIT_COMPILE = ("auto", "on", "off")
 
 def host_info() -> dict:
     """The machine, for the JSON record (what any process on it would say)."""

@@ -33,7 +33,7 @@ def with_keras_batchnorm(net):
     (same configuration, so the same weights load into either)."""
     import keras
 
-    from alexnet.layers import FusedBatchNormalization
+    from alexnet.models.fast import FusedBatchNormalization
 
     def clone(layer):
         kind = (keras.layers.BatchNormalization if isinstance(layer, FusedBatchNormalization)
@@ -48,10 +48,10 @@ def trained_step(variant: str, image_size: int, batch_size: int, classes: int, f
     """A function(steps) -> seconds training a fresh model, its BatchNorm fused or not."""
     import keras
 
-    from alexnet import model
+    from alexnet.models.alexnet import build
 
     keras.utils.set_random_seed(0)
-    net = model.build(variant, classes, image_size)  # fused, as the package trains
+    net = build(variant, classes, image_size)  # fused, as the package trains
     if not fused:
         net = with_keras_batchnorm(net)
     train = throughput.synthetic_training(net, variant, image_size, batch_size, classes)
@@ -72,7 +72,7 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
     import keras
-    from alexnet import precision
+    from alexnet.training import precision
 
     if keras.backend.backend() != "tensorflow":
         parser.error("the fused kernel is TensorFlow's: run with KERAS_BACKEND=tensorflow")

@@ -80,9 +80,9 @@ def reference(files: list[str], count: int, batch_size: int, size: int, workers:
 
 
 def tf_rate(split, count: int, batch_size: int, size: int, augmentation: str) -> float:
-    from alexnet import tfdata
+    from alexnet.data import pipeline
 
-    ds = tfdata.batches(split, size, batch_size, training=True, augmentation=augmentation)
+    ds = pipeline.batches(split, size, batch_size, training=True, augmentation=augmentation)
     return measure((images for images, _ in ds.repeat()), count)
 
 
@@ -90,11 +90,11 @@ def training_rate(variant: str, size: int, batch_size: int, steps: int) -> float
     """Images per second one SGD step of the model takes (random data, 1000 classes)."""
     import keras
 
-    from alexnet import model
-    from alexnet.config import TrainConfig
-    from alexnet.train import compile_model
+    from alexnet.models.alexnet import build
+    from alexnet.training.config import TrainConfig
+    from alexnet.training.train import compile_network
 
-    net = compile_model(model.build(variant, 1000, size), TrainConfig(variant=variant), 1)
+    net = compile_network(build(variant, 1000, size), TrainConfig(variant=variant), 1)
     images = np.random.default_rng(0).normal(size=(batch_size, size, size, 3)).astype("float32")
     labels = keras.utils.to_categorical(np.arange(batch_size) % 1000, 1000)
     net.train_on_batch(images, labels)
@@ -124,10 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     rates = {f"reference: PIL + RRC + flip, {args.workers}-process pool":
              reference(files, args.images, args.batch_size, args.image_size, args.workers)}
 
-    from alexnet import data, prepare, tfdata  # noqa: F401  (tfdata: TensorFlow)
+    from alexnet.data import pipeline, shards  # noqa: F401  (pipeline: TensorFlow)
+    from alexnet.data.datasets import Dataset, Split
 
     repeats = -(-args.images * 2 // len(files)) + 1
-    raw = data.Split(files * repeats, np.zeros(len(files) * repeats, "int32"), ["x"])
+    raw = Split(files * repeats, np.zeros(len(files) * repeats, "int32"), ["x"])
     for augmentation in ("rrc", "paper"):
         rates[f"tf.data raw JPEGs, {augmentation}"] = tf_rate(
             raw, args.images, args.batch_size, args.image_size, augmentation)
@@ -139,14 +140,14 @@ def main(argv: list[str] | None = None) -> None:
         with open(os.devnull, "w") as quiet:  # prepare's progress bar
             stdout, sys.stdout = sys.stdout, quiet
             try:
-                prepare.prepare(tree.parent, Path(tmp) / "shards", shard_size=64)
+                shards.prepare(tree.parent, Path(tmp) / "shards", shard_size=64)
             finally:
                 sys.stdout = stdout
-        shards = data.list_split(Path(tmp) / "shards", "train")
-        shards.files, shards.records = shards.files * repeats, len(files) * repeats
+        sharded = Dataset.open(Path(tmp) / "shards").folder("train")
+        sharded.files, sharded.records = sharded.files * repeats, len(files) * repeats
         for augmentation in ("rrc", "paper"):
             rates[f"tf.data shards (shorter side 256), {augmentation}"] = tf_rate(
-                shards, args.images, args.batch_size, args.image_size, augmentation)
+                sharded, args.images, args.batch_size, args.image_size, augmentation)
     base = next(iter(rates.values()))
     for name, rate in rates.items():
         print(f"{name:48s} {rate:8.1f} images/s  {rate / base:5.2f}x reference")

@@ -29,16 +29,17 @@ def trained_step(variant: str, image_size: int, batch_size: int, classes: int,
                  by_matmuls: bool, warmup: int):
     """A function(steps) -> seconds training a fresh model whose kernel gradients were
     traced with the tapwise matmuls on or off."""
-    from alexnet import layers, model
+    from alexnet.models import fast
+    from alexnet.models.alexnet import build
 
-    net = model.build(variant, classes, image_size)
+    net = build(variant, classes, image_size)
     train = throughput.synthetic_training(net, variant, image_size, batch_size, classes)
-    original = layers.kernel_gradient_by_matmuls
-    layers.kernel_gradient_by_matmuls = lambda: by_matmuls  # read when fit traces the step
+    original = fast.kernel_gradient_by_matmuls
+    fast.kernel_gradient_by_matmuls = lambda: by_matmuls  # read when fit traces the step
     try:
         train(max(warmup, 1))
     finally:
-        layers.kernel_gradient_by_matmuls = original
+        fast.kernel_gradient_by_matmuls = original
     return train
 
 
@@ -56,11 +57,11 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
     import keras
-    from alexnet import precision
+    from alexnet.training import precision
 
     image_size = args.image_size or common.DEFAULT_IMAGE_SIZE[args.variant]
     if keras.backend.backend() != "tensorflow":
-        parser.error("alexnet.layers.TapwiseConv2D computes its own kernel gradients only "
+        parser.error("alexnet.models.fast.TapwiseConv2D computes its own kernel gradients only "
                      "on TensorFlow")
     trains = {NAMES[on]: trained_step(args.variant, image_size, args.batch_size, args.classes,
                                       on, args.warmup) for on in (False, True)}

@@ -74,7 +74,7 @@ def worker(path: str, kind: str, images: int, batch_size: int, image_size: int,
             rows = np.sort(rng.permutation(images)[:batch_size])
             return host_batch(pixels, one_hot, rows, kind, rng)
     else:
-        from alexnet.inputs import ArrayBatches  # Keras: loaded only in this worker
+        from alexnet.data.ondevice import ArrayBatches  # Keras: loaded only in this worker
 
         dataset = ArrayBatches(pixels, one_hot, batch_size, shuffle=True, seed=0,
                                **{kind: KINDS[kind]})

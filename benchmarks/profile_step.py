@@ -59,12 +59,12 @@ def main(argv=None) -> None:
     import tensorflow as tf
     import numpy as np
 
-    from alexnet import model
-    from alexnet.config import TrainConfig
-    from alexnet.train import compile_model
+    from alexnet.models.alexnet import build
+    from alexnet.training.config import TrainConfig
+    from alexnet.training.train import compile_network
 
     config = TrainConfig(variant=args.variant, image_size=args.image_size)
-    net = compile_model(model.build(args.variant, 1000, config.image_size), config, 1)
+    net = compile_network(build(args.variant, 1000, config.image_size), config, 1)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch_size, config.image_size, config.image_size, 3),
                             dtype=np.float32)

@@ -4,8 +4,9 @@ For each variant and batch size this measures, interleaved repetition by repetit
 so that a busy machine slows every figure alike:
 
 - Keras training on random tensors already on the device (``synthetic``),
-- Keras training fed by the real tf.data pipeline from Imagenette (``pipeline``),
-  and that pipeline alone (``input``),
+- Keras training fed from Imagenette as a run feeds it (``pipeline``), and that feeding
+  alone (``input``): ``--feed arrays`` (the ``quick`` recipe: images decoded once into
+  memory, crops cut on the host) or ``--feed files`` (tf.data from the files),
 - Keras inference on random tensors (``inference``),
 - the same layout in plain PyTorch eager (``torch_train``, ``torch_inference``;
   channels_last, autocast when Keras runs in mixed precision),
@@ -166,26 +167,56 @@ def repeat(tensors):
         yield tensors
 
 
-def real_pipeline(root: Path, image_size: int, batch_size: int, num_classes: int):
-    """The training split of ``root`` through alexnet.pipeline, labels padded to
-    ``num_classes`` (Imagenette's classes are ImageNet classes)."""
-    import tensorflow as tf
+def real_pipeline(root: Path, image_size: int, batch_size: int, num_classes: int,
+                  feed: str = "arrays"):
+    """The training split of ``root`` as a run reads it, endlessly, labels padded to
+    ``num_classes`` (Imagenette's classes are ImageNet classes): ``arrays`` decoded once
+    into memory with host crops and flips (``basic``), or ``files`` through tf.data."""
+    import keras
+    import numpy as np
 
-    from alexnet import data, tfdata
+    from alexnet.data import arrays
+    from alexnet.data.augment import resize_size
+    from alexnet.data.datasets import Dataset
+    from alexnet.data.inputs import ArrayInputs, FileInputs
 
-    split = data.list_split(root, "train")
-    if num_classes < len(split.class_names):
-        raise ValueError(f"--classes {num_classes}: {root} has {len(split.class_names)} classes")
-    pad = num_classes - len(split.class_names)
-    ds = tfdata.batches(split, image_size, batch_size, training=True, seed=0)
-    return ds.map(lambda x, y: (x, tf.pad(y, [[0, 0], [0, pad]]))).repeat()
+    train, val = Dataset.open(root).splits()
+    if num_classes < len(train.class_names):
+        raise ValueError(f"--classes {num_classes}: {root} has {len(train.class_names)} classes")
+    pad = num_classes - len(train.class_names)
+    if feed == "files":
+        import tensorflow as tf
+
+        ds = FileInputs(root, train, val, image_size, batch_size).train_batches(seed=0)
+        return ds.map(lambda x, y: (x, tf.pad(y, [[0, 0], [0, pad]]))).repeat()
+    images = arrays.load(train, resize_size(image_size))
+    batches = ArrayInputs(root, (images, train), (images[:1], val), image_size,
+                          batch_size).train_batches(seed=0)
+
+    class Endless(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=batches.workers, use_multiprocessing=False)
+
+        def __len__(self):
+            return 10**9
+
+        def __getitem__(self, index):
+            x, y = batches[index % len(batches)]
+            return x, np.pad(y, [(0, 0), (0, pad)])
+
+    return Endless()
 
 
 def consume(dataset, steps: int) -> float:
-    """Seconds to draw ``steps`` batches from a tf.data dataset (the pipeline alone)."""
+    """Seconds to draw ``steps`` batches from a tf.data dataset or a PyDataset (the
+    feeding alone)."""
     start = time.perf_counter()
-    for _ in dataset.take(steps):
-        pass
+    if hasattr(dataset, "take"):
+        for _ in dataset.take(steps):
+            pass
+    else:
+        for index in range(steps):
+            dataset[index]
     return time.perf_counter() - start
 
 
@@ -232,10 +263,10 @@ def synthetic_training(net, variant: str, image_size: int, batch_size: int, clas
     import keras
     import numpy as np
 
-    from alexnet.config import TrainConfig
-    from alexnet.train import compile_model
+    from alexnet.training.config import TrainConfig
+    from alexnet.training.train import compile_network
 
-    compile_model(net, TrainConfig(variant=variant, image_size=image_size), 1)
+    compile_network(net, TrainConfig(variant=variant, image_size=image_size), 1)
     rng = np.random.default_rng(0)
     x = keras.ops.convert_to_tensor(
         rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
@@ -254,11 +285,11 @@ def keras_info(policy: str, jit_compile, on_gpu: bool) -> dict:
     """Keras, its backend and the device, for the JSON record (in the Keras process)."""
     import keras
 
-    from alexnet import precision
+    from alexnet.environment import device_name
 
     info = {"keras": keras.__version__, "keras_backend": keras.backend.backend(),
             "precision": policy, "jit_compile": str(jit_compile),
-            "device": precision.device_name()}
+            "device": device_name()}
     if on_gpu:  # alexnet.report labels GPU figures with it
         info["gpu"] = info["device"]
     for name in ("tensorflow", "jax"):
@@ -285,20 +316,23 @@ def keras_worker(spec: dict):
         import tensorflow  # noqa: F401  (tf.data; Keras may run on another backend)
     import numpy as np
 
-    from alexnet import model, precision
-    from alexnet.config import TrainConfig
-    from alexnet.train import compile_model
+    from alexnet.environment import gpu_capability
+    from alexnet.models.alexnet import build
+    from alexnet.models.summary import count_macs
+    from alexnet.training import precision
+    from alexnet.training.config import TrainConfig
+    from alexnet.training.train import compile_network
 
     variant, batch_size, image_size = spec["variant"], spec["batch_size"], spec["image_size"]
     classes = spec["classes"]
     policy = precision.set_precision(spec["precision"])
-    on_gpu = precision.gpu_capability() is not None
-    net = model.build(variant, classes, image_size)
-    compile_model(net, TrainConfig(variant=variant, image_size=image_size,
-                                   jit_compile=spec["jit_compile"]), 1)  # the default recipe
+    on_gpu = gpu_capability() is not None
+    net = build(variant, classes, image_size)
+    compile_network(net, TrainConfig(variant=variant, image_size=image_size,
+                                     jit_compile=spec["jit_compile"]), 1)  # the default recipe
     rng = np.random.default_rng(0)
     x = keras.ops.convert_to_tensor(
-        rng.standard_normal((batch_size, image_size, image_size, 3), dtype=np.float32))
+        rng.uniform(0, 255, (batch_size, image_size, image_size, 3)).astype(np.float32))
     y = keras.ops.one_hot(keras.ops.convert_to_tensor(np.arange(batch_size) % classes), classes)
 
     def train_on(dataset):
@@ -318,14 +352,15 @@ def keras_worker(spec: dict):
     if "synthetic" in spec["parts"]:
         parts["synthetic"] = per_second(batch_size, train_on(repeat((x, y))))
     if "pipeline" in spec["parts"]:
-        dataset = real_pipeline(Path(spec["data"]), image_size, batch_size, classes)
+        dataset = real_pipeline(Path(spec["data"]), image_size, batch_size, classes,
+                                spec.get("feed", "arrays"))
         parts["input"] = per_second(batch_size, lambda n: consume(dataset, n))
         parts["pipeline"] = per_second(batch_size, train_on(dataset))
     if "inference" in spec["parts"]:
         parts["inference"] = per_second(batch_size, infer)
     jit_compile = precision.resolve_jit_compile(spec["jit_compile"])
     ready = {"policy": policy, "on_gpu": on_gpu, "jit_compile": net.jit_compile,
-             "train_flops": 6 * model.count_macs(net),
+             "train_flops": 6 * count_macs(net),
              "info": keras_info(policy, jit_compile, on_gpu)}
     return parts, ready
 
@@ -499,7 +534,7 @@ def bench_config(variant, batch_size, image_size, args, root, env, info: dict) -
     spec = {"variant": variant, "batch_size": batch_size, "image_size": image_size,
             "classes": args.classes, "parts": args.parts, "data": str(root) if root else None,
             "precision": args.precision, "jit_compile": args.jit_compile,
-            "warmup": args.warmup, "steps": args.steps}
+            "warmup": args.warmup, "steps": args.steps, "feed": args.feed}
     with contextlib.ExitStack() as stack:
         workers = {}
 
@@ -583,7 +618,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--data", help="dataset for the pipeline part (default: as "
-                        "alexnet.data.locate finds imagenette, never downloading)")
+                        "alexnet.data.download.locate finds imagenette, never downloading)")
+    parser.add_argument("--feed", choices=("arrays", "files"), default="arrays",
+                        help="how the pipeline part reads the data: arrays (decoded once "
+                             "into memory, the quick recipe's) or files (tf.data)")
     parser.add_argument("--precision", choices=common.PRECISIONS, default="auto")
     parser.add_argument("--jit-compile", choices=common.JIT_COMPILE, default="auto")
     parser.add_argument("--no-reference", dest="reference", action="store_false",
@@ -611,9 +649,9 @@ def main(argv=None) -> Path:
     env = worker_env()
     root = None
     if "pipeline" in args.parts:
-        from alexnet import data  # numpy only: no Keras, no TensorFlow
+        from alexnet.data import download  # no Keras, no TensorFlow
 
-        root = data.locate(args.data, download=False)
+        root = download.locate(args.data, download=False)
     started = time.time()
     out = Path(args.out or os.environ.get("OUT") or RESULTS_DIR)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -27,17 +27,19 @@ def main(argv: list[str] | None = None) -> dict:
     import keras
     import numpy as np
 
-    from alexnet import data, model, resume, tfdata
+    from alexnet import runfolder
+    from alexnet.data import download, pipeline
+    from alexnet.data.datasets import Dataset
+    from alexnet.training import resume
 
-    trained = model.load(args.run_dir / "best.keras")
+    net = runfolder.load_model(args.run_dir / "best.keras")
     state = resume.read_state(args.run_dir)
     if state is not None:
-        trained.load_weights(args.run_dir / resume.STATE_DIR / state["weights"])
+        net.load_weights(args.run_dir / resume.STATE_DIR / state["weights"])
         print(f"{args.run_dir}: its state after {state['epoch']} epochs")
-    net = model.unwrap(trained)
     size = net.input_shape[1]
-    _, val = data.load(data.locate(args.data), limit=args.limit)
-    batches = [(x.numpy(), y.numpy()) for x, y in tfdata.batches(val, size, 256, False)]
+    _, val = Dataset.open(download.locate(args.data)).splits(limit=args.limit)
+    batches = [(x.numpy(), y.numpy()) for x, y in pipeline.batches(val, size, 256, False)]
     images = np.concatenate([x for x, _ in batches])
     labels = np.concatenate([np.argmax(y, axis=1) for _, y in batches])
     order = np.random.default_rng(0).permutation(len(images))  # val/ lists class by class

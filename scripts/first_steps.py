@@ -29,15 +29,18 @@ def main(argv: list[str] | None = None) -> list[float]:
     # After parsing, so that --help answers without loading Keras and TensorFlow.
     import numpy as np
 
-    from alexnet import train
-    from alexnet.config import RECIPES, TrainConfig
+    from alexnet.training import train
+    from alexnet.training.config import RECIPES, TrainConfig
 
     overrides = {name: getattr(args, name) for name in ("batch_size", "image_size", "init", "lr")
                  if getattr(args, name) is not None}
     config = TrainConfig(**{**RECIPES[args.recipe], **overrides}, data=args.data,
                          precision=args.precision, recipe=args.recipe,
                          out=tempfile.mkdtemp(prefix="first-steps-"))
-    run = train.prepare(config)
+    run = train.start(config)
+    train.load_data(run)
+    train.build_model(run)
+    train.compile_model(run)
     losses = []
     start = time.perf_counter()
     for step, (x, y) in enumerate(run.inputs.train_batches(seed=config.seed).take(args.steps)):

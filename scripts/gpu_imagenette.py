@@ -49,13 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", default="3", help="time limit per recipe, e.g. 4,2.5")
     args = parser.parse_args(argv)
     # After parsing, so that --help answers without loading Keras and its backend.
-    from alexnet import arrays, artifacts, evaluate, precision, train
-    from alexnet.config import RECIPES, TrainConfig
-    from alexnet.inputs import ArrayInputs
+    from alexnet import evaluate
+    from alexnet.environment import device_name
+    from alexnet.report import artifacts
+    from alexnet.training import precision, train
+    from alexnet.training.config import RECIPES, TrainConfig
 
-    unpacked = arrays.unpack(Path(args.data))
-    print(f"{precision.device_name()}, {precision.resolve_precision('auto')}, "
-          f"{ {name: images.shape for name, (images, _) in unpacked.items()} }")
+    print(f"{device_name()}, {precision.resolve_precision('auto')}, {args.data}")
     recipes = args.recipes.split(",")
     minutes = [float(m) for m in args.minutes.split(",")]
     for spec, limit in zip(recipes, minutes * len(recipes), strict=False):
@@ -67,12 +67,12 @@ def main(argv: list[str] | None = None) -> None:
                                 "out": f"checkpoints/gpu-{name}", "recipe": spec,
                                 **({"epochs": args.epochs} if args.epochs else {}),
                                 **overrides})
-        inputs = ArrayInputs(config, Path(args.data), unpacked["train"], unpacked["val"])
-        run = train.prepare(config, command=os.environ.get("RUN_COMMAND") or shlex.join(sys.argv),
-                            inputs=inputs)
-        train.fit(run)
+        run = train.start(config, command=os.environ.get("RUN_COMMAND") or shlex.join(sys.argv))
+        for step in (train.load_data, train.build_model, train.compile_model,
+                     train.make_callbacks, train.fit):
+            step(run)
         print(f"{name}: {evaluate.summary(train.finish(run))}")
-        artifacts.export_run(run.run_dir, inputs)
+        artifacts.export_run(run.run_dir, run.inputs)
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         for file in REPORT_FILES:

@@ -10,8 +10,6 @@ import os
 import shutil
 from pathlib import Path
 
-import keras
-
 from alexnet.data.ilsvrc import DatasetNotFoundError
 
 # Official Imagenette archives; the md5 sums are those torchvision's Imagenette records.
@@ -61,6 +59,8 @@ def locate(data: str | os.PathLike | None = None, name: str = "imagenette",
 def fetch(url: str, md5: str | None, dest: Path) -> Path:
     """Downloads and unpacks an archive whose top folder holds train/ and val/ into ``dest``
     (``keras.utils.get_file`` checks the md5; a wrong one leaves nothing at ``dest``)."""
+    import keras  # here: only downloading needs it (finding a local copy loads no Keras)
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     archive = keras.utils.get_file(fname=url.rsplit("/", 1)[-1], origin=url, md5_hash=md5,
                                    cache_dir=str(dest.parent), cache_subdir=".")

@@ -12,6 +12,7 @@ crops) and ``ten_crop_batches()`` (``(B, 10, S, S, 3)``: the paper's ten crops).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import keras
@@ -19,6 +20,7 @@ import numpy as np
 from keras import ops
 
 from alexnet.data import ondevice
+from alexnet.data.augment import lookup
 from alexnet.data.datasets import Split
 
 try:  # files are read by TensorFlow; machines that train from arrays (JAX) may lack it
@@ -87,6 +89,12 @@ class FileInputs:
         return pipeline.examples(self.train if training else self.val, self.image_size,
                                  count, training, self.augmentation)
 
+    def eval_images(self, rows: np.ndarray) -> np.ndarray:
+        """The centre crops (uint8) of the validation images at ``rows``, in that order."""
+        split = dataclasses.replace(self.val, files=[self.val.files[r] for r in rows],
+                                    labels=self.val.labels[rows])
+        return pipeline.examples(split, self.image_size, len(rows), False)[0]
+
 
 class ArrayInputs:
     """uint8 squares in memory; cropping, flipping and mixing happen on the device."""
@@ -98,6 +106,12 @@ class ArrayInputs:
         (self.train_images, self.train), (self.val_images, self.val) = train, val
         self.image_size, self.batch_size, self.augmentation = image_size, batch_size, augmentation
         self.mixup, self.cutmix = mixup, cutmix
+        spec = lookup(augmentation)
+        # squares cut and flipped here (plain slices); other augmentations by the model's
+        # Augment layer on the device
+        self.host_crops = spec.crop in ("square", "centre") and not spec.lighting
+        self.crops = dict(crop=image_size, random_crop=spec.crop == "square",
+                          flip=spec.flip) if self.host_crops else {}
         self.class_names = self.train.class_names
         self.val_batch_size = batch_size * 2  # inference holds no gradients
         self.ten_crop_batch_size = max(1, batch_size // 10)
@@ -108,12 +122,14 @@ class ArrayInputs:
     def train_batches(self, seed: int | None = None) -> ondevice.ArrayBatches:
         return ondevice.ArrayBatches(self.train_images, self._one_hot(self.train),
                                      self.batch_size, shuffle=True, mixup=self.mixup,
-                                     cutmix=self.cutmix, seed=seed)
+                                     cutmix=self.cutmix, seed=seed, **self.crops)
 
     def val_batches(self) -> ondevice.ArrayBatches:
-        """uint8 squares, for the training model (its ``Augment`` takes the centre crop)."""
+        """Centre crops for the bare network, or uint8 squares for the training model
+        behind ``Augment`` (which takes the centre crop itself)."""
+        crop = {"crop": self.image_size} if self.host_crops else {}
         return ondevice.ArrayBatches(self.val_images, self._one_hot(self.val),
-                                     self.val_batch_size)
+                                     self.val_batch_size, **crop)
 
     def _crops(self, step: int, ten: bool):
         labels = self._one_hot(self.val)
@@ -128,9 +144,19 @@ class ArrayInputs:
         return self._crops(self.ten_crop_batch_size, ten=True)
 
     def examples(self, count: int, training: bool) -> tuple[np.ndarray, np.ndarray]:
-        """As ``FileInputs.examples``, cropped by the model's own ``Augment`` layer."""
+        """As ``FileInputs.examples``, cropped as training crops them."""
         split, images = (self.train, self.train_images) if training else (self.val,
                                                                            self.val_images)
         rows = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)
+        if self.host_crops:
+            crops = self.crops if training else {"crop": self.image_size}
+            batch = ondevice.ArrayBatches(images[rows], np.zeros((len(rows), 1)), len(rows),
+                                          seed=0, **crops)
+            return batch[0][0], split.labels[rows]
         augment = ondevice.Augment(self.image_size, self.augmentation)
         return ops.convert_to_numpy(augment(images[rows], training=training)), split.labels[rows]
+
+    def eval_images(self, rows: np.ndarray) -> np.ndarray:
+        """The centre crops (uint8) of the validation images at ``rows``, in that order."""
+        crops = ondevice.ten_crops(self.val_images[np.asarray(rows)], self.image_size)[:, 4]
+        return np.clip(ops.convert_to_numpy(crops), 0, 255).astype("uint8")

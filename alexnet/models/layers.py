@@ -76,12 +76,39 @@ class GroupedConv2D(TapwiseConv2D):
 
 
 @keras.saving.register_keras_serializable(package="alexnet")
-class AdaptiveAveragePooling2D(keras.layers.AdaptiveAveragePooling2D):
-    """Keras' own layer (the same bins as PyTorch's) under the name models saved before
-    Keras had it carry, so that those ``.keras`` files still load."""
+class AdaptiveAveragePooling2D(keras.layers.Layer):
+    """Average-pools (H, W) maps to a fixed (out, out) grid, as PyTorch's AdaptiveAvgPool2d
+    and Keras' own layer do (bin i covers rows floor(i*H/out) to ceil((i+1)*H/out)).
+
+    The models use Keras' layer; this one stays for 1x1 maps (inputs under 95 px), where
+    Keras' fails, and for models saved before Keras had one. Two small matmuls.
+    """
 
     def __init__(self, output_size: int = 6, **kwargs):
-        super().__init__(output_size, **kwargs)
+        super().__init__(**kwargs)
+        self.output_size = output_size
+
+    @staticmethod
+    def bins(size_in: int, size_out: int) -> np.ndarray:
+        weights = np.zeros((size_out, size_in), "float32")
+        for i in range(size_out):
+            start, end = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
+            weights[i, start:end] = 1.0 / (end - start)
+        return weights
+
+    def call(self, x):
+        _, height, width, _ = x.shape
+        if height == width == self.output_size:
+            return x
+        rows = ops.convert_to_tensor(self.bins(height, self.output_size), dtype=x.dtype)
+        cols = ops.convert_to_tensor(self.bins(width, self.output_size), dtype=x.dtype)
+        return ops.einsum("oh,bhwc,pw->bopc", rows, x, cols)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_size, self.output_size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "output_size": self.output_size}
 
 
 # Names that models saved before this layout carry in their .keras files (the runs under

@@ -14,6 +14,7 @@ from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
 from alexnet.data.datasets import display_names
+from alexnet.features import mosaic as _mosaic
 from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
 from alexnet.report.artifacts import resolve_image
 
@@ -137,37 +138,6 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             lines.append(part)
     return lines
-
-
-def _mosaic(kernel: np.ndarray, columns: int) -> np.ndarray:
-    """The kernels (HWIO, RGB input) as one image, each scaled to its own range so that
-    its pattern shows, with one-pixel white gaps."""
-    kernel = np.asarray(kernel, "float32")
-    if kernel.ndim != 4 or kernel.shape[2] != 3:
-        raise ValueError(f"conv1 kernel must be HxWx3xN (HWIO, RGB), got shape {kernel.shape}")
-    size, count = kernel.shape[0], kernel.shape[3]
-    rows, cell = int(np.ceil(count / columns)), size + 1
-    mosaic = np.ones((rows * cell + 1, columns * cell + 1, 3), "float32")
-    for n in range(count):
-        patch = kernel[..., n]
-        patch = (patch - patch.min()) / max(float(np.ptp(patch)), 1e-12)
-        r, c = divmod(n, columns)
-        mosaic[1 + r * cell: r * cell + cell, 1 + c * cell: c * cell + cell] = patch
-    return mosaic
-
-
-def conv1_filters(kernel: np.ndarray, columns: int | None = None) -> plt.Figure:
-    """The first layer's kernels (HWIO, RGB input) as colour patches, as the paper's
-    Figure 3; each kernel is scaled to its own range so that its pattern shows."""
-    count = np.shape(kernel)[-1]
-    mosaic = _mosaic(kernel, columns or (16 if count % 16 == 0 and count > 64 else 8))
-    fig, ax = plt.subplots(figsize=(6.5, 6.5 * mosaic.shape[0] / mosaic.shape[1] + 0.4))
-    ax.imshow(mosaic, interpolation="nearest")
-    ax.set_title(f"conv1: {count} kernels of {kernel.shape[0]}×{kernel.shape[1]}×3",
-                 fontsize=10)
-    ax.axis("off")
-    fig.tight_layout()
-    return fig
 
 
 def conv1_side_by_side(kernels: list[tuple[str, np.ndarray]], rows: int = 8) -> plt.Figure:

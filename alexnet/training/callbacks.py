@@ -7,13 +7,16 @@ a stop when the validation loss is not finite, and the resume state (resume.py).
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import math
+import os
 import time
 from pathlib import Path
 
 import keras
 
+from alexnet import runfolder
 from alexnet.training import resume
 from alexnet.training.config import TrainConfig
 
@@ -54,6 +57,27 @@ class StopOnNonFiniteValidation(keras.callbacks.Callback):
                                      "network diverged (try a lower --lr)")
 
 
+class DiskSpace(keras.callbacks.Callback):
+    """Before anything is saved at an epoch's end, checks that the run folder's disk holds
+    the epoch's files (the best model, the weights and optimizer state: about 4 numbers
+    per parameter); if not, stops with one line, so no writer meets a full disk half-way
+    and the last saved epoch stays whole."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        need = 4 * 4 * self.model.count_params() + (16 << 20)
+        stats = os.statvfs(self.run_dir)
+        free = stats.f_bavail * stats.f_frsize
+        if free < need:
+            kept = f"epoch {epoch} is kept" if epoch else "no epoch was saved yet"
+            raise OSError(errno.ENOSPC, f"{self.run_dir}: {free / 1e6:.0f} MB free, epoch "
+                                        f"{epoch + 1} needs {need / 1e6:.0f} MB; {kept}: free "
+                                        "space, then --resume")
+
+
 def recipe_callbacks(config: TrainConfig, best_path: Path) -> list[keras.callbacks.Callback]:
     """The callbacks a Keras user writes (the notebook builds the same in plain sight):
     the best checkpoint by validation accuracy, early stopping that restores the best
@@ -79,15 +103,23 @@ def run_callbacks(run_dir: Path, config: TrainConfig, write_dir: Path | None = N
     ``history.csv`` and keeps the chosen callbacks' counters.
 
     ``fit`` with these continues the run in ``run_dir`` from its last completed epoch
-    if it has one. ``write_dir``: where this process writes (default ``run_dir``; a
-    scratch folder on multi-worker workers other than the chief).
+    if it has one. A ``ModelCheckpoint`` among ``chosen`` writes to a temporary name that
+    the resume state renames over its file once whole (Keras' writes in place, so a crash
+    mid-save would tear the best model). ``write_dir``: where this process writes
+    (default ``run_dir``; a scratch folder on multi-worker workers other than the chief).
     """
     write_dir = Path(write_dir or run_dir)
     if chosen is None:
         chosen = recipe_callbacks(config, write_dir / "best.keras")
+    commits = []  # every ModelCheckpoint writes a temporary file that ResumeState renames
+    for callback in chosen:
+        if isinstance(callback, keras.callbacks.ModelCheckpoint):
+            final = Path(callback.filepath)
+            callback.filepath = str(final.with_name(f"{final.stem}{runfolder.TMP}{final.suffix}"))
+            commits.append((Path(callback.filepath), final))
     peers = [EpochTimer(config.time_limit), keras.callbacks.TerminateOnNaN(raise_error=True),
-             StopOnNonFiniteValidation(), *chosen]
+             StopOnNonFiniteValidation(), DiskSpace(write_dir), *chosen]
     if importlib.util.find_spec("tensorboard") and importlib.util.find_spec("tensorflow"):
         peers.append(keras.callbacks.TensorBoard(write_dir / "logs", write_graph=False))
     return [*peers, resume.ResumeState(run_dir, peers, best_path=Path(run_dir) / "best.keras",
-                                       write_dir=write_dir)]
+                                       write_dir=write_dir, commits=commits)]

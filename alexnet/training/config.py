@@ -82,7 +82,7 @@ RECIPES = {
     # schedule, crops and flips only (random-resized crops over-regularise a short run),
     # images decoded once into memory; what we would choose for any ten-class photo set
     # of this size.
-    "quick": dict(image_size=128, epochs=13, batch_size=128, lr=0.02, warmup_epochs=2,
+    "quick": dict(image_size=128, epochs=12, batch_size=128, lr=0.02, warmup_epochs=2,
                   augmentation="basic", in_memory=True, patience=5),
     # Krizhevsky et al. 2012, sec. 5, as far as a small dataset allows: SGD 0.01, weight
     # decay 5e-4, lr / 10 when validation stalls, crops + flips + PCA lighting, batch 128.

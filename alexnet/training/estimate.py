@@ -51,20 +51,17 @@ def duration(seconds: float) -> str:
 
 def _seconds_per_step(step, batches, steps: int, warmup: int = 2) -> float:
     """Runs ``step(x, y)`` on ``warmup`` untimed batches (the first traces the step, the
-    next few set up the kernels), then on ``steps`` timed ones."""
-    batches = iter(batches)
+    next few set up the kernels), then on ``steps`` timed ones; a dataset of fewer
+    batches gives its last one again."""
+    batches, batch = iter(batches), None
     for _ in range(warmup):
-        x, y = next(batches)[:2]
-        step(x, y)
-    start, done = time.perf_counter(), 0
+        batch = next(batches, batch)
+        step(*batch[:2])
+    start = time.perf_counter()
     for _ in range(steps):
-        try:
-            x, y = next(batches)[:2]
-        except StopIteration:
-            break
-        step(x, y)
-        done += 1
-    return (time.perf_counter() - start) / max(done, 1)
+        batch = next(batches, batch)
+        step(*batch[:2])
+    return (time.perf_counter() - start) / max(steps, 1)
 
 
 def time_steps(run, steps: int = 4) -> Estimate:

@@ -57,8 +57,10 @@ class ResumeState(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir: Path, peers: list[keras.callbacks.Callback],
-                 best_path: Path | None = None, write_dir: Path | None = None):
+                 best_path: Path | None = None, write_dir: Path | None = None,
+                 commits: list[tuple[Path, Path]] = ()):
         super().__init__()
+        self.commits = list(commits)  # (temporary, final) files of the epoch's checkpoints
         self.run_dir = Path(run_dir)
         self.write_dir = Path(write_dir or run_dir)
         self.best_path = best_path
@@ -101,6 +103,9 @@ class ResumeState(keras.callbacks.Callback):
               f"learning rate {_plain(self.model.optimizer.learning_rate):g}")
 
     def on_epoch_end(self, epoch, logs=None):
+        for tmp, final in self.commits:
+            if tmp.is_file():
+                runfolder.commit(tmp, final)
         self.rows = [row for row in self.rows if row["epoch"] < epoch]
         self.rows.append({"epoch": epoch, **{k: _plain(v) for k, v in (logs or {}).items()}})
         self.save(epoch + 1)

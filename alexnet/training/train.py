@@ -156,7 +156,7 @@ def fits_in_memory(image_size: int, images: int, setting: str) -> bool:
     each at the side the crops are taken from) take under half the memory available;
     if not, it says so, and the files are read every epoch instead."""
     need = images * 1.3 * 3 * resize_size(image_size) ** 2
-    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    available = available_memory()
     if need < available / 2:
         return True
     print(f"{setting} left out: the decoded images would take about {need / 1e9:.1f} GB of "
@@ -164,15 +164,27 @@ def fits_in_memory(image_size: int, images: int, setting: str) -> bool:
     return False
 
 
+def available_memory() -> int:
+    """Bytes of memory available for new data (Linux: MemAvailable, which counts the page
+    cache that can be given back; elsewhere all physical memory)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def build_model(run: Run) -> keras.Model:
-    """The variant of the config (models/alexnet.py); for in-memory data, behind the
-    on-device augmentation (``ondevice.Augment``)."""
+    """The variant of the config (models/alexnet.py); for in-memory data augmented on the
+    device, behind ``ondevice.Augment``."""
     config = run.config
     precision.set_precision(config.precision)  # before building: layers take the policy
     with run.scope():
         net = build(config.variant, len(run.inputs.class_names), config.image_size,
                     init=config.init, dropout=config.dropout)
-        if isinstance(run.inputs, ArrayInputs):
+        if isinstance(run.inputs, ArrayInputs) and not run.inputs.host_crops:
             net = ondevice.with_augmentation(net, config.augmentation, seed=config.seed)
     run.model = net
     return net
@@ -189,20 +201,25 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
 
 
 def compile_model(run: Run, optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
-    """``model.compile``: SGD with momentum and the paper's weight decay on the recipe's
-    schedule (or the ``optimizer`` given), cross-entropy with label smoothing, Top-1 and
-    Top-5 accuracy."""
-    config, net = run.config, run.model
-    steps_per_epoch = math.ceil(len(run.inputs.train) / config.batch_size)
+    """``model.compile`` for the run (``compile_network``), under its strategy's scope."""
     with run.scope():
-        net.compile(
-            optimizer=optimizer or PaperSGD(learning_rate(config, steps_per_epoch),
-                                            momentum=config.momentum,
-                                            weight_decay=config.weight_decay),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
-                     keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
-            jit_compile=precision.resolve_jit_compile(config.jit_compile))
+        return compile_network(run.model, run.config,
+                               math.ceil(len(run.inputs.train) / run.config.batch_size),
+                               optimizer)
+
+
+def compile_network(net: keras.Model, config: TrainConfig, steps_per_epoch: int,
+                    optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
+    """SGD with momentum and the paper's weight decay on the recipe's schedule (or the
+    ``optimizer`` given), cross-entropy with label smoothing, Top-1 and Top-5 accuracy."""
+    net.compile(
+        optimizer=optimizer or PaperSGD(learning_rate(config, steps_per_epoch),
+                                        momentum=config.momentum,
+                                        weight_decay=config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
+                 keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
+        jit_compile=precision.resolve_jit_compile(config.jit_compile))
     return net
 
 
@@ -232,6 +249,9 @@ def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
             raise
         raise FloatingPointError(f"{error}: training stopped; {run.run_dir} keeps the last "
                                  "good epoch (try a lower --lr)") from None
+    finally:  # a save cut short (a full disk) leaves no temporary file behind
+        for stale in run.write_dir.glob(f"*{runfolder.TMP}*"):
+            stale.unlink(missing_ok=True)
     return run.history
 
 
