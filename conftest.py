@@ -8,10 +8,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import alexnet  # noqa: F401  first, as users do: it sets up how TensorFlow loads
-from alexnet import data
+from alexnet.data.download import locate
+from alexnet.data.ilsvrc import DatasetNotFoundError
 
 TINY_NOTEBOOK = {"ALEXNET_NB_EPOCHS": "1", "ALEXNET_NB_LIMIT": "3", "ALEXNET_NB_IMAGE_SIZE": "64",
                  "ALEXNET_NB_BATCH_SIZE": "16", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -33,6 +35,14 @@ def generated_dataset(root: Path, classes: int = 10, per_split: int = 4) -> Path
 
 
 try:
-    data.locate(os.environ.get("ALEXNET_NB_DATA", "imagenette"), download=False)
-except data.DatasetNotFoundError:
+    locate(os.environ.get("ALEXNET_NB_DATA", "imagenette"), download=False)
+except DatasetNotFoundError:
     os.environ["ALEXNET_NB_DATA"] = str(generated_dataset(Path(tempfile.mkdtemp())))
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The notebook's cells (nbval) train in a kernel of their own: slow, as the other
+    tests that train in a subprocess (``-m "not slow"`` leaves them out)."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)

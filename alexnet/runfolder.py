@@ -162,7 +162,8 @@ def load_model(path: str | Path) -> keras.Model:
     inner = [layer for layer in net.layers
              if isinstance(layer, keras.Model) and layer.name.startswith("alexnet_")]
     net = inner[0] if inner else net  # a model trained --in-memory: its network
-    if any(isinstance(layer, keras.layers.Normalization) for layer in net.layers[:2]):
+    if not net.name.startswith("alexnet_") or any(  # not one of ours, or it normalises
+            isinstance(layer, keras.layers.Normalization) for layer in net.layers[:2]):
         return net
     inputs = keras.Input(net.input_shape[1:], name="image")  # it took normalised images
     return keras.Model(inputs, net(preprocessing()(inputs)), name=net.name)

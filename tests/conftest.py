@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import colorsys
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,51 @@ def tiny_dataset(tmp_path: Path) -> Path:
             for i, (name, mode, size) in enumerate(kinds):
                 write_image(tmp_path / split / cls / name, size, mode, seed=10 * c + i)
     return tmp_path
+
+
+def compiled(net, config=None, steps_per_epoch: int = 1, optimizer=None):
+    """``net`` compiled as ``train.compile_model`` compiles a run's model (the recipe's SGD
+    and schedule for ``steps_per_epoch`` steps an epoch, cross-entropy, Top-1/Top-5), for
+    tests that train a model of their own without a run folder."""
+    from types import SimpleNamespace
+
+    from alexnet.training import train
+    from alexnet.training.config import TrainConfig
+
+    config = config or TrainConfig()
+    run = train.Run(config, Path("unused"), Path("unused"), model=net,
+                    inputs=SimpleNamespace(train=range(steps_per_epoch * config.batch_size)))
+    return train.compile_model(run, optimizer)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Training sets Keras' global dtype policy (``--precision auto``: mixed bfloat16 on
+    CPUs with AMX or AVX512-BF16); put it back, so that no other test inherits it."""
+    yield
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list:
+    """``python -m alexnet train`` in-process with its training steps stubbed: the
+    returned list gets the TrainConfig that ``train.start`` was given, then the name of
+    each later step as it is called (``fit``, ...)."""
+    from types import SimpleNamespace
+
+    from alexnet.training import train
+
+    calls = [] if calls is None else calls
+    run = SimpleNamespace(run_dir=run_dir, strategy=None,
+                          lock=SimpleNamespace(release=lambda: None))
+
+    def start(config, resume_run=False, command=None):
+        calls.append(config)
+        return run
+
+    monkeypatch.setattr(train, "start", start)
+    for step in ("load_data", "build_model", "compile_model", "make_callbacks", "fit",
+                 "finish"):
+        monkeypatch.setattr(train, step, lambda *_, name=step, **__: calls.append(name))
+    return calls

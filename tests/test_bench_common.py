@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from alexnet import model, precision
+from alexnet import models as model
+from alexnet.training import precision
 from conftest import PROJECT
 
 BENCHMARKS = PROJECT / "benchmarks"

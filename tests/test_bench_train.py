@@ -1,6 +1,6 @@
 """The training benchmark runs on a tiny configuration and writes valid JSON, Keras and
-the PyTorch reference each in a process of its own; the precision/XLA settings resolve
-and reject bad values. No timing assertions."""
+the PyTorch reference each in a process of its own (the precision/XLA settings it uses:
+tests/training/test_precision.py). No timing assertions."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ import sys
 import keras
 import pytest
 
-from alexnet import precision
-from alexnet.config import TrainConfig
-from alexnet.train import compile_model
 from conftest import PROJECT
 
 SCRIPT = PROJECT / "benchmarks" / "train_throughput.py"
@@ -120,40 +117,10 @@ def test_bad_counts_are_refused(bench, flag):
         bench.parse_args([flag, "0"])
 
 
-def test_precision_and_xla_settings():
-    if precision.gpu_capability() is None:
-        assert precision.resolve_precision("auto") == "float32"
-    assert precision.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    settings = [precision.resolve_jit_compile(s) for s in ("auto", "on", "off")]
-    assert settings == ["auto", True, False]
-    with pytest.raises(ValueError, match="--precision 'fp8'"):
-        TrainConfig(precision="fp8")
-    with pytest.raises(ValueError, match="--jit-compile 'yes'"):
-        TrainConfig(jit_compile="yes")
-
-
-def test_set_precision_sets_the_global_policy():
-    try:
-        assert precision.set_precision("mixed_bfloat16") == "mixed_bfloat16"
-        layer = keras.layers.Dense(2)
-    finally:
-        precision.set_precision("float32")
-    assert (layer.compute_dtype, layer.variable_dtype) == ("bfloat16", "float32")
-    assert keras.layers.Dense(2).compute_dtype == "float32"
-
-
-def test_compile_model_applies_xla_setting():
-    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(10, activation="softmax")])
-    compile_model(net, TrainConfig(jit_compile="off"), 1)
-    assert net.jit_compile is False
-    compile_model(net, TrainConfig(jit_compile="on"), 1)
-    assert net.jit_compile is True
-
-
 def test_kernel_gradient_benchmark_on_a_tiny_model(tmp_path):
     """Both models train, the JSON holds both figures and their ratio, and the switch the
     benchmark forces while tracing is put back."""
-    from alexnet import layers
+    from alexnet.models import fast as layers
 
     spec = importlib.util.spec_from_file_location(
         "kernel_gradient", SCRIPT.parent / "kernel_gradient.py")
@@ -172,7 +139,7 @@ def test_kernel_gradient_benchmark_on_a_tiny_model(tmp_path):
 
 
 def test_fused_batchnorm_benchmark_runs(tmp_path):
-    """The benchmark writes both figures (the layer itself: tests/test_layers.py)."""
+    """The benchmark writes both figures (the layer itself: tests/models/test_fast.py)."""
     spec = importlib.util.spec_from_file_location(
         "fused_batchnorm", SCRIPT.parent / "fused_batchnorm.py")
     module = importlib.util.module_from_spec(spec)

@@ -67,3 +67,12 @@ def test_the_cli_prints_no_tensorflow_log_line_unless_asked():
     loud = run_with_tensorflow("0")  # the user's value wins
     assert loud.returncode == 0, loud.stderr[-2000:]
     assert any("I0000" in line for line in loud.stderr.splitlines())
+
+
+def test_the_machine_is_named_for_the_record():
+    """config.json's ``machine``: the GPU's name, or without one the processor and the
+    cores this process may use."""
+    name = environment.device_name()
+    if environment.gpu_capability() is None:
+        assert name.endswith(" cores") and name.split(", ")[-1].split()[0].isdigit()
+    assert isinstance(environment.cpu_has_bfloat16(), bool)

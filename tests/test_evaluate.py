@@ -1,11 +1,16 @@
 """Top-1/Top-5 as results: hits that do not depend on how ties are broken, ties counted,
-and no top-5 where every class is in the top five."""
+and no top-5 where every class is in the top five; per-class accuracy; and the classes of
+single image files, raw pixels into the saved model."""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from alexnet import evaluate
+import keras
+import numpy as np
+import pytest
+
+from alexnet import evaluate, runfolder
 
 CLASSES = [f"c{i}" for i in range(8)]
 
@@ -41,3 +46,62 @@ def test_no_top5_with_five_classes_or_fewer():
     assert metrics["top5"] is None and metrics["top5_error"] is None
     assert metrics["top1"] == 5 / 6
     assert "top-5 error not a result (5 classes)" in evaluate.summary(metrics)
+
+
+def test_a_class_without_images_has_no_accuracy():
+    """Per-class accuracy is a result only for classes with images: None for the others
+    (not 0, which would read as a class the network always gets wrong)."""
+    probabilities = np.eye(3)[[0, 1, 1, 0]]
+    metrics = evaluate.metrics_from_predictions(probabilities, np.array([0, 1, 1, 1]),
+                                                ["a", "b", "c"])
+    assert metrics["per_class_accuracy"] == {"a": 1.0, "b": 2 / 3, "c": None}
+    assert metrics["confusion_matrix"][2] == [0, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A run folder written by a tiny ``train`` (one epoch, 64 px) on generated images."""
+    from alexnet.training import train
+    from alexnet.training.config import TrainConfig
+    from conftest import make_imagenette_like
+
+    root = make_imagenette_like(tmp_path_factory.mktemp("data"), {"train": 2, "val": 1})
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    config = TrainConfig(data=str(root), epochs=1, image_size=64, batch_size=10,
+                         augmentation="basic", out=str(out))
+    try:
+        return train.train(config).run_dir
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_best_model_predicts_a_raw_jpeg_with_nothing_outside_it(tiny_run, sample_photo):
+    """``best.keras`` as ``train`` wrote it takes a decoded photo as it is: the
+    probabilities ``predict_file`` gives are the model's own on the centre crop's raw
+    pixels (0-255), with no normalisation outside the model."""
+    import tensorflow as tf
+
+    net = runfolder.load_model(tiny_run / "best.keras")
+    assert net.input_shape == (None, 64, 64, 3)
+    probabilities = evaluate.predict_file(net, sample_photo)
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-3)
+
+    # The centre crop by hand: the JPEG decoded, its shorter side resized to 73 (64 of
+    # the paper's 224 of 256), the middle 64 x 64 square; pixels as they are.
+    image = tf.io.decode_jpeg(sample_photo.read_bytes(), channels=3)
+    assert image.shape == (375, 500, 3)
+    resized = tf.image.resize(image, (73, round(500 * 73 / 375)), antialias=True)
+    resized = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
+    top, left = (73 - 64) // 2, (resized.shape[1] - 64) // 2
+    crop = resized[top:top + 64, left:left + 64].astype("float32")
+    np.testing.assert_array_equal(evaluate.load_image(sample_photo, 64), crop.astype("uint8"))
+    expected = np.asarray(net(crop[None], training=False))[0]
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+
+
+def test_load_image_names_what_it_cannot_read(tmp_path):
+    (tmp_path / "notes.jpg").write_text("not an image")
+    with pytest.raises(ValueError, match=r"notes.jpg: not an image \(JPEG, PNG, GIF or BMP\)"):
+        evaluate.load_image(tmp_path / "notes.jpg", 64)
+    with pytest.raises(FileNotFoundError, match="gone.jpg: no such image file"):
+        evaluate.load_image(tmp_path / "gone.jpg", 64)

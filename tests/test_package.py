@@ -1,15 +1,14 @@
 """The package as a whole: importing alexnet turns on TensorFlow's oneDNN CPU kernels,
-unless told otherwise, and warns when it comes too late to do so; the code is ruff clean;
-the committed notebook holds the cells its generator writes."""
+unless told otherwise, and warns when it comes too late to do so; the code is ruff clean.
+(The committed notebook against its generator: tests/test_notebook.py.)"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import PROJECT as ROOT
 
 
 def run(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -40,18 +39,15 @@ def test_code_is_ruff_clean():
     assert result.returncode == 0, result.stdout[-2000:]
 
 
-def test_notebook_cells_are_the_generators():
-    """AlexNet.ipynb is written by scripts/make_notebook.py: an edit to one without the
-    other (then a re-execution) would leave the committed notebook stale."""
-    import importlib.util
-    import json
-
-    spec = importlib.util.spec_from_file_location("make_notebook",
-                                                  ROOT / "scripts" / "make_notebook.py")
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    cells = json.loads((ROOT / "AlexNet.ipynb").read_text())["cells"]
-    committed = [("md" if c["cell_type"] == "markdown" else "code", "".join(c["source"]))
-                 for c in cells]
-    assert committed == [(kind, text.strip("\n")) for kind, text in generator.CELLS], (
-        "run python scripts/make_notebook.py, then re-execute the notebook (README)")
+def test_the_layout_imports_light_where_it_says():
+    """The modules the command line reads before parsing (choices, recipes, augmentation
+    names, model bounds) load no Keras or TensorFlow, so --help answers at once."""
+    code = ("import sys\n"
+            "import alexnet.models, alexnet.training.config, alexnet.data.augment\n"
+            "import alexnet.data.datasets\n"
+            "from alexnet.__main__ import parser\n"
+            "parser()\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow'}))")
+    done = run(code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
-"""Plots that must stay readable at ImageNet's 1000 classes, and the learning-rate plot."""
+"""Plots that must stay readable at ImageNet's 1000 classes, the learning-rate plot, and
+the grid of augmentations."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import keras
 import numpy as np
 
 from alexnet import plots
+from alexnet.data.augment import AUGMENTATIONS
 
 
 def metrics_of(classes: int, seed: int = 0) -> dict:
@@ -61,3 +63,9 @@ def test_schedule_plot_follows_the_warm_up_and_the_cosine():
     assert rates[0] == 0 and rates[-1] < 1e-3
     flat = plots.schedule(0.01, steps_per_epoch=10, epochs=20).axes[0].lines[0].get_ydata()
     assert np.all(flat == 0.01)
+
+
+def test_augmentation_grid(tmp_path, sample_photo):
+    fig = plots.augmentations(sample_photo, 128, columns=3)
+    assert len([ax for ax in fig.axes if ax.images]) == 1 + len(AUGMENTATIONS) * 3 + 10
+    fig.savefig(tmp_path / "grid.png")

@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet import artifacts, evidence, figures, model, report, runs
 from alexnet.__main__ import main
+from alexnet.models.summary import count_macs
+from alexnet.report import artifacts, evidence, runs
+from alexnet.report import build as report
+from alexnet.report import model_figures as figures
 from conftest import PROJECT, write_image
 
 SECTIONS = ("Architecture", "Overfitting prevention", "Training results",
@@ -36,12 +39,12 @@ def stamp(metadata) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def tiny_run(imagenette_like, tmp_path_factory) -> Path:
     """A real (tiny) training run on generated images: 2 per class, one epoch, 128 px."""
-    from alexnet.config import TrainConfig
-    from alexnet.train import train
+    from alexnet.training.config import TrainConfig
+    from alexnet.training.train import train
 
     out = tmp_path_factory.mktemp("run") / "tiny"
     return train(TrainConfig(data=str(imagenette_like), epochs=1, limit=2, image_size=128,
-                             batch_size=20, out=str(out)))
+                             batch_size=20, out=str(out))).run_dir
 
 
 def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
@@ -300,7 +303,7 @@ def test_architecture_comes_from_the_model():
     assert report.dropout_place(artifacts.reference_model("bn")) == "before fc6 and fc7"
     rows = report.layer_rows(net)
     assert sum(int(float(r["macs"].replace(",", "")) * 1e6 + 0.5) for r in rows if r["macs"]) \
-        == pytest.approx(model.count_macs(net), rel=1e-3)
+        == pytest.approx(count_macs(net), rel=1e-3)
     assert "ReLU" not in {r["kind"] for r in rows}
     figures.architecture(net)  # draws without error
 

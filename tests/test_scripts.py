@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from alexnet import arrays, data, model
+from alexnet.data import arrays
+from alexnet.data.datasets import Dataset
+from alexnet.models.alexnet import build
+from conftest import PROJECT as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # each runs a script end to end
 
 
 def load(path: Path):
@@ -47,7 +50,7 @@ def test_profile_lists_the_convolutions_of_a_step(capsys):
 
 
 def test_bn_statistics_compares_moving_and_batch_statistics(tiny_dataset, tmp_path, capsys):
-    net = model.build("bn", 3, 64)  # fresh: moving means 0 and variances 1 ...
+    net = build("bn", 3, 64)  # fresh: moving means 0 and variances 1 ...
     conv3 = net.get_layer("conv3_bn")
     conv3.moving_mean.assign(conv3.moving_mean + 5.0)  # ... but conv3's 5 std off
     net.save(tmp_path / "best.keras")
@@ -61,7 +64,7 @@ def test_bn_statistics_compares_moving_and_batch_statistics(tiny_dataset, tmp_pa
 
 
 def test_gpu_driver_trains_recipes_from_a_pack_in_parts(tiny_dataset, tmp_path):
-    train, val = data.load(tiny_dataset)
+    train, val = Dataset.open(tiny_dataset).splits()
     arrays.pack({"train": train, "val": val}, tmp_path / "tiny.npz", 72, root=tiny_dataset,
                 workers=1, parts=2)
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1",

@@ -1,19 +1,19 @@
 """Untrusted files run no code: models load in safe mode, ``predict`` takes only
-images, and nothing in the package unpickles."""
+images (tests/test_cli.py), and nothing in the package unpickles."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import keras
 import pytest
 
-from alexnet import model
+from alexnet import runfolder
 from alexnet.__main__ import main
+from conftest import PROJECT
 
-PACKAGE = Path(__file__).resolve().parent.parent / "alexnet"
+PACKAGE = PROJECT / "alexnet"
 
 
 def malicious_model(path: Path, marker: Path) -> Path:
@@ -31,25 +31,12 @@ def test_lambda_model_is_refused(tmp_path, capsys):
     marker = tmp_path / "pwned"
     evil = malicious_model(tmp_path / "evil.keras", marker)
     with pytest.raises(ValueError, match="Lambda"):
-        model.load(evil)
+        runfolder.load_model(evil)
     assert main(["evaluate", "--model", str(evil), "--data", str(tmp_path)]) == 2
     assert "safe_mode" in capsys.readouterr().err
     assert not marker.exists()
     keras.saving.load_model(evil, safe_mode=False)  # control: the payload is real
     assert marker.exists()
-
-
-def test_predict_refuses_non_image(tmp_path, capsys):
-    net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D(),
-                            keras.layers.Dense(2, activation="softmax")])
-    net.save(tmp_path / "best.keras")
-    (tmp_path / "config.json").write_text(json.dumps({"class_names": ["cat", "dog"]}))
-    for name, content in (("notes.txt", b"hello"), ("fake.jpg", b"#!/bin/sh\necho hi\n")):
-        (tmp_path / name).write_bytes(content)
-        assert main(["predict", "--model", str(tmp_path / "best.keras"),
-                     str(tmp_path / name)]) == 2
-        err = capsys.readouterr().err.strip()
-        assert err == f"error: {tmp_path / name}: not an image (JPEG, PNG, GIF or BMP expected)"
 
 
 def test_nothing_unpickles_or_turns_safe_mode_off():

@@ -8,15 +8,19 @@ import json
 import keras
 import numpy as np
 
-from alexnet import data, evaluate, tfdata
+from alexnet import evaluate
 from alexnet.__main__ import main
+from alexnet.data import pipeline
+from alexnet.data.datasets import Dataset
+from alexnet.models.alexnet import preprocessing
 
 
 def small_model(image_size: int, classes: int) -> keras.Model:
-    """A few thousand parameters: enough to give different crops different outputs."""
+    """A few thousand parameters: enough to give different crops different outputs. Raw
+    pixels in, normalised by its first layer, as the AlexNets."""
     keras.utils.set_random_seed(0)
     inputs = keras.Input((image_size, image_size, 3))
-    x = keras.layers.Conv2D(8, 5, strides=2, activation="relu")(inputs)
+    x = keras.layers.Conv2D(8, 5, strides=2, activation="relu")(preprocessing()(inputs))
     x = keras.layers.Flatten()(keras.layers.MaxPooling2D(4)(x))
     return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
 
@@ -29,12 +33,12 @@ def test_evaluate_ten_crop_writes_both_and_averages_softmax(tiny_dataset, tmp_pa
                  str(tiny_dataset), "--ten-crop", "--batch-size", "20", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert "10-crop: top-1 error" in capsys.readouterr().out
-    split = data.list_split(tiny_dataset, "val")
-    # The reference, by hand: ten crops of each image, softmax averaged.
+    split = Dataset.open(tiny_dataset).folder("val")
+    # The reference, by hand: ten crops of each image (raw pixels), softmax averaged.
     probabilities = []
     for file in split.files:
-        crops = tfdata.ten_crop_transform(tfdata.decode(open(file, "rb").read()), 64)
-        probabilities.append(net.predict_on_batch(tfdata.normalize(crops)).mean(axis=0))
+        crops = pipeline.ten_crop_transform(pipeline.decode(open(file, "rb").read()), 64)
+        probabilities.append(net.predict_on_batch(np.asarray(crops, "float32")).mean(axis=0))
     expected = evaluate.metrics_from_predictions(np.array(probabilities, "float64"),
                                                  split.labels, split.class_names)
     ten = metrics["ten_crop"]

@@ -7,12 +7,13 @@ import os
 import numpy as np
 import pytest
 
-from alexnet import arrays, data
+from alexnet.data import arrays
+from alexnet.data.datasets import Dataset
 
 
 @pytest.fixture
 def splits(tiny_dataset):
-    train, val = data.load(tiny_dataset)
+    train, val = Dataset.open(tiny_dataset).splits()
     return {"train": train, "val": val}
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet import augmentation, data, images, tfdata
+from alexnet.data import files, pipeline
+from alexnet.data.datasets import Dataset, Split
 
 GOOD = ("good.JPEG", "grey.JPEG", "cmyk.JPEG", "png.JPEG")
 UNUSABLE = {"truncated.JPEG": "truncated", "empty.JPEG": "empty file",
@@ -60,21 +61,21 @@ def bad_tree(tmp_path_factory, sample_photo) -> Path:
 def test_problem_names_each_kind(bad_tree):
     folder = bad_tree / "train" / "tench"
     for name in GOOD + ("corrupt.JPEG",):  # corrupt passes the header check: see below
-        assert images.problem(folder / name) is None, name
+        assert files.problem(folder / name) is None, name
     for name, reason in UNUSABLE.items():
-        assert reason in images.problem(folder / name), name
+        assert reason in files.problem(folder / name), name
 
 
 def test_pixel_limit_applies_before_decoding(bad_tree):
     good = bad_tree / "train" / "tench" / "good.JPEG"  # 500 x 375
-    assert images.problem(good, max_pixels=500 * 375) is None
-    assert "500x375 is over 187,499 pixels" in images.problem(good, max_pixels=500 * 375 - 1)
+    assert files.problem(good, max_pixels=500 * 375) is None
+    assert "500x375 is over 187,499 pixels" in files.problem(good, max_pixels=500 * 375 - 1)
     with pytest.raises(ValueError, match="bomb.JPEG: too large"):
-        images.load_rgb(bad_tree / "train" / "tench" / "bomb.JPEG")
+        files.load_rgb(bad_tree / "train" / "tench" / "bomb.JPEG")
 
 
 def test_listing_skips_and_reports_by_name(bad_tree, capsys):
-    split = data.list_split(bad_tree, "train")
+    split = Dataset.open(bad_tree).folder("train")
     names = sorted(Path(f).name for f in split.files)
     assert names == sorted(GOOD + ("corrupt.JPEG",))
     assert sorted(Path(f).name for f, _ in split.skipped) == sorted(UNUSABLE)
@@ -90,43 +91,76 @@ def test_epoch_survives_a_corrupt_file_and_names_it(bad_tree, capsys, options):
     """Decoding whole images (cache, ten-crop) meets the damage: the image is dropped
     and named. Evaluation sees each good image once; a training epoch keeps its length
     (another image takes the dropped one's place)."""
-    split = data.list_split(bad_tree, "train")
+    split = Dataset.open(bad_tree).folder("train")
     assert len(split) == len(GOOD) + 1
-    ds = tfdata.batches(split, 64, 3, **options)
+    ds = pipeline.batches(split, 64, 3, **options)
     seen = sum(len(x) for x, _ in ds)
     assert seen == (len(split) if options["training"] else len(GOOD))
-    assert ("corrupt.JPEG", "cannot be decoded") in [(Path(f).name, reason)
-                                                     for f, reason in split.skipped]
-    assert "corrupt.JPEG: cannot be decoded; skipped" in capsys.readouterr().err
+    assert ("corrupt.JPEG", "not decodable") in [(Path(f).name, reason.split(" (")[0])
+                                                 for f, reason in split.skipped]
+    err = capsys.readouterr().err
+    assert "corrupt.JPEG: not decodable" in err and "; skipped" in err
 
 
 def test_partial_decoding_never_stops_an_epoch(bad_tree):
     """A crop window may end before the damage (libjpeg then warns and decodes it), or
     reach it (an error): either way the epoch completes."""
-    split = data.list_split(bad_tree, "train")
-    train = tfdata.batches(split, 64, 3, training=True)
+    split = Dataset.open(bad_tree).folder("train")
+    train = pipeline.batches(split, 64, 3, training=True)
     assert int(train.cardinality()) == 2  # known to Keras: 5 images in batches of 3
     assert sum(len(x) for x, _ in train) == len(split)
-    seen = sum(len(x) for x, _ in tfdata.batches(split, 64, 3, training=False))
+    seen = sum(len(x) for x, _ in pipeline.batches(split, 64, 3, training=False))
     assert seen in (len(GOOD), len(GOOD) + 1)
 
 
 def test_full_check_finds_corrupt_data_before_training(bad_tree, capsys):
-    split = data.list_split(bad_tree, "train", check="full")
+    split = Dataset.open(bad_tree).folder("train", check="full")
     assert sorted(Path(f).name for f in split.files) == sorted(GOOD)
     assert "corrupt.JPEG: not decodable" in capsys.readouterr().err
 
 
 def test_cmyk_png_and_grey_decode_to_the_right_pixels(bad_tree):
-    split = data.list_split(bad_tree, "train")
-    split = data.Split([f for f in split.files if Path(f).name in GOOD],
-                       np.zeros(len(GOOD), "int32"), split.class_names)
-    crops = {Path(f).name: augmentation.denormalize(image).astype(float)
-             for f, image in zip(split.files, next(iter(tfdata.batches(split, 96, 8, False)))[0],
-                                 strict=True)}
+    split = Dataset.open(bad_tree).folder("train")
+    split = Split([f for f in split.files if Path(f).name in GOOD],
+                  np.zeros(len(GOOD), "int32"), split.class_names)
+    batch = next(iter(pipeline.batches(split, 96, 8, False)))[0]  # pixels, 0-255
+    crops = {Path(f).name: np.asarray(image).astype(float)
+             for f, image in zip(split.files, batch, strict=True)}
     good = crops["good.JPEG"]
     assert np.abs(crops["png.JPEG"] - good).mean() < 2  # the same pixels, losslessly stored
     assert np.abs(crops["cmyk.JPEG"] - good).mean() < 6  # re-encoded: JPEG error only
     grey = crops["grey.JPEG"]
     assert np.abs(grey - grey[..., :1]).max() <= 1  # three equal channels (up to rounding)
     assert np.abs(grey[..., 0] - good.mean(axis=-1)).mean() < 8
+
+
+def test_decode_problem_reads_bytes(bad_tree):
+    """Why bytes that TensorFlow failed on do not decode (Pillow's word), or None when
+    they do: what the pipeline says of a file it drops."""
+    folder = bad_tree / "train" / "tench"
+    assert files.decode_problem((folder / "good.JPEG").read_bytes()) is None
+    assert files.decode_problem(b"") == "empty file"
+    assert files.decode_problem((folder / "text.JPEG").read_bytes()).startswith("not decodable")
+    assert files.decode_problem((folder / "truncated.JPEG").read_bytes()).startswith(
+        "not decodable")
+    assert files.decode_problem(huge_header_jpeg()) == "too large"
+
+
+def test_broken_and_looping_links_are_named(tmp_path, sample_photo, capsys):
+    """A dataset of symbolic links (as made to share one copy) may hold dead or looping
+    ones: each is named for what it is, not as an unreadable image."""
+    folder = tmp_path / "train" / "tench"
+    folder.mkdir(parents=True)
+    shutil.copy(sample_photo, folder / "good.JPEG")
+    (folder / "dead.JPEG").symlink_to(tmp_path / "gone.JPEG")
+    (folder / "loop.JPEG").symlink_to(folder / "loop.JPEG")
+    gone = tmp_path / "gone.JPEG"
+    assert files.problem(folder / "dead.JPEG") == f"broken symbolic link (to {gone})"
+    assert files.problem(folder / "loop.JPEG") == "looping symbolic link"
+    with pytest.raises(ValueError, match="dead.JPEG: broken symbolic link"):
+        files.load_rgb(folder / "dead.JPEG")
+    split = Dataset.open(tmp_path).folder("train")
+    assert [Path(f).name for f in split.files] == ["good.JPEG"]
+    assert sorted((Path(f).name, r.split(" (")[0]) for f, r in split.skipped) == [
+        ("dead.JPEG", "broken symbolic link"), ("loop.JPEG", "looping symbolic link")]
+    assert "looping symbolic link" in capsys.readouterr().err

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet import data
+from alexnet.data.datasets import Dataset, Split, display_names
+from alexnet.data.ilsvrc import DatasetNotFoundError
 
 CLASSES = 6  # samples used; each gives 2 train and 2 val images
 
@@ -70,7 +71,7 @@ def build(root: Path, samples: dict, val: str, deep: bool = False) -> dict[str, 
     return truth
 
 
-def check_labels(train: data.Split, val: data.Split, samples: dict, truth: dict) -> None:
+def check_labels(train: Split, val: Split, samples: dict, truth: dict) -> None:
     assert train.class_names == val.class_names == sorted(samples)
     for file, label in zip(train.files, train.labels, strict=True):
         assert Path(file).parent.name == train.class_names[label]
@@ -82,10 +83,10 @@ def check_labels(train: data.Split, val: data.Split, samples: dict, truth: dict)
 @pytest.mark.parametrize("layout", ["folders", "kaggle", "devkit"])
 def test_every_label_in_each_layout(tmp_path, samples, layout):
     truth = build(tmp_path, samples, layout)
-    train, val = data.load(tmp_path)
+    train, val = Dataset.open(tmp_path).splits()
     check_labels(train, val, samples, truth)
     assert len(train) == len(val) == 2 * CLASSES
-    words = data.display_names(val.class_names, val.descriptions)
+    words = display_names(val.class_names, val.descriptions)
     expected = [samples[w][1] for w in val.class_names]
     if layout == "folders":  # nothing to name them by
         assert val.descriptions == {}
@@ -95,9 +96,11 @@ def test_every_label_in_each_layout(tmp_path, samples, layout):
 
 def test_kaggle_archive_layout_and_limit(tmp_path, samples):
     truth = build(tmp_path, samples, "kaggle", deep=True)
-    train, val = data.load(tmp_path)
+    dataset = Dataset.open(tmp_path)
+    assert dataset.images == tmp_path / "ILSVRC" / "Data" / "CLS-LOC"
+    train, val = dataset.splits()
     check_labels(train, val, samples, truth)
-    small = data.list_split(tmp_path, "val", train.class_names, limit=1)
+    small = dataset.folder("val", train.class_names, limit=1)
     assert len(small) == CLASSES and sorted(small.labels) == list(range(CLASSES))
     for file, label in zip(small.files, small.labels, strict=True):
         assert small.class_names[label] == truth[Path(file).name]
@@ -111,8 +114,8 @@ def test_flat_val_without_labels_says_what_is_needed(tmp_path, samples):
     for folder in flat.iterdir():
         if folder.is_dir():
             folder.rmdir()
-    with pytest.raises(data.DatasetNotFoundError, match="LOC_val_solution.csv"):
-        data.list_split(tmp_path, "val")
+    with pytest.raises(DatasetNotFoundError, match="LOC_val_solution.csv"):
+        Dataset.open(tmp_path).folder("val")
 
 
 def test_unlabelled_image_and_unknown_class_are_named(tmp_path, samples):
@@ -122,7 +125,7 @@ def test_unlabelled_image_and_unknown_class_are_named(tmp_path, samples):
     csv.write_text("".join(lines[:-1]))
     missing = lines[-1].split(",")[0]
     with pytest.raises(ValueError, match=f"no label in the label file, e.g. {missing}.JPEG"):
-        data.list_split(tmp_path, "val")
+        Dataset.open(tmp_path).folder("val")
     csv.write_text("".join(lines[:-1]) + f"{missing},n99999999 1 2 3 4\n")
     with pytest.raises(ValueError, match="n99999999"):
-        data.list_split(tmp_path, "val", sorted(samples))
+        Dataset.open(tmp_path).folder("val", sorted(samples))

@@ -17,8 +17,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from alexnet import data, tfdata
 from alexnet.__main__ import main
+from alexnet.data import pipeline
+from alexnet.data.datasets import Dataset
 from conftest import PROJECT
 
 WNIDS = ("n01440764", "n01494475", "n01514859")
@@ -96,17 +97,17 @@ def test_every_image_verified_resized_and_labelled(shards):
 
 
 def test_training_and_evaluation_read_shards_automatically(shards):
-    train, val = data.load(shards)
+    train, val = Dataset.open(shards).splits()
     assert (len(train), len(val)) == (9, 3) and train.records == 9
     assert train.class_names == list(WNIDS) and len(train.skipped) == 2
     labels = []
-    for images, one_hot in tfdata.batches(train, 64, 4, training=True, augmentation="paper"):
+    for images, one_hot in pipeline.batches(train, 64, 4, training=True, augmentation="paper"):
         assert images.shape[1:] == (64, 64, 3)
         labels += list(np.argmax(one_hot, axis=-1))
     assert sorted(labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    images, one_hot = next(iter(tfdata.batches(val, 64, 8, training=False, ten_crop=True)))
+    images, one_hot = next(iter(pipeline.batches(val, 64, 8, training=False, ten_crop=True)))
     assert images.shape == (3, 10, 64, 64, 3) and sorted(np.argmax(one_hot, -1)) == [0, 1, 2]
-    assert len(data.list_split(shards, "train", limit=1)) == 3
+    assert len(Dataset.open(shards).folder("train", limit=1)) == 3
 
 
 def test_rerun_redoes_only_unfinished_shards(raw, shards, tmp_path):
@@ -131,9 +132,18 @@ def test_bad_arguments(raw, shards, tmp_path, capsys):
     assert main(["prepare", str(shards), str(tmp_path / "x")]) == 2
     assert "already a shard folder" in capsys.readouterr().err
     assert main(["prepare", str(raw), str(tmp_path / "y"), "--shard-size", "0"]) == 2
-    assert "--shard-size must be at least 1" in capsys.readouterr().err
+    assert "--shard-size 0: must be at least 1" in capsys.readouterr().err
+    for quality in ("0", "101"):
+        assert main(["prepare", str(raw), str(tmp_path / "y"), "--quality", quality]) == 2
+        assert f"--quality {quality}: must be at least 1 and at most 100" in (
+            capsys.readouterr().err)
+    (tmp_path / "a-file").write_text("not a folder")
+    assert main(["prepare", str(raw), str(tmp_path / "a-file")]) == 2
+    assert f"{tmp_path / 'a-file'}: a file is there" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
 
 
+@pytest.mark.slow
 def test_survives_sigkill_and_resumes(raw, tmp_path):
     """A real interruption: kill -9 once some shards are done, then rerun."""
     src = tmp_path / "many"

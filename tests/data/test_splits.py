@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet import data
 from alexnet.__main__ import main
+from alexnet.data.datasets import Dataset, Split, split_settings
+from alexnet.data.ilsvrc import DatasetNotFoundError
 from conftest import write_image
 
 CLASSES = ("cat", "dog", "eel")
@@ -36,30 +37,35 @@ def linked(root: Path, **folders: Path) -> Path:
     return root
 
 
-def names(split: data.Split) -> list[tuple[int, str]]:
+def load(root: Path, **settings):
+    """The training and validation images of the dataset at ``root``."""
+    return Dataset.open(root).splits(**settings)
+
+
+def names(split: Split) -> list[tuple[int, str]]:
     return [(int(label), Path(f).name) for f, label in zip(split.files, split.labels,
                                                            strict=True)]
 
 
-def test_held_out_folder_is_val_validation_or_test_in_that_order(tmp_path, capsys):
+def test_held_out_folder_is_val_validation_or_test_in_that_order(tmp_path):
     root = tree(tmp_path, train=2, test=1)
-    splits = data.load(root)
-    assert splits.val_source == "test/" and len(splits.val) == 3 and len(splits.train) == 6
-    assert "Validation: 3 images from test/" in capsys.readouterr().out  # the run says which
+    splits = load(root)
+    assert splits.val.source == "test/" and len(splits.val) == 3 and len(splits.train) == 6
     tree(tmp_path, validation=2)
-    assert data.load(root).val_source == "validation/"
+    assert load(root).val.source == "validation/"
     tree(tmp_path, val=1)
-    train, val = data.load(root)  # still unpacks as two splits
+    train, val = load(root)  # still unpacks as two splits
     assert val.source == "val/" and train.source == "train/"
-    assert data.load(root, val_dir="test").val_source == "test/"  # --val-dir picks another
+    assert load(root, val_dir="test").val.source == "test/"  # --val-dir picks another
     tree(tmp_path, holdout=1)
-    assert data.load(root, val_dir="holdout/").val_source == "holdout/"
+    assert load(root, val_dir="holdout/").val.source == "holdout/"
+    assert Dataset.open(root).val_folder("holdout/") == "holdout"
 
 
 def test_no_held_out_images_is_one_error_naming_the_options(tmp_path, capsys):
     root = tree(tmp_path / "data", train=2)
-    with pytest.raises(data.DatasetNotFoundError) as error:
-        data.load(root)
+    with pytest.raises(DatasetNotFoundError) as error:
+        load(root)
     for option in ("val/, validation/, test/", "--val-dir NAME", "--validation-split 0.2"):
         assert option in str(error.value)
     assert main(["train", "--data", str(root), "--out", str(tmp_path / "run")]) == 2
@@ -69,16 +75,18 @@ def test_no_held_out_images_is_one_error_naming_the_options(tmp_path, capsys):
     assert main(["train", "--data", str(root), "--val-dir", "nope", "--out",
                  str(tmp_path / "run")]) == 2
     assert f"{root / 'nope'}: no such folder" in capsys.readouterr().err
-    assert not (tmp_path / "run").exists()
+    # the run folder holds no run then: a retry into the same --out is not refused
+    assert not (tmp_path / "run" / "best.keras").exists()
+    assert not (tmp_path / "run" / "state").exists()
 
 
 def test_settings_are_checked(tmp_path, capsys):
-    from alexnet.config import TrainConfig
+    from alexnet.training.config import TrainConfig
 
     root = tree(tmp_path, train=2, val=1)
     for fraction in (0.0, 1.0, 1.5, -0.2):
         with pytest.raises(ValueError, match="must be a fraction between 0 and 1"):
-            data.load(root, validation_split=fraction)
+            load(root, validation_split=fraction)
         with pytest.raises(ValueError, match="must be a fraction between 0 and 1"):
             TrainConfig(validation_split=fraction)
     with pytest.raises(ValueError, match="both name the validation images: give one"):
@@ -86,47 +94,47 @@ def test_settings_are_checked(tmp_path, capsys):
     assert main(["train", "--data", str(root), "--validation-split", "2"]) == 2
     assert "--validation-split 2.0: must be a fraction" in capsys.readouterr().err
     with pytest.raises(ValueError, match="cannot be the training ones"):
-        data.load(root, val_dir="train")
+        load(root, val_dir="train")
 
 
 def test_validation_split_is_stratified_seeded_and_disjoint(tmp_path, monkeypatch):
     root = tree(tmp_path, train=10, val=1)  # val/ is there: --validation-split wins
-    train, val = data.load(root, validation_split=0.2, seed=0)
+    train, val = load(root, validation_split=0.2, seed=0)
     assert val.source == "20% of train/ (seed 0)"
     assert np.bincount(val.labels).tolist() == [2, 2, 2]  # a fifth of each class
     assert np.bincount(train.labels).tolist() == [8, 8, 8]
     assert not set(train.files) & set(val.files)
-    assert sorted(train.files + val.files) == sorted(data.list_split(root, "train").files)
+    assert sorted(train.files + val.files) == sorted(Dataset.open(root).folder("train").files)
     assert all(Path(f).parent.parent.name == "train" for f in val.files)
-    assert names(data.load(root, validation_split=0.2, seed=0).val) == names(val)  # seeded
-    assert names(data.load(root, validation_split=0.2, seed=1).val) != names(val)
+    assert names(load(root, validation_split=0.2, seed=0).val) == names(val)  # seeded
+    assert names(load(root, validation_split=0.2, seed=1).val) != names(val)
     for fraction, count in ((0.25, 3), (0.24, 2), (0.5, 5)):  # rounded, half up
-        held = data.load(root, validation_split=fraction).val
+        held = load(root, validation_split=fraction).val
         assert np.bincount(held.labels).tolist() == [count] * 3
 
     # the same images whatever order the file system lists them in
     listing = Path.iterdir
     monkeypatch.setattr(Path, "iterdir", lambda self: iter(sorted(listing(self), reverse=True)))
-    assert names(data.load(root, validation_split=0.2, seed=0).val) == names(val)
+    assert names(load(root, validation_split=0.2, seed=0).val) == names(val)
     monkeypatch.undo()
 
     # --limit takes the first images of each part: never a held-out one for training
-    small_train, small_val = data.load(root, limit=3, validation_split=0.2, seed=0)
+    small_train, small_val = load(root, limit=3, validation_split=0.2, seed=0)
     assert np.bincount(small_train.labels).tolist() == [3, 3, 3]
     assert set(small_train.files) <= set(train.files) and set(small_val.files) <= set(val.files)
     # one image in a class stays in training; two: one of each
     tiny = tree(tmp_path / "tiny", train=2)
-    kept, held = data.load(tiny, validation_split=0.1)
+    kept, held = load(tiny, validation_split=0.1)
     assert np.bincount(kept.labels).tolist() == np.bincount(held.labels).tolist() == [1, 1, 1]
 
 
 def test_evaluation_reads_the_runs_own_validation_images(tmp_path):
     root = tree(tmp_path, train=10, val=3)
     config = {"validation_split": 0.3, "seed": 4, "val_dir": None}
-    settings = data.split_settings(config)
-    val = data.load_split(root, "val", list(CLASSES), **settings)
-    assert names(val) == names(data.load(root, validation_split=0.3, seed=4).val)
-    assert data.load_split(root, "val", **data.split_settings({})).source == "val/"  # old runs
+    settings = split_settings(config)
+    val = Dataset.open(root).split("val", list(CLASSES), **settings)
+    assert names(val) == names(load(root, validation_split=0.3, seed=4).val)
+    assert Dataset.open(root).split("val", **split_settings({})).source == "val/"  # old runs
 
 
 def test_train_and_test_layout_trains_and_evaluates(imagenette_like, tmp_path, capsys):
@@ -135,7 +143,7 @@ def test_train_and_test_layout_trains_and_evaluates(imagenette_like, tmp_path, c
     run = tmp_path / "run"
     assert main(["train", "--data", str(root), "--limit", "1", "--epochs", "1",
                  "--image-size", "64", "--batch-size", "10", "--out", str(run)]) == 0
-    assert "Validation: 10 images from test/" in capsys.readouterr().out
+    assert "validation: 10 images from test/" in capsys.readouterr().out
     assert json.loads((run / "metrics.json").read_text())["examples"] == 10
     assert main(["evaluate", "--model", str(run / "best.keras"), "--limit", "2",
                  "--out", str(tmp_path / "eval")]) == 0
@@ -146,30 +154,35 @@ def test_train_and_test_layout_trains_and_evaluates(imagenette_like, tmp_path, c
 def test_train_only_with_validation_split(imagenette_like, tmp_path, monkeypatch, capsys):
     """Trains on train/ less a held-out 20 %; config.json records it, and --resume,
     evaluate and the report's figures use exactly those held-out images."""
-    from alexnet import artifacts, tfdata
-    from alexnet.config import resume_config
-    from alexnet.inputs import load_inputs
+    from alexnet.data import pipeline
+    from alexnet.report import artifacts
+    from alexnet.training import train
+    from alexnet.training.resume import resume_config
 
     root = linked(tmp_path / "data", train=imagenette_like / "train")
-    expected_train, expected_val = data.load(root, validation_split=0.2)
+    expected_train, expected_val = load(root, validation_split=0.2)
     assert len(expected_val) == 20  # 2 of each class's 8
     run = tmp_path / "run"
     assert main(["train", "--data", str(root), "--validation-split", "0.2", "--epochs", "1",
                  "--image-size", "64", "--batch-size", "20", "--out", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "Validation: 20 images from 20% of train/ (seed 0)" in out
+    assert "validation: 20 images from 20% of train/ (seed 0)" in out
     assert f" on {len(expected_train)} images" in out and len(expected_train) == 60
     config = json.loads((run / "config.json").read_text())
     assert (config["validation_split"], config["seed"], config["val_dir"]) == (0.2, 0, None)
     assert json.loads((run / "metrics.json").read_text())["examples"] == 20
 
-    resumed = load_inputs(resume_config(run))
-    assert resumed.val.files == expected_val.files
-    assert resumed.train.files == expected_train.files
+    resumed = train.start(resume_config(run), resume_run=True)
+    try:
+        inputs = train.load_data(resumed)
+    finally:
+        resumed.lock.release()
+    assert inputs.val.files == expected_val.files
+    assert inputs.train.files == expected_train.files
 
     evaluated = []
-    batches = tfdata.batches
-    monkeypatch.setattr(tfdata, "batches",
+    batches = pipeline.batches
+    monkeypatch.setattr(pipeline, "batches",
                         lambda split, *a, **k: evaluated.append(split.files) or batches(
                             split, *a, **k))
     assert main(["evaluate", "--model", str(run / "best.keras"), "--out",
@@ -195,25 +208,25 @@ def test_prepare_takes_the_same_layouts(tmp_path, capsys):
     manifest = json.loads((dest / "manifest.json").read_text())
     assert sorted(manifest["splits"]) == ["test", "train"]
     assert manifest["splits"]["test"]["images"] == 6
-    train, val = data.load(dest)
+    train, val = load(dest)
     assert val.source == "test/ shards" and len(val) == 6 and len(train) == 15
 
     only_train = tree(tmp_path / "only", train=5)
     held = tmp_path / "held"
     assert main(["prepare", str(only_train), str(held), "--workers", "1"]) == 0
     assert "only train/ is converted" in capsys.readouterr().out
-    with pytest.raises(data.DatasetNotFoundError, match="--validation-split 0.2"):
-        data.load(held)
+    with pytest.raises(DatasetNotFoundError, match="--validation-split 0.2"):
+        load(held)
     with pytest.raises(ValueError, match="prepare SRC DEST --validation-split 0.2"):
-        data.load(held, validation_split=0.2)
+        load(held, validation_split=0.2)
     assert main(["prepare", str(only_train), str(tmp_path / "held2"), "--workers", "1",
                  "--validation-split", "0.2"]) == 0
     manifest = json.loads((tmp_path / "held2" / "manifest.json").read_text())
-    expected = data.load(only_train, validation_split=0.2).val
+    expected = load(only_train, validation_split=0.2).val
     assert manifest["splits"]["val"]["per_class"] == dict.fromkeys(CLASSES, 1)
     assert manifest["splits"]["val"]["source"] == "20% of train/ (seed 0)" == expected.source
     assert manifest["splits"]["train"]["images"] == 12
-    train, val = data.load(tmp_path / "held2")
+    train, val = load(tmp_path / "held2")
     assert len(val) == 3 and val.source == "val/ shards (20% of train/ (seed 0))"
     assert main(["prepare", str(src), str(tmp_path / "x"), "--validation-split", "0.2",
                  "--val-dir", "test"]) == 2

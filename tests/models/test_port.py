@@ -1,14 +1,19 @@
-"""torchvision AlexNet weights -> the owt variant: the same logits, from a real .pth file."""
+"""torchvision AlexNet weights -> the owt variant: the same logits, from a real .pth file
+(torchvision's network on normalised images, ours on the raw pixels it normalises itself)."""
 
 from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
-from alexnet import model, port, predict
+from alexnet import evaluate, runfolder
 from alexnet.__main__ import main
+from alexnet.commands import class_names
+from alexnet.models import port
+from alexnet.models.alexnet import MEAN, STD
 from conftest import write_image
 
 torch = pytest.importorskip("torch")
@@ -60,11 +65,15 @@ def state_numpy(net: nn.Module) -> dict[str, np.ndarray]:
 
 
 def both_logits(torch_net, keras_net, image_size: int, seed: int = 0):
-    images = np.random.default_rng(seed).normal(size=(2, image_size, image_size, 3))
-    images = images.astype("float32")
+    """torchvision's logits on normalised images, and ours (fc8, before the softmax) on
+    the same images' raw pixels."""
+    pixels = np.random.default_rng(seed).uniform(0, 255, size=(2, image_size, image_size, 3))
+    pixels = pixels.astype("float32")
+    normalised = ((pixels - np.array(MEAN)) / np.array(STD)).astype("float32")
     with torch.no_grad():
-        expected = torch_net(torch.from_numpy(images.transpose(0, 3, 1, 2))).numpy()
-    return expected, np.asarray(model.logits_model(keras_net)(images))
+        expected = torch_net(torch.from_numpy(normalised.transpose(0, 3, 1, 2))).numpy()
+    logits = keras.Model(keras_net.input, keras_net.get_layer("fc8").output)
+    return expected, np.asarray(logits(pixels))
 
 
 def test_state_dict_keys_are_torchvisions(torch_net):
@@ -93,17 +102,17 @@ def test_port_command_and_imagenet_class_names(torch_net, tmp_path):
     out = tmp_path / "alexnet_owt.keras"
     assert main(["port", str(pth), str(out)]) == 0
 
-    net = model.load(out)  # safe_mode=True
+    net = runfolder.load_model(out)  # safe_mode=True
     expected, actual = both_logits(torch_net, net, 224, seed=1)
     np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=0)
 
     # What `predict --classes imagenet_class_index.json` does with the ported model.
     index = tmp_path / "imagenet_class_index.json"
     index.write_text(json.dumps({str(i): [f"n{i:08d}", f"class {i}"] for i in range(10)}))
-    names = predict.class_names(out, index)
+    names = class_names(out, index)
     assert names == [f"class {i}" for i in range(10)]
     image = write_image(tmp_path / "photo.jpg", size=(300, 240))
-    probabilities = predict.predict_file(net, image)
+    probabilities = evaluate.predict_file(net, image)
     assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
 
 

@@ -3,18 +3,24 @@ nothing already written is lost. (Broken image files: see the input-pipeline tes
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet import model, resume, train
+from alexnet import runfolder
 from alexnet.__main__ import main
-from alexnet.callbacks import make_callbacks
-from alexnet.config import TrainConfig, save_config
+from alexnet.models import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+from alexnet.models.alexnet import build
+from alexnet.training import resume, train
+from alexnet.training.callbacks import run_callbacks
+from alexnet.training.config import TrainConfig
+from conftest import compiled
 
 
 def error_line(capsys, argv: list[str]) -> str:
@@ -25,11 +31,21 @@ def error_line(capsys, argv: list[str]) -> str:
     return err
 
 
-def test_missing_or_empty_dataset(capsys, tmp_path):
+def save_config(run_dir, config: TrainConfig, class_names: list[str], root) -> None:
+    """config.json as ``train`` writes it for a run of ``config`` on ``root``."""
+    runfolder.save_config(run_dir, {**dataclasses.asdict(config), "class_names": class_names,
+                                    "dataset_root": str(root)})
+
+
+def test_missing_or_empty_dataset(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default run folders go to checkpoints/ here
     assert f"{tmp_path / 'nowhere'}: no such folder" in error_line(
         capsys, ["train", "--data", str(tmp_path / "nowhere")])
     empty = tmp_path / "empty"
     empty.mkdir()
+    line = error_line(capsys, ["train", "--data", str(empty)])
+    assert f"{empty}: no held-out images" in line
+    (empty / "val").mkdir()
     line = error_line(capsys, ["train", "--data", str(empty)])
     assert f"{empty / 'train'}: no such folder" in line
     for split in ("train", "val"):
@@ -38,20 +54,22 @@ def test_missing_or_empty_dataset(capsys, tmp_path):
         capsys, ["train", "--data", str(tmp_path / "no-images")])
 
 
-def test_class_folders_differ(capsys, tiny_dataset):
+def test_class_folders_differ(capsys, tiny_dataset, tmp_path):
     (tiny_dataset / "val" / "eel").rename(tiny_dataset / "val" / "emu")
-    line = error_line(capsys, ["train", "--data", str(tiny_dataset)])
+    line = error_line(capsys, ["train", "--data", str(tiny_dataset), "--out",
+                               str(tmp_path / "run")])
     assert f"{tiny_dataset / 'val'}: class folders differ" in line
     assert "missing ['eel']" in line and "extra ['emu']" in line
 
 
 @pytest.mark.parametrize("variant", ["paper", "bn"])  # owt has bn's geometry
 def test_image_size_limit(capsys, variant):
-    smallest = model.MIN_IMAGE_SIZE[variant]
-    net = model.build(variant, 3, smallest)  # the smallest size allowed really runs
+    smallest = MIN_IMAGE_SIZE[variant]
+    net = build(variant, 3, smallest)  # the smallest size allowed really runs
     assert net.predict_on_batch(np.zeros((1, smallest, smallest, 3), "float32")).shape == (1, 3)
-    line = error_line(capsys, ["train", "--variant", variant, "--image-size", str(smallest - 1)])
-    assert f"--image-size {smallest - 1} is too small" in line and f"minimum {smallest}" in line
+    for size in (smallest - 1, MAX_IMAGE_SIZE + 1):
+        line = error_line(capsys, ["train", "--variant", variant, "--image-size", str(size)])
+        assert f"--image-size {size}: variant {variant!r} takes {smallest} to 512 pixels" in line
 
 
 def test_existing_run_is_not_overwritten_and_resume_keeps_settings(capsys, tiny_dataset, tmp_path):
@@ -63,7 +81,7 @@ def test_existing_run_is_not_overwritten_and_resume_keeps_settings(capsys, tiny_
     save_config(run, TrainConfig(data=str(tiny_dataset), out=str(run)), ["a"], tiny_dataset)
     line = error_line(capsys, ["train", "--resume", str(run), "--lr", "0.1"])
     assert "only --epochs, --strategy and --time-limit may change" in line
-    assert "--lr: saved 0.01, given 0.1" in line
+    assert "--lr: saved 0.05, given 0.1" in line  # the modern recipe's
 
 
 def test_checkpoint_class_count_differs_from_data(capsys, tiny_dataset, tmp_path):
@@ -72,7 +90,6 @@ def test_checkpoint_class_count_differs_from_data(capsys, tiny_dataset, tmp_path
     save_config(run, config, ["cat", "dog"], tiny_dataset)  # a run trained on 2 classes
     line = error_line(capsys, ["train", "--resume", str(run)])
     assert f"{run}: its checkpoints have 2 classes but {tiny_dataset} has 3" in line
-    assert "'eel'" in line
 
 
 def test_unwritable_output_folder(capsys, tiny_dataset, tmp_path):
@@ -80,11 +97,11 @@ def test_unwritable_output_folder(capsys, tiny_dataset, tmp_path):
     blocker.write_text("not a folder")
     line = error_line(capsys, ["train", "--data", str(tiny_dataset), "--image-size", "95",
                                "--out", str(blocker / "run")])
-    assert f"run folder {blocker / 'run'}: cannot write there" in line
+    assert str(blocker / "run") in line and "Not a directory" in line
 
 
 # In-process training of a small model with the project's callbacks: fast, and it
-# exercises what the notebook does (fit with callbacks.make_callbacks).
+# exercises what the notebook does (fit with callbacks.run_callbacks).
 
 CLASSES = 6
 
@@ -92,7 +109,7 @@ CLASSES = 6
 def small_model(config: TrainConfig) -> keras.Model:
     keras.utils.set_random_seed(0)
     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(CLASSES, activation="softmax")])
-    return train.compile_model(net, config, steps_per_epoch=4)
+    return compiled(net, config, steps_per_epoch=4)
 
 
 def data(scale: float = 1.0, batches: int = 4) -> tf.data.Dataset:
@@ -107,18 +124,46 @@ def fit(net: keras.Model, dataset, epochs: int, callbacks: list) -> keras.callba
                    shuffle=False, callbacks=callbacks, verbose=0)
 
 
+class Diverge(keras.callbacks.Callback):
+    """Turns the weights to NaN as epoch ``epoch`` (1 is the first) begins: a run that
+    diverges part way, its loss NaN from that epoch's first batch on."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            for weight in self.model.trainable_weights:
+                weight.assign(np.full(weight.shape, np.nan, "float32"))
+
+
+class Inputs:
+    """What ``train.fit`` reads of a run's inputs: ``data()``'s four batches an epoch."""
+
+    train = range(32)
+
+    def train_batches(self, seed=None):
+        return data()
+
+    def val_batches(self):
+        return data()
+
+
 def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
-    run, config = tmp_path / "run", TrainConfig(lr_patience=1)
+    run_dir, config = tmp_path / "run", TrainConfig(schedule="plateau", lr_patience=1, epochs=3)
     net = small_model(config)
-    good, nan = data(), data(scale=np.nan)
-    with pytest.raises(FloatingPointError, match=rf"loss is nan at epoch 2, batch 1: .*{run}"):
-        fit(net, good.concatenate(nan), 3, make_callbacks(run, config))
-    state = resume.read_state(run)
+    run = train.Run(config, run_dir, run_dir, model=net, inputs=Inputs(),
+                    callbacks=[Diverge(epoch=2), *run_callbacks(run_dir, config)])
+    with pytest.raises(FloatingPointError, match=rf"NaN or Inf loss encountered at batch 0.*"
+                                                 rf"training stopped; {re.escape(str(run_dir))}"):
+        train.fit(run, verbose=0)
+    state = resume.read_state(run_dir)
     assert state["epoch"] == 1 and len(state["history"]) == 1
-    best = model.load(run / "best.keras")
+    best = runfolder.load_model(run_dir / "best.keras")
     assert all(np.isfinite(w).all() for w in best.get_weights())
-    assert (run / "history.csv").read_text().count("\n") == 2  # header and epoch 1
-    assert not list(run.rglob("*.tmp*"))
+    assert (run_dir / "history.csv").read_text().count("\n") == 2  # header and epoch 1
+    assert not list(run_dir.rglob("*.tmp*"))
 
     # The notebook resumes by fitting again with the same callbacks: it restores the
     # weights, the optimizer and the callbacks' counters, then runs the remaining epochs.
@@ -131,20 +176,31 @@ def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
                         rlr_best=peers["ReduceLROnPlateau"].best,
                         es_best=peers["EarlyStopping"].best,
                         es_weights=peers["EarlyStopping"].best_weights is not None,
-                        ckpt_best=peers["BestCheckpoint"].best)
+                        ckpt_best=peers["ModelCheckpoint"].best)
 
     net = small_model(config)
-    callbacks = make_callbacks(run, config)
+    callbacks = run_callbacks(run_dir, config)
     net.probe_peers = callbacks
-    fitted = fit(net, good.repeat(), 3, [*callbacks, Probe()])
+    fitted = fit(net, data().repeat(), 3, [*callbacks, Probe()])
     first = state["history"][0]
     assert seen == {"iterations": 4, "rlr_best": pytest.approx(first["val_loss"]),
                     "es_best": pytest.approx(first["val_accuracy"]), "es_weights": True,
                     "ckpt_best": pytest.approx(first["val_accuracy"])}
     assert len(fitted.history["loss"]) == 2  # epochs 2 and 3 only
-    state = resume.read_state(run)
+    state = resume.read_state(run_dir)
     assert [row["epoch"] for row in state["history"]] == [0, 1, 2] and state["epoch"] == 3
     assert int(net.optimizer.iterations.numpy()) == 12
+
+
+def test_nan_validation_loss_stops_too(tmp_path):
+    """A diverged network whose training loss still reads as a number: the validation
+    loss tells (Keras' TerminateOnNaN watches only the training loss)."""
+    run_dir, config = tmp_path / "run", TrainConfig()
+    net = small_model(config)
+    with pytest.raises(FloatingPointError, match="validation loss is nan after epoch 1"):
+        net.fit(data(), epochs=2, validation_data=data(scale=np.nan), verbose=0,
+                callbacks=run_callbacks(run_dir, config))
+    assert resume.read_state(run_dir) is None  # the diverged epoch was not committed
 
 
 def test_full_disk_keeps_last_saved_epoch(tmp_path, monkeypatch):
@@ -162,8 +218,9 @@ def test_full_disk_keeps_last_saved_epoch(tmp_path, monkeypatch):
         return real_save(self, path, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "save_weights", save_until_full)
-    with pytest.raises(OSError, match=rf"{run / 'state'}: cannot save epoch 2 .*No space left"):
-        fit(net, data().repeat(), 3, make_callbacks(run, config))
+    with pytest.raises(OSError, match=rf"cannot save epoch 2 \({re.escape(str(run / 'state'))}"
+                                      r".*No space left"):
+        fit(net, data().repeat(), 3, run_callbacks(run, config))
     monkeypatch.undo()
     state = resume.read_state(run)
     assert state["epoch"] == 1
@@ -172,6 +229,6 @@ def test_full_disk_keeps_last_saved_epoch(tmp_path, monkeypatch):
     restored.load_weights(run / "state" / state["weights"])  # intact: epoch 1
     assert int(restored.optimizer.iterations.numpy()) == 4
     # The next start clears the torn temporary file and resumes from epoch 1.
-    fitted = fit(restored, data().repeat(), 2, make_callbacks(run, config))
+    fitted = fit(restored, data().repeat(), 2, run_callbacks(run, config))
     assert len(fitted.history["loss"]) == 1 and not list(run.rglob("*.tmp*"))
     assert json.loads((run / "state" / "state.json").read_text())["epoch"] == 2

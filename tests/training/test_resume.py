@@ -14,12 +14,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import h5py
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+from conftest import PROJECT, stub_training
+
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
        "PYTHONUNBUFFERED": "1"}
 STEPS = 5  # --limit 2: 20 training images, --batch-size 4
@@ -49,9 +49,10 @@ def expected_counters(rows: list[dict], lr: float, lr_patience: int) -> dict:
             es_best, es_wait, best_epoch = val_acc, 0, int(row["epoch"])
     return {"rates": rates, "lr": lr, "ReduceLROnPlateau": {"wait": lr_wait, "best": lr_best},
             "EarlyStopping": {"wait": es_wait, "best": es_best, "best_epoch": best_epoch},
-            "BestCheckpoint": {"best": es_best}}
+            "ModelCheckpoint": {"best": es_best}}
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume(imagenette_like, tmp_path):
     run = tmp_path / "run"
     args = [sys.executable, "-m", "alexnet", "train", "--data", str(imagenette_like),
@@ -89,7 +90,7 @@ def test_sigkill_mid_epoch_then_resume(imagenette_like, tmp_path):
     expected = expected_counters(rows, lr=0.01, lr_patience=1)
     assert [float(row["learning_rate"]) for row in rows] == pytest.approx(expected["rates"])
     assert state["learning_rate"] == pytest.approx(expected["lr"])
-    for name in ("ReduceLROnPlateau", "EarlyStopping", "BestCheckpoint"):
+    for name in ("ReduceLROnPlateau", "EarlyStopping", "ModelCheckpoint"):
         for key, value in expected[name].items():
             assert state["callbacks"][name][key] == pytest.approx(value), (name, key)
     with h5py.File(run / "state" / "epoch-0002.weights.h5") as weights:
@@ -111,7 +112,7 @@ def history_row_of(state: dict, epoch: int) -> dict:
 def saved_run(tmp_path) -> Path:
     """A run folder whose config.json was saved by ``train ... --batch-size 4 --limit 2
     --image-size 95 --lr 0.01 --recipe paper`` (no training needed to check flags)."""
-    from alexnet.config import RECIPES, TrainConfig
+    from alexnet.training.config import RECIPES, TrainConfig
 
     run = tmp_path / "run"
     run.mkdir()
@@ -126,18 +127,13 @@ def saved_run(tmp_path) -> Path:
 
 
 def resume_with(run: Path, *flags: str, monkeypatch):
-    """``train --resume RUN FLAGS`` in-process, the training stages stubbed: (exit status,
+    """``train --resume RUN FLAGS`` in-process, the training steps stubbed: (exit status,
     config)."""
     from alexnet import __main__ as cli
-    from alexnet import train
 
-    configs = []
-    monkeypatch.setattr(train, "prepare", lambda config, **_: configs.append(config)
-                        or SimpleNamespace(run_dir=run, strategy=None))
-    monkeypatch.setattr(train, "fit", lambda run, **_: None)
-    monkeypatch.setattr(train, "finish", lambda run: None)
+    calls = stub_training(monkeypatch, run)
     status = cli.main(["train", "--no-estimate", *flags, "--resume", str(run)])
-    return status, configs[0] if configs else None
+    return status, calls[0] if calls else None
 
 
 def test_resume_accepts_flags_equal_to_the_saved_ones(saved_run, monkeypatch):
