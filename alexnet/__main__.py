@@ -140,14 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         getattr(commands, f"cmd_{args.command}")(args)
     except (OSError, ValueError, FloatingPointError) as error:  # one line, no traceback
+        if isinstance(error, OSError) and error.strerror and error.filename is None:
+            error = error.strerror  # our own message, without "[Errno 28] "
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:
         if not type(error).__module__.startswith("tensorflow"):
             raise
-        # a TensorFlow op's error (tf.data reading a damaged shard, memory): its message
-        message = getattr(error, "message", str(error)).strip().splitlines()[0]
-        print(f"error: {message}", file=sys.stderr)
+        # a TensorFlow op's error (memory, a file the pipeline stopped on): its own words
+        from alexnet.data.pipeline import op_message  # TensorFlow is loaded: it raised
+
+        print(f"error: {op_message(error)}", file=sys.stderr)
         return 2
     return 0
 

@@ -99,13 +99,20 @@ def evaluate_inputs(net: keras.Model, inputs, ten_crop: bool = True) -> dict:
     source = inputs.val.source
     check_class_count(net, inputs.class_names, str(inputs.root / source)
                       if source.endswith("/") else f"{inputs.root}: {source}")
-    metrics = evaluate(net, inputs.eval_batches(), inputs.class_names,
-                       -(-len(inputs.val) // inputs.val_batch_size))
-    if ten_crop:
-        print("10-crop evaluation (ten crops an image):")
-        metrics["ten_crop"] = ten_crop_summary(evaluate(
-            net, inputs.ten_crop_batches(), inputs.class_names,
-            -(-len(inputs.val) // inputs.ten_crop_batch_size)))
+    try:
+        metrics = evaluate(net, inputs.eval_batches(), inputs.class_names,
+                           -(-len(inputs.val) // inputs.val_batch_size))
+        if ten_crop:
+            print("10-crop evaluation (ten crops an image):")
+            metrics["ten_crop"] = ten_crop_summary(evaluate(
+                net, inputs.ten_crop_batches(), inputs.class_names,
+                -(-len(inputs.val) // inputs.ten_crop_batch_size)))
+    except Exception as error:
+        if type(error).__name__ != "DataLossError":  # tf.data: a truncated or corrupt shard
+            raise
+        from alexnet.data import pipeline
+
+        raise pipeline.shard_error(error, inputs.val) from None
     return metrics
 
 
@@ -144,7 +151,7 @@ def load_image(path: str | Path, image_size: int) -> np.ndarray:
     from alexnet.data import files, pipeline
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # a broken link: named below
         raise FileNotFoundError(f"{path}: no such image file")
     try:
         contents = path.read_bytes()

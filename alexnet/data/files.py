@@ -11,6 +11,7 @@ well-formed file takes a full decode to find: ``problem(..., full=True)`` and
 
 from __future__ import annotations
 
+import errno
 import io
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -63,11 +64,13 @@ def unreadable(path: Path, error: OSError) -> str:
     if path.is_symlink():
         try:
             path.resolve(strict=True)
-        except RuntimeError:
+        except RuntimeError:  # Python before 3.13
             return "looping symbolic link"
-        except OSError:
+        except OSError as resolving:
+            if resolving.errno == errno.ELOOP:  # Python 3.13 on
+                return "looping symbolic link"
             return f"broken symbolic link (to {path.readlink()})"
-        if error.errno == 40:  # ELOOP
+        if error.errno == errno.ELOOP:
             return "looping symbolic link"
     return f"unreadable ({error.strerror or error})"
 

@@ -10,6 +10,8 @@ normalises them). tf.data feeds every Keras backend.
 
 from __future__ import annotations
 
+import errno
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -228,7 +230,9 @@ def decoded(ds: tf.data.Dataset, fn, split: Split, deterministic: bool) -> tf.da
 
     def report(name: tf.Tensor, contents: tf.Tensor) -> bool:
         file = name.numpy().decode()
-        reason = files.decode_problem(contents.numpy())
+        # Pillow reads past some corrupt JPEG data with a warning where TensorFlow refuses
+        # it: a whole decode by TensorFlow that fails on the data says broken too
+        reason = files.decode_problem(contents.numpy()) or data_problem(contents)
         if reason is None:
             raise RuntimeError(f"{file}: a valid image that TensorFlow failed to decode and "
                                "crop (out of memory? try a smaller --image-size or "
@@ -247,6 +251,58 @@ def decoded(ds: tf.data.Dataset, fn, split: Split, deterministic: bool) -> tf.da
     ds = ds.interleave(with_bytes, cycle_length=tf.data.AUTOTUNE,
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     return ds.filter(keep).map(lambda image, label, ok, name, contents: (image, label))
+
+
+def data_problem(contents: tf.Tensor) -> str | None:
+    """Why TensorFlow cannot decode an encoded image whole (its data is invalid), or None
+    when it can; a failure of another kind (memory) is not the file's and raises."""
+    try:
+        decode(contents)
+    except tf.errors.InvalidArgumentError as error:
+        return f"not decodable ({op_message(error)})"
+    return None
+
+
+def op_message(error: Exception) -> str:
+    """A TensorFlow op error in one line, its own words without the graph's around them:
+    the message of a Python error raised inside the pipeline (``report``), else the line
+    that says what went wrong (``truncated record at 5222 ...``), without node names."""
+    text = getattr(error, "message", str(error))
+    raised = re.findall(r"^\w+(?:Error|Exception): (.+)$", text, re.MULTILINE)
+    if raised:
+        return raised[-1].strip()
+    said = [line for line in text.splitlines() if line.strip() and not line[0].isspace()
+            and not line.startswith(("Graph execution error", "Detected at node",
+                                     "<stack traces", "Traceback"))]
+    line = said[-1] if said else text.strip()
+    line = re.sub(r"\{\{[^}]*\}\}\s*", "", line)  # {{function_node ...}}
+    return re.sub(r"\s*(\[\[.*\]\]|\[Op:[^\]]*\]).*$", "", line).strip() or text.strip()
+
+
+def damaged_shards(split: Split) -> list[str]:
+    """The TFRecord shards of ``split`` that do not read to their end (truncated or
+    corrupt records); none for a split of image files."""
+    damaged = []
+    for shard in split.files if split.records is not None else []:
+        try:
+            tf.data.TFRecordDataset(shard).reduce(np.int64(0), lambda count, _: count + 1)
+        except tf.errors.DataLossError:
+            damaged.append(shard)
+    return damaged
+
+
+def shard_error(error: Exception, *splits: Split | None) -> OSError:
+    """The one line for a ``DataLossError`` met reading ``splits``: the damaged shards
+    by name, and how to mend them."""
+    splits = [split for split in splits if split is not None and split.records is not None]
+    damaged = [shard for split in splits for shard in damaged_shards(split)]
+    if not damaged:  # it reads whole now (the disk, the network)
+        folders = sorted({str(Path(shard).parent) for split in splits for shard in split.files})
+        return OSError(errno.EIO, f"{', '.join(folders) or 'shards'}: a shard could not be "
+                                  f"read ({op_message(error)})")
+    return OSError(errno.EIO, f"{', '.join(damaged)}: damaged TFRecord shard "
+                              f"({op_message(error)}); delete it and run prepare SRC DEST "
+                              "again, which rewrites missing shards")
 
 
 def batches(split: Split, image_size: int, batch_size: int, training: bool,

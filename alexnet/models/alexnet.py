@@ -20,11 +20,7 @@ import keras
 from keras import layers
 
 from alexnet.models import check, fast
-from alexnet.models.layers import (
-    AdaptiveAveragePooling2D,
-    GroupedConv2D,
-    LocalResponseNormalization,
-)
+from alexnet.models.layers import GroupedConv2D, LocalResponseNormalization
 
 # ImageNet's RGB mean and standard deviation on the 0-255 scale (torchvision's).
 MEAN = (123.675, 116.28, 103.53)
@@ -110,8 +106,11 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
         x = conv(x, 384, 3, "conv3")                                         # 13x13x384
         x = conv(x, 256, 3, "conv4")                                         # 13x13x256
         x = pool(conv(x, 256, 3, "conv5"), "pool5")                          # 6x6x256
-        x = (layers.AdaptiveAveragePooling2D if x.shape[1] > 1  # Keras' fails on 1x1 maps
-             else AdaptiveAveragePooling2D)(6, name="avgpool")(x)               # 6x6
+        # Keras' adaptive pooling fails on the 1x1 maps of inputs under 95 px, where
+        # averaging to 6x6 repeats the one pixel: Keras' nearest upsampling (so that a
+        # bn or owt model of any size loads with Keras alone)
+        x = (layers.AdaptiveAveragePooling2D(6, name="avgpool") if x.shape[1] > 1
+             else layers.UpSampling2D(6, name="avgpool"))(x)                     # 6x6
         x = layers.Flatten(name="flatten")(x)
         x = dense(layers.Dropout(dropout, name="drop6")(x), 4096, "fc6")
         x = dense(layers.Dropout(dropout, name="drop7")(x), 4096, "fc7")

@@ -80,8 +80,8 @@ class AdaptiveAveragePooling2D(keras.layers.Layer):
     """Average-pools (H, W) maps to a fixed (out, out) grid, as PyTorch's AdaptiveAvgPool2d
     and Keras' own layer do (bin i covers rows floor(i*H/out) to ceil((i+1)*H/out)).
 
-    The models use Keras' layer; this one stays for 1x1 maps (inputs under 95 px), where
-    Keras' fails, and for models saved before Keras had one. Two small matmuls.
+    The models use Keras' layers (nearest upsampling for 1x1 maps, where Keras' pooling
+    fails); this one stays for models saved before. Two small matmuls.
     """
 
     def __init__(self, output_size: int = 6, **kwargs):

@@ -40,11 +40,21 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         raise ValueError(f"{path}: not a PyTorch weights file that loads with "
-                         f"weights_only=True ({type(error).__name__}: {error})") from None
+                         f"weights_only=True ({_reason(error)})") from None
     if not isinstance(state, Mapping) or not all(torch.is_tensor(v) for v in state.values()):
         raise ValueError(f"{path}: expected a state dict (names -> tensors), got "
                          f"{type(state).__name__}")
     return {name: tensor.detach().float().numpy() for name, tensor in state.items()}
+
+
+def _reason(error: Exception) -> str:
+    """torch.load's error in one line: its type, and after its paragraphs on
+    ``weights_only`` the unpickler's own words (``Unsupported operand 95``), else its
+    first line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    said = [i for i, line in enumerate(lines[:-1]) if line.endswith("WeightsUnpickler error:")]
+    reason = lines[said[0] + 1] if said else (lines[0] if lines else "")
+    return f"{type(error).__name__}: {reason}" if reason else type(error).__name__
 
 
 def keras_weights(state: Mapping[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
