@@ -61,6 +61,7 @@ for name in ("RECIPE", "DATA", "EPOCHS", "IMAGE_SIZE", "BATCH_SIZE", "LIMIT"):
         value = os.environ[f"ALEXNET_NB_{name}"]
         globals()[name] = value if name in ("RECIPE", "DATA") else int(value)"""),
     ("code", """%matplotlib inline
+%config InlineBackend.figure_formats = ["jpeg"]
 import math
 import time
 from pathlib import Path

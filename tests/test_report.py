@@ -48,7 +48,8 @@ def tiny_run(imagenette_like, tmp_path_factory) -> Path:
 
 
 def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
-    pdf, notes = report.build(tiny_run, tmp_path / "AlexNet.pdf", build_dir=tmp_path / "build")
+    (pdf,), notes = report.build(tiny_run, PROJECT, tmp_path / "AlexNet.pdf",
+                                 build_dir=tmp_path / "build")
     assert notes == []
     # best.keras was there, so the model artifacts were made from it
     kernel = np.load(tiny_run / "conv1_filters.npy")
@@ -69,7 +70,7 @@ def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert f"{100 * metrics['top1_error']:.1f}" in text
     assert "Ablation on Imagenette" in text and runs.BASELINE in text  # from results/
-    assert stamp(metadata)["digest"] == report.source_digest(tiny_run)
+    assert stamp(metadata)["digest"] == report.source_digest(tiny_run, PROJECT)
 
 
 def test_missing_optional_files_are_named_in_the_document(tiny_run, tmp_path):
@@ -81,7 +82,8 @@ def test_missing_optional_files_are_named_in_the_document(tiny_run, tmp_path):
     config["dataset_root"] = str(tmp_path / "elsewhere")
     config["data"] = "no-such-dataset"
     (run / "config.json").write_text(json.dumps(config))
-    pdf, notes = report.build(run, tmp_path / "AlexNet.pdf", build_dir=tmp_path / "build")
+    (pdf,), notes = report.build(run, PROJECT, tmp_path / "AlexNet.pdf",
+                                 build_dir=tmp_path / "build")
     assert len(notes) == 3  # no dataset (two figures), conv1 filters, neighbours
     text = pdf_text(pdf)[0]
     assert "Notes on this build" in text and "conv1_filters.npy" in text
@@ -284,11 +286,11 @@ def test_first_steps_are_read_from_the_script_output(tmp_path):
 
 def test_digest_covers_the_other_runs(tmp_path, monkeypatch):
     run = write_run(tmp_path / "results" / "mine")
-    before = report.source_digest(run, tmp_path / "results")
+    before = report.source_digest(run, tmp_path)
     monkeypatch.chdir(tmp_path)  # the same however the run folder is spelt
-    assert report.source_digest(Path("results/mine"), tmp_path / "results") == before
+    assert report.source_digest(Path("results/mine"), tmp_path) == before
     write_run(tmp_path / "results" / f"{runs.BASELINE}-no-augmentation")
-    assert report.source_digest(run, tmp_path / "results") != before
+    assert report.source_digest(run, tmp_path) != before
 
 
 def test_architecture_comes_from_the_model():
@@ -316,7 +318,7 @@ def test_committed_pdf_is_up_to_date():
     run = PROJECT / recorded.get("run", "")
     if "run" not in recorded or not (run / "metrics.json").is_file():
         pytest.skip(f"AlexNet.pdf was built from {recorded.get('run')}, not in the repository")
-    assert recorded["digest"] == report.source_digest(run), (
+    assert recorded["digest"] == report.source_digest(run, PROJECT), (
         f"AlexNet.pdf is out of date: rebuild with python -m alexnet report {recorded['run']}")
 
 
