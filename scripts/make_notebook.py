@@ -62,14 +62,13 @@ for name in ("RECIPE", "DATA", "EPOCHS", "IMAGE_SIZE", "BATCH_SIZE", "LIMIT"):
         globals()[name] = value if name in ("RECIPE", "DATA") else int(value)"""),
     ("code", """%matplotlib inline
 %config InlineBackend.figure_formats = ["jpeg"]
+import alexnet  # noqa: F401, I001  first: how TensorFlow loads (fast CPU kernels, quiet)
 import math
 import time
 from pathlib import Path
 
-import alexnet  # first: sets up how TensorFlow loads (fast CPU kernels, no log lines)
 import keras
 import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import Markdown
 
 from alexnet import evaluate, features, plots, reading, runfolder
