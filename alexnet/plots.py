@@ -241,8 +241,9 @@ def augmentations(path: str | Path, image_size: int = 224, columns: int = 5,
                    for _ in range(columns)] for name, spec in AUGMENTATIONS.items()}
     crops = list(pipeline.ten_crop_transform(contents, image_size, encoded=True))
     rows["10 test crops"], rows["mirrored"] = crops[:5], crops[5:]
-    fig, axes = plt.subplots(len(rows), columns + 1, squeeze=False,
-                             figsize=(1.3 * (columns + 1), 1.3 * len(rows)))
+    width = max(columns, 5) + 1  # the ten crops take five columns a row
+    fig, axes = plt.subplots(len(rows), width, squeeze=False,
+                             figsize=(1.3 * width, 1.3 * len(rows)))
     for ax in axes.flat:
         ax.axis("off")
     axes[0, 0].imshow(pipeline.decode(contents).numpy())

@@ -91,7 +91,18 @@ def test_synthetic_part_runs_without_tensorflow(tmp_path):
     a sitecustomize module blocks it in the script and in its workers alike."""
     (tmp_path / "block").mkdir()
     (tmp_path / "block" / "sitecustomize.py").write_text(
-        "import sys\nsys.modules['tensorflow'] = None  # import tensorflow: ImportError\n")
+        "import importlib.abc, importlib.machinery, sys\n\n\n"
+        "class Block(importlib.abc.MetaPathFinder, importlib.abc.Loader):\n"
+        "    # import tensorflow: ModuleNotFoundError, as where it is not installed\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'tensorflow' or name.startswith('tensorflow.'):\n"
+        "            return importlib.machinery.ModuleSpec(name, self)\n\n"
+        "    def create_module(self, spec):\n"
+        "        return None\n\n"
+        "    def exec_module(self, module):\n"
+        "        raise ModuleNotFoundError(f'No module named {module.__name__!r}',\n"
+        "                                  name=module.__name__)\n\n\n"
+        "sys.meta_path.insert(0, Block())\n")
     env = {**os.environ, "KERAS_BACKEND": "torch",
            "PYTHONPATH": os.pathsep.join([str(tmp_path / "block"), str(PROJECT)])}
     done = subprocess.run([sys.executable, str(SCRIPT), *TINY, "--parts", "synthetic",

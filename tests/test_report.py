@@ -134,7 +134,7 @@ def test_image_paths_resolve_from_another_machine(tmp_path):
     root = tmp_path / "imagenette"
     image = write_image(root / "val" / "n01" / "x.JPEG")
     roots = artifacts.image_roots({"data": "imagenette", "dataset_root": "/gpu/box/imagenette"},
-                                  data_root=root)
+                                  PROJECT, data_root=root)
     assert artifacts.resolve_image("val/n01/x.JPEG", roots) == image
     assert artifacts.resolve_image("/gpu/box/imagenette/val/n01/x.JPEG", roots) == image
     assert artifacts.resolve_image(str(image), []) == image
