@@ -4,6 +4,7 @@ real datasets beside the repo for the few tests that want real photographs."""
 from __future__ import annotations
 
 import colorsys
+import gc
 import os
 import sys
 from pathlib import Path
@@ -184,6 +185,17 @@ def _float32_policy():
     keras = sys.modules.get("keras")
     if keras is not None:
         keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_models():
+    """Each test module's models go with it (a 60-million-parameter network and its
+    optimizer hold about a gigabyte): a whole run's memory stays that of one module."""
+    yield
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session(free_memory=True)
+    gc.collect()
 
 
 def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list:
