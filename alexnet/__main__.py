@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if not type(error).__module__.startswith("tensorflow"):
             raise
         # a TensorFlow op's error (memory, a file the pipeline stopped on): its own words
-        from alexnet.data.pipeline import op_message  # TensorFlow is loaded: it raised
+        from alexnet.data.failures import op_message  # TensorFlow is loaded: it raised
 
         print(f"error: {op_message(error)}", file=sys.stderr)
         return 2

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from alexnet import evaluate, plots, runfolder
 from alexnet.data import download, files, shards
-from alexnet.data.datasets import Dataset, display_names, split_settings
+from alexnet.data.datasets import Dataset, split_settings
+from alexnet.data.ilsvrc import display_names
 from alexnet.data.inputs import FileInputs
 from alexnet.environment import gpu_capability
 from alexnet.models import port, summary

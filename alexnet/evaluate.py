@@ -110,9 +110,9 @@ def evaluate_inputs(net: keras.Model, inputs, ten_crop: bool = True) -> dict:
     except Exception as error:
         if type(error).__name__ != "DataLossError":  # tf.data: a truncated or corrupt shard
             raise
-        from alexnet.data import pipeline
+        from alexnet.data import failures
 
-        raise pipeline.shard_error(error, inputs.val) from None
+        raise failures.shard_error(error, inputs.val) from None
     return metrics
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from alexnet.data.datasets import display_names
+from alexnet.data.ilsvrc import display_names
 from alexnet.plots import plt  # pyplot on the backend plots.py selects
 
 

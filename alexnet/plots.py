@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from alexnet.data.augment import AUGMENTATIONS  # noqa: E402
-from alexnet.data.datasets import display_names  # noqa: E402
+from alexnet.data.ilsvrc import display_names  # noqa: E402
 from alexnet.runfolder import read_history  # noqa: E402
 
 # One style per series in every figure: training dashed, validation solid, each in its

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet.data.datasets import display_names
+from alexnet.data.ilsvrc import display_names
 from alexnet.runfolder import load_config, load_metrics, read_history
 
 COLLAPSE = 0.05  # a drop of validation accuracy below its best so far worth naming

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import colorsys
 import gc
+import io
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -219,3 +221,32 @@ def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list
                  "finish"):
         monkeypatch.setattr(train, step, lambda *_, name=step, **__: calls.append(name))
     return calls
+
+
+def huge_header_jpeg(size: int = 60_000) -> bytes:
+    """A tiny JPEG whose header claims ``size`` x ``size`` pixels: a decompression bomb."""
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(out, "JPEG")
+    jpeg = bytearray(out.getvalue())
+    sof = jpeg.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    jpeg[sof + 5:sof + 9] = size.to_bytes(2, "big") * 2
+    return bytes(jpeg)
+
+
+def outputs_without_alexnet(model_file: Path, pixels: np.ndarray, folder: Path,
+                            compile: bool = True) -> np.ndarray:
+    """``model_file`` loaded by ``keras.saving.load_model`` in a process that never imports
+    alexnet, and its outputs for ``pixels`` (the test fails if the load fails or alexnet
+    gets imported)."""
+    np.save(folder / "pixels.npy", pixels)
+    code = (
+        "import sys, numpy as np, keras\n"
+        f"net = keras.saving.load_model({str(model_file)!r}, compile={compile})\n"
+        f"np.save({str(folder / 'out.npy')!r}, "
+        f"net.predict_on_batch(np.load({str(folder / 'pixels.npy')!r})))\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'alexnet'], 'imported'\n")
+    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return np.load(folder / "out.npy")

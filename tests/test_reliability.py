@@ -38,7 +38,14 @@ from alexnet.data.datasets import Dataset
 from alexnet.models.alexnet import build, preprocessing
 from alexnet.training import callbacks, resume, train
 from alexnet.training.config import TrainConfig
-from conftest import PROJECT, compiled, photo, write_image
+from conftest import (
+    PROJECT,
+    compiled,
+    huge_header_jpeg,
+    outputs_without_alexnet,
+    photo,
+    write_image,
+)
 
 # Generated data and runs
 
@@ -147,16 +154,6 @@ def corrupt_jpeg(path: Path, seed: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw[:start] + noise + raw[start + len(noise):])
     return path
-
-
-def huge_header_jpeg(size: int = 60_000) -> bytes:
-    """A tiny JPEG whose header claims ``size`` x ``size`` pixels: a decompression bomb."""
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), (200, 10, 10)).save(out, "JPEG")
-    jpeg = bytearray(out.getvalue())
-    sof = jpeg.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
-    jpeg[sof + 5:sof + 9] = size.to_bytes(2, "big") * 2
-    return bytes(jpeg)
 
 
 def history_rows(run: Path) -> int:
@@ -591,16 +588,5 @@ def test_a_bn_checkpoint_loads_with_keras_alone(tmp_path):
     best = tmp_path / "best.keras"
     net.fit(pixels, np.eye(2, dtype="float32"), batch_size=2, epochs=1, verbose=0,
             callbacks=[keras.callbacks.ModelCheckpoint(best)])
-    np.save(tmp_path / "pixels.npy", pixels)
-    code = (
-        "import sys, numpy as np, keras\n"
-        f"net = keras.saving.load_model({str(best)!r}, compile=False)\n"
-        f"np.save({str(tmp_path / 'out.npy')!r}, "
-        f"net.predict_on_batch(np.load({str(tmp_path / 'pixels.npy')!r})))\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] == 'alexnet'], 'imported'\n")
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), net.predict_on_batch(pixels),
-                               atol=1e-5)
+    np.testing.assert_allclose(outputs_without_alexnet(best, pixels, tmp_path, compile=False),
+                               net.predict_on_batch(pixels), atol=1e-5)

@@ -28,15 +28,6 @@ SHARD_MANIFEST = "manifest.json"  # how a folder of TFRecord shards (shards.py) 
 VAL_FOLDERS = ("val", "validation", "test")  # looked for in this order
 MIN_CLASS_IMAGES = 1  # a training class with fewer usable images stops the run
 
-# Readable names of the wnids we ship data for (Imagenette's ten).
-IMAGENETTE_NAMES = {
-    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
-    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
-    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
-    "n03888257": "parachute",
-}
-
-
 @dataclass
 class Split:
     """The images of one split, with integer labels into ``class_names``.
@@ -66,15 +57,6 @@ class Split:
             return replace(self, records=min(count, self.records))
         index = np.linspace(0, len(self) - 1, min(count, len(self))).astype(int)
         return replace(self, files=[self.files[i] for i in index], labels=self.labels[index])
-
-    def head(self, fraction: float) -> Split:
-        """The first ``fraction`` of each class's images (for small-data studies)."""
-        keep = np.zeros(len(self.files), bool)
-        for label in np.unique(self.labels):
-            rows = np.flatnonzero(self.labels == label)
-            keep[rows[:max(1, round(fraction * len(rows)))]] = True
-        return replace(self, files=[f for f, k in zip(self.files, keep, strict=True) if k],
-                       labels=self.labels[keep])
 
 
 class Splits(NamedTuple):
@@ -309,11 +291,3 @@ class Dataset:
 def _files(folder: Path) -> list[Path]:
     """The regular files of a folder, sorted (hidden files such as .DS_Store left out)."""
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_dir())
-
-
-def display_names(class_names: list[str],
-                  descriptions: dict[str, str] | None = None) -> list[str]:
-    """Readable names: the dataset's ``descriptions`` (first of the comma-separated
-    words), then wnids we know; other names stay as they are."""
-    words = {**IMAGENETTE_NAMES, **{k: v.split(",")[0] for k, v in (descriptions or {}).items()}}
-    return [words.get(name, name) for name in class_names]

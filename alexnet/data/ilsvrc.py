@@ -99,3 +99,20 @@ def flat_labels(root: Path, split: str) -> dict[str, str]:
         f"{image_root(root) / split}: images without class folders need labels: "
         f"{VAL_SOLUTION} (Kaggle) or {DEVKIT_GROUND_TRUTH} with {DEVKIT_META} (devkit) "
         f"in {root}")
+
+
+# Readable names of the wnids we ship data for (Imagenette's ten).
+IMAGENETTE_NAMES = {
+    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
+    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
+    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
+    "n03888257": "parachute",
+}
+
+
+def display_names(class_names: list[str],
+                  descriptions: dict[str, str] | None = None) -> list[str]:
+    """Readable names: the dataset's ``descriptions`` (first of the comma-separated
+    words), then wnids we know; other names stay as they are."""
+    words = {**IMAGENETTE_NAMES, **{k: v.split(",")[0] for k, v in (descriptions or {}).items()}}
+    return [words.get(name, name) for name in class_names]

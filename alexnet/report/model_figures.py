@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
-from alexnet.data.datasets import display_names
+from alexnet.data.ilsvrc import display_names
 from alexnet.features import mosaic as _mosaic
 from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
 from alexnet.report.artifacts import resolve_image

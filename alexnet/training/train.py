@@ -252,9 +252,9 @@ def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
     except Exception as error:
         if type(error).__name__ != "DataLossError":  # tf.data: a truncated or corrupt shard
             raise
-        from alexnet.data import pipeline  # TensorFlow is there: it raised
+        from alexnet.data import failures  # TensorFlow is there: it raised
 
-        raise pipeline.shard_error(error, run.inputs.train, run.inputs.val) from None
+        raise failures.shard_error(error, run.inputs.train, run.inputs.val) from None
     finally:  # a save cut short (a full disk) leaves no temporary file behind
         for stale in run.write_dir.glob(f"*{runfolder.TMP}*"):
             stale.unlink(missing_ok=True)

@@ -4,7 +4,6 @@ generated photograph-like JPEG (conftest.sample_photo)."""
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
@@ -14,20 +13,11 @@ from PIL import Image
 
 from alexnet.data import files, pipeline
 from alexnet.data.datasets import Dataset, Split
+from conftest import huge_header_jpeg
 
 GOOD = ("good.JPEG", "grey.JPEG", "cmyk.JPEG", "png.JPEG")
 UNUSABLE = {"truncated.JPEG": "truncated", "empty.JPEG": "empty file",
             "text.JPEG": "not an image", "bomb.JPEG": "too large"}
-
-
-def huge_header_jpeg(size: int = 60_000) -> bytes:
-    """A tiny JPEG whose header claims ``size`` x ``size`` pixels: a decompression bomb."""
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), (200, 10, 10)).save(out, "JPEG")
-    jpeg = bytearray(out.getvalue())
-    sof = jpeg.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
-    jpeg[sof + 5:sof + 9] = size.to_bytes(2, "big") * 2
-    return bytes(jpeg)
 
 
 def make_bad_tree(root: Path, sample: Path) -> Path:

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet.data.datasets import Dataset, Split, display_names
-from alexnet.data.ilsvrc import DatasetNotFoundError
+from alexnet.data.datasets import Dataset, Split
+from alexnet.data.ilsvrc import DatasetNotFoundError, display_names
 
 CLASSES = 6  # samples used; each gives 2 train and 2 val images
 
