@@ -40,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--init", choices=CHOICES["init"],
                        help="weight initialisation (he in both recipes; see model.py)")
     train.add_argument("--limit", type=int, help="images per class, for quick runs")
+    train.add_argument("--train-fraction", type=float, metavar="F",
+                       help="train on a seeded fraction F of each class (validation stays "
+                            "whole), e.g. 0.1 for a small-data study")
     train.add_argument("--val-dir", metavar="NAME",
                        help="folder of the held-out images (default: val/, validation/ or "
                             "test/, the first there is)")

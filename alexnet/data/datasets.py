@@ -1,12 +1,11 @@
 """A dataset on disk, resolved once: where its images are, its layout, its splits.
 
-A dataset root holds ``train/<class>/*`` and held-out images in ``val/<class>/*`` (or
-``validation/`` or ``test/``, or a folder named by ``--val-dir``), or a flat ILSVRC-2012
-``val/`` with its label file (Kaggle or devkit, ilsvrc.py), or TFRecord shards written by
-``prepare`` (shards.py). ``Dataset.open(root)`` works out which, once; its ``splits``
-list the images. Class order is the sorted folder names (wnids), saved with every run.
-With ``train/`` alone, ``validation_split`` holds out a seeded fraction of each class.
-No TensorFlow here: pipeline.py turns a ``Split`` into batches.
+A root holds ``train/<class>/*`` and held-out ``val/<class>/*`` (or ``validation/``,
+``test/``, ``--val-dir``), or a flat ILSVRC-2012 ``val/`` with its label file (ilsvrc.py),
+or TFRecord shards written by ``prepare`` (shards.py). ``Dataset.open(root)`` works out
+which, once; its ``splits`` list the images, classes in sorted folder (wnid) order. With
+``train/`` alone, ``validation_split`` holds out a seeded fraction of each class. No
+TensorFlow here: pipeline.py turns a ``Split`` into batches.
 """
 
 from __future__ import annotations
@@ -26,17 +25,15 @@ from alexnet.data.ilsvrc import DatasetNotFoundError, descriptions, flat_labels,
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 SHARD_MANIFEST = "manifest.json"  # how a folder of TFRecord shards (shards.py) is known
 VAL_FOLDERS = ("val", "validation", "test")  # looked for in this order
-MIN_CLASS_IMAGES = 1  # a training class with fewer usable images stops the run
+
 
 @dataclass
 class Split:
     """The images of one split, with integer labels into ``class_names``.
 
-    Raw folders: ``files`` are image files and ``labels`` theirs. TFRecord shards:
-    ``files`` are the shards, which hold ``records`` images and their labels (``labels``
-    empty). ``skipped`` lists ``(file, reason)`` for files left out; ``descriptions``
-    maps class names (wnids) to words; ``source`` says where the images came from
-    (``"val/"``, ``"20% of train/ (seed 0)"``).
+    Raw folders: ``files`` are images, ``labels`` theirs; TFRecord shards: ``files`` are
+    shards holding ``records`` images and labels (``labels`` empty). ``skipped``: ``(file,
+    reason)`` left out; ``descriptions``: wnid -> words; ``source``: ``"val/"``, ...
     """
 
     files: list[str]
@@ -57,6 +54,17 @@ class Split:
             return replace(self, records=min(count, self.records))
         index = np.linspace(0, len(self) - 1, min(count, len(self))).astype(int)
         return replace(self, files=[self.files[i] for i in index], labels=self.labels[index])
+
+    def fraction(self, fraction: float, seed: int = 0) -> Split:
+        """A seeded ``fraction`` of each class (``hold_out``'s draw): a small-data study."""
+        if self.records is not None:
+            raise ValueError("--train-fraction thins image folders, not TFRecord shards")
+        per_class = [[Path(f) for f, y in zip(self.files, self.labels, strict=True) if y == i]
+                     for i in range(len(self.class_names))]
+        chosen = hold_out(per_class, self.class_names, fraction, seed)[1]
+        labels = np.repeat(np.arange(len(chosen), dtype="int32"), [len(c) for c in chosen])
+        return replace(self, files=[str(f) for c in chosen for f in c], labels=labels,
+                       source=f"{100 * fraction:g}% of {self.source} (seed {seed})")
 
 
 class Splits(NamedTuple):
@@ -106,10 +114,9 @@ def hold_out(per_class: list[list[Path]], class_names: list[str], fraction: floa
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset root with its layout worked out once: ``images`` is where ``train/`` and
-    the held-out folder are (the root, or the Kaggle archive's deep folder), ``manifest``
-    the TFRecord shards' manifest (None for image folders), ``folders`` the split folders
-    there are, ``descriptions`` the class words the label files give."""
+    """A dataset root, its layout worked out once: ``images`` holds ``train/`` and the
+    held-out folder (the root, or the Kaggle archive's deep folder); ``manifest``: the
+    shards' (None for image folders); ``folders``: its splits; ``descriptions``: words."""
 
     root: Path
     images: Path
@@ -263,7 +270,7 @@ class Dataset:
         if skipped:
             print(files.report(skipped, str(folder)), file=sys.stderr)
         counts = np.bincount(labels, minlength=len(class_names))
-        empty = [class_names[i] for i in np.flatnonzero(counts < MIN_CLASS_IMAGES)]
+        empty = [class_names[i] for i in np.flatnonzero(counts == 0)]
         if empty and role == "train":
             raise ValueError(f"{folder}: no usable images for class(es) "
                              f"{', '.join(empty[:10])}: remove the folder(s) or add images")

@@ -52,6 +52,7 @@ class TrainConfig:
     mixup: float = 0.0              # MixUp's Beta alpha (0: off); in-memory data only
     cutmix: float = 0.0             # CutMix's Beta alpha in (0, 1] (0: off); in-memory only
     limit: int | None = None        # images per class, for quick runs
+    train_fraction: float | None = None  # train on this seeded fraction of each class
     val_dir: str | None = None      # held-out folder; None: val/, validation/ or test/
     validation_split: float | None = None  # or hold out this fraction of train/ (per class)
     time_limit: float | None = None  # minutes; stop after the epoch that passes it
@@ -109,6 +110,11 @@ def check(config: TrainConfig) -> None:
             raise ValueError(f"--{flag(name)} {getattr(config, name)}: must be at least 1")
     if config.limit is not None and config.limit < 1:
         raise ValueError(f"--limit {config.limit}: must be at least 1 (images per class)")
+    if config.train_fraction is not None and not 0 < config.train_fraction < 1:
+        raise ValueError(f"--train-fraction {config.train_fraction}: must be a fraction "
+                         "between 0 and 1, e.g. 0.1")
+    if config.train_fraction is not None and str(config.data).endswith(".npz"):
+        raise ValueError("--train-fraction thins a dataset folder, not a packed .npz")
     if config.batch_size > 4096:
         raise ValueError(f"--batch-size {config.batch_size}: at most 4096")
     if not 0 < config.lr <= 10:

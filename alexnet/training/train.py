@@ -124,6 +124,8 @@ def load_data(run: Run) -> FileInputs | ArrayInputs:
         # the run's seed, not a resumed epoch's: a resumed run holds out the same images
         train, val = Dataset.open(root).splits(config.limit, config.val_dir,
                                                config.validation_split, config.seed)
+        if config.train_fraction is not None:
+            train = train.fraction(config.train_fraction, config.seed)
         split = train
     saved = runfolder.load_config(run.write_dir)
     if saved.get("class_names") not in (None, split.class_names):

@@ -231,3 +231,30 @@ def test_prepare_takes_the_same_layouts(tmp_path, capsys):
     assert main(["prepare", str(src), str(tmp_path / "x"), "--validation-split", "0.2",
                  "--val-dir", "test"]) == 2
     assert "give one" in capsys.readouterr().err
+
+
+def test_train_fraction_thins_training_only_seeded_per_class(tmp_path):
+    from alexnet.training import train
+    from alexnet.training.config import TrainConfig
+
+    root = tree(tmp_path / "data", train=10, val=2)
+    train_split, val_split = load(root)
+    tenth = train_split.fraction(0.2, seed=0)
+    assert np.bincount(tenth.labels).tolist() == [2, 2, 2]  # a fifth of each class
+    assert set(tenth.files) < set(train_split.files)
+    assert tenth.source == "20% of train/ (seed 0)"
+    assert names(train_split.fraction(0.2, seed=0)) == names(tenth)
+    assert names(train_split.fraction(0.2, seed=1)) != names(tenth)
+
+    config = TrainConfig(data=str(root), train_fraction=0.2, image_size=64, batch_size=4,
+                         out=str(tmp_path / "run"))
+    run = train.start(config)
+    try:
+        inputs = train.load_data(run)
+    finally:
+        run.lock.release()
+    assert inputs.train.files == tenth.files  # the run trains on the fraction...
+    assert inputs.val.files == val_split.files  # ...and is measured on every held-out image
+    for bad in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="--train-fraction"):
+            TrainConfig(train_fraction=bad)
