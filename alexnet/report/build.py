@@ -190,7 +190,8 @@ def evidence_data(others: dict, config: dict, history: dict, train_images: int |
 
 
 def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, history: dict,
-                  paper: keras.Model, made: dict, notes: list[str]) -> dict:
+                  paper: keras.Model, made: dict, notes: list[str],
+                  train_images: int | None = None) -> dict:
     """Everything ``docs/AlexNet.typ`` shows about the run and the model, numbers
     formatted (``paper`` is the paper variant for 1000 classes); evidence_data adds the
     rest of ``report.json``."""
@@ -219,6 +220,10 @@ def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, his
                 "lr": str(config.get("lr", "?")), "init": str(config.get("init", "?")),
                 "dropout": str(config.get("dropout", "?")),
                 "augmentation": augmentation.lookup(config.get("augmentation", "basic")).words,
+                "augmentation_name": str(config.get("augmentation", "basic")),
+                "minutes": (f"{np.sum(history['epoch_seconds']) / 60:.1f}"
+                            if "epoch_seconds" in history else "?"),
+                "train_images": f"{train_images:,}" if train_images else "?",
                 "weight_decay": str(config.get("weight_decay", "?")),
                 # runs saved before optimizer.PaperSGD used Keras' decoupled decay
                 "paper_weight_decay": config.get("optimizer") == "PaperSGD",
@@ -233,6 +238,12 @@ def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, his
                   "top5": evidence.percent(metrics["top5_error"]),
                   "ten_top1": evidence.percent(ten["top1"]) if ten else None,
                   "ten_top5": evidence.percent(ten.get("top5")) if ten else None,
+                  # the same as accuracies, as the notebook shows them
+                  "top1_acc": evidence.percent(1 - metrics["top1_error"]),
+                  "top5_acc": evidence.percent(1 - metrics["top5_error"]),
+                  "ten_top1_acc": evidence.percent(1 - ten["top1"]) if ten else None,
+                  "ten_top5_acc": (evidence.percent(1 - ten["top5"])
+                                   if ten and ten.get("top5") is not None else None),
                   "best_epoch": str(best + 1),
                   "chance": evidence.percent(1 - 1 / len(config["class_names"])),
                   "chance_top1": evidence.percent(1 / len(config["class_names"]))},
@@ -284,7 +295,8 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     others = runs.collect(results_dir, config, notes)
     made = report_figures.draw(run_dir, config, metrics, history, train, roots, paper, others,
                                build_dir / "figures", notes)
-    record = document_data(run_dir, project, config, metrics, history, paper, made, notes)
+    record = document_data(run_dir, project, config, metrics, history, paper, made, notes,
+                           train and len(train.files))
     record |= evidence_data(others, config, history, train and len(train.files), notes,
                             project / "benchmarks" / "results")
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")

@@ -80,8 +80,9 @@ def first_steps(record: dict, classes: int) -> plt.Figure:
     ax.plot(record["steps"], record["losses"], marker="o", markersize=3, **plots.TRAINING)
     chance = math.log(classes)
     ax.axhline(chance, color="black", linestyle=":", lw=1)
-    ax.annotate(f"ln {classes} = {chance:.2f}: uniform guess", (record["steps"][-1], chance),
-                xytext=(0, -3), textcoords="offset points", ha="right", va="top", fontsize=7)
+    # below the line at the start, where the losses are above it (they end on it)
+    ax.annotate(f"ln {classes} = {chance:.2f}: uniform guess", (record["steps"][0], chance),
+                xytext=(2, -3), textcoords="offset points", ha="left", va="top", fontsize=7)
     log = plots.log_if_spiky(ax, record["losses"], [chance])
     ax.set_ylim(bottom=chance * (0.75 if log else 0.5))
     ax.set(xlabel="step", ylabel="training loss" + (" (log scale)" if log else ""))
@@ -120,8 +121,9 @@ def augmentation_grid(path: Path, image_size: int, columns: int = 6) -> plt.Figu
 
 def run_label(row: dict, config: dict) -> str:
     """A run of the recipes' figure, in a few words."""
-    return (f"{row['recipe']}: {row['variant']}, init {config.get('init', '?')}, "
-            f"{row['image_size']} px")
+    init = config.get("init", "?")
+    return (f"{row['recipe']} recipe, {row['variant']} network, "
+            f"{runs.INITS.get(init, init)} init, {row['image_size']} px")
 
 
 def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: Split | None,
