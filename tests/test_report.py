@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,12 @@ import pytest
 
 from alexnet.__main__ import main
 from alexnet.models.summary import count_macs
-from alexnet.report import artifacts, evidence, runs
+from alexnet.report import artifacts, editions, evidence, runs
 from alexnet.report import build as report
 from alexnet.report import model_figures as figures
 from conftest import PROJECT, write_image
 
+HANGUL = re.compile("[\uac00-\ud7a3]")  # the precomposed syllables
 SECTIONS = ("Architecture", "Overfitting prevention", "Training results",
             "The 2012 recipe and the paper recipe", "Comparison", "Reproducing on ImageNet")
 
@@ -28,6 +30,11 @@ def pdf_text(path: Path) -> tuple[str, int, dict]:
     images = sum(len(page.images) for page in reader.pages)
     text = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
     return text, images, reader.metadata
+
+
+def missing_glyphs(text: str) -> int:
+    """Characters no font had: Typst sets them as glyph 0, which pypdf reads as NUL."""
+    return text.count("\x00")
 
 
 def stamp(metadata) -> dict[str, str]:
@@ -48,8 +55,9 @@ def tiny_run(imagenette_like, tmp_path_factory) -> Path:
 
 
 def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
-    (pdf,), notes = report.build(tiny_run, PROJECT, tmp_path / "AlexNet.pdf",
-                                 build_dir=tmp_path / "build")
+    (pdf, korean), notes = report.build(tiny_run, PROJECT, tmp_path / "AlexNet.pdf",
+                                        build_dir=tmp_path / "build")
+    assert korean == tmp_path / "AlexNet.ko.pdf"
     assert notes == []
     # best.keras was there, so the model artifacts were made from it
     kernel = np.load(tiny_run / "conv1_filters.npy")
@@ -71,6 +79,11 @@ def test_pdf_from_a_tiny_real_run(tiny_run, tmp_path):
     assert f"{100 * metrics['top1_error']:.1f}" in text
     assert "Ablation on Imagenette" in text and runs.BASELINE in text  # from results/
     assert stamp(metadata)["digest"] == report.source_digest(tiny_run, PROJECT)
+    assert missing_glyphs(text) == 0
+    ko_text, ko_images, ko_metadata = pdf_text(korean)  # the same document, in Korean
+    assert HANGUL.search(ko_text) and "그림 1:" in ko_text  # Typst's own word for Figure
+    assert missing_glyphs(ko_text) == 0 and ko_images == images
+    assert stamp(ko_metadata) == stamp(metadata)
 
 
 def test_missing_optional_files_are_named_in_the_document(tiny_run, tmp_path):
@@ -82,8 +95,8 @@ def test_missing_optional_files_are_named_in_the_document(tiny_run, tmp_path):
     config["dataset_root"] = str(tmp_path / "elsewhere")
     config["data"] = "no-such-dataset"
     (run / "config.json").write_text(json.dumps(config))
-    (pdf,), notes = report.build(run, PROJECT, tmp_path / "AlexNet.pdf",
-                                 build_dir=tmp_path / "build")
+    (pdf, _), notes = report.build(run, PROJECT, tmp_path / "AlexNet.pdf",
+                                   build_dir=tmp_path / "build")
     assert len(notes) == 3  # no dataset (two figures), conv1 filters, neighbours
     text = pdf_text(pdf)[0]
     assert "Notes on this build" in text and "conv1_filters.npy" in text
@@ -103,6 +116,55 @@ def test_report_command_errors_name_the_missing_file(tmp_path, capsys):
     (tmp_path / "config.json").write_text('{"class_names": ["a"], "image_size": 128}')
     assert main(["report", str(tmp_path)]) == 2
     assert "metrics.json: not valid JSON" in capsys.readouterr().err
+
+
+EDITION = """#let lang = sys.inputs.at("lang", default: "en")
+#let t(en, ko) = if lang == "ko" { ko } else { en }
+#set document(keywords: ("run=" + sys.inputs.at("run", default: "?"),))
+#set text(font: ("Libertinus Serif", "NanumGothic"), lang: lang)
+#t[The network][네트워크] *#t[bold][굵게]* `raw 코드` −×→ #figure(rect(), caption: [x])
+"""
+
+
+def test_two_editions_from_one_source(tmp_path):
+    (tmp_path / "doc.typ").write_text(EDITION)
+    out = tmp_path / "AlexNet.pdf"
+    paths = editions.compile_editions(tmp_path / "doc.typ", out, tmp_path, {"run": "r"})
+    assert paths == [out, tmp_path / "AlexNet.ko.pdf"]
+    (english, _, en_meta), (korean, _, ko_meta) = (pdf_text(path) for path in paths)
+    assert "The network bold raw 코드 −×→" in english and "Figure 1: x" in english
+    assert "네트워크 굵게 raw 코드 −×→" in korean and "그림 1: x" in korean
+    assert missing_glyphs(english) == missing_glyphs(korean) == 0
+    assert stamp(en_meta) == stamp(ko_meta) == {"run": "r"}
+
+
+def test_font_warnings_stop_the_build(tmp_path, monkeypatch, capsys):
+    (tmp_path / "doc.typ").write_text(EDITION)
+    out = tmp_path / "AlexNet.pdf"
+    monkeypatch.setattr(editions, "korean_font_dir", lambda: tmp_path)  # holds no font
+    with pytest.raises(ValueError, match=r"unknown font family: nanumgothic \(.*doc.typ:4:"):
+        editions.compile_editions(tmp_path / "doc.typ", out, tmp_path, {})
+    assert not out.exists()
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "koreanize_matplotlib", None)  # find_spec: not there
+    with pytest.raises(FileNotFoundError, match="pip install koreanize-matplotlib"):
+        editions.korean_font_dir()
+    assert main(["report", str(tmp_path)]) == 2  # one line, before any work
+    assert "error: the Korean edition needs" in capsys.readouterr().err
+
+
+def test_the_document_names_fonts_typst_has():
+    """Each font docs/AlexNet.typ asks for is bundled by typst or koreanize-matplotlib
+    (system fonts are ignored), so no edition falls back to another face."""
+    import typst
+
+    source = (PROJECT / "docs" / "AlexNet.typ").read_text()
+    named = {name for names in re.findall(r'font: *(\([^)]*\)|"[^"]*")', source)
+             for name in re.findall(r'"([^"]+)"', names)}
+    assert "NanumGothic" in named
+    families = typst.Fonts(include_system_fonts=False,
+                           font_paths=[str(editions.korean_font_dir())]).families()
+    assert named <= set(families), named - set(families)
 
 
 def test_export_model_artifacts_finds_each_image_itself(tmp_path):
@@ -310,7 +372,9 @@ def test_architecture_comes_from_the_model():
     figures.architecture(net)  # draws without error
 
 
-def test_committed_pdf_is_up_to_date():
+def test_committed_pdfs_are_up_to_date():
+    """AlexNet.pdf and AlexNet.ko.pdf: both there, built from the current sources, every
+    glyph found; the Korean edition in Korean."""
     pdf = PROJECT / "AlexNet.pdf"
     if not pdf.is_file():
         pytest.skip("no committed AlexNet.pdf")
@@ -318,8 +382,15 @@ def test_committed_pdf_is_up_to_date():
     run = PROJECT / recorded.get("run", "")
     if "run" not in recorded or not (run / "metrics.json").is_file():
         pytest.skip(f"AlexNet.pdf was built from {recorded.get('run')}, not in the repository")
-    assert recorded["digest"] == report.source_digest(run, PROJECT), (
-        f"AlexNet.pdf is out of date: rebuild with python -m alexnet report {recorded['run']}")
+    rebuild = f"rebuild with python -m alexnet report {recorded['run']}"
+    digest = report.source_digest(run, PROJECT)
+    for lang in editions.LANGUAGES:
+        path = editions.edition_path(pdf, lang)
+        assert path.is_file(), f"{path.name} is missing: {rebuild}, and commit it"
+        text, _, metadata = pdf_text(path)
+        assert stamp(metadata).get("digest") == digest, f"{path.name} is out of date: {rebuild}"
+        assert missing_glyphs(text) == 0, f"{path.name}: {missing_glyphs(text)} glyphs missing"
+        assert lang != "ko" or HANGUL.search(text), f"{path.name} has no Hangul"
 
 
 def test_results_table_rows_and_tied_top5(tmp_path):

@@ -1,17 +1,19 @@
-"""The companion document ``AlexNet.pdf``, built from a run folder with Typst.
+"""The companion document, ``AlexNet.pdf`` and ``AlexNet.ko.pdf``, built from a run folder.
 
 ``build(run_dir)`` reads a run folder's small files, draws the figures, writes
 ``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with
-the ``typst`` package (offline, no LaTeX). A run folder must hold ``config.json``,
-``history.csv`` and ``metrics.json``; it may hold ``conv1_filters.npy`` and
-``neighbours.json`` (see ``artifacts.export_model_artifacts``) and ``augmented.png`` as
-training drew it. Without the two model artifacts but with ``best.keras``, they are made
-from the checkpoint. Building the document needs no trained model.
+the ``typst`` package (offline, no LaTeX), once per edition: English and Korean. A run
+folder must hold ``config.json``, ``history.csv`` and ``metrics.json``; it may hold
+``conv1_filters.npy`` and ``neighbours.json`` (see ``artifacts.export_model_artifacts``)
+and ``augmented.png`` as training drew it. Without the two model artifacts but with
+``best.keras``, they are made from the checkpoint. Building the document needs no trained
+model.
 
 The parts live beside this module: evidence.py reads the run folder and the benchmark
 results, runs.py the other runs under ``results/`` (ablations, recipes, first steps),
 artifacts.py the model files and the run's images, figures.py draws the figures (with
-plots.py's and model_figures.py's). The project's folders come as an argument.
+plots.py's and model_figures.py's), editions.py typesets the two editions. The project's
+folders come as an argument.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from alexnet.data import augment as augmentation
 from alexnet.data.datasets import Dataset, split_settings
 from alexnet.models import DEFAULT_IMAGE_SIZE, VARIANTS
 from alexnet.models.summary import count_macs, layer_macs
-from alexnet.report import artifacts, evidence, runs
+from alexnet.report import artifacts, editions, evidence, runs
 from alexnet.report import figures as report_figures
 from alexnet.report import model_figures as figures
 from alexnet.training.config import from_recipe
@@ -263,12 +265,13 @@ def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, his
 def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
           data_root: str | Path | None = None,
           build_dir: str | Path | None = None) -> tuple[list[Path], list[str]]:
-    """Builds the PDF from ``run_dir`` and the other runs under ``<project>/results``;
-    returns the files written and the notes on what was left out (also printed in the
-    document). Figures and ``report.json`` go to ``build_dir`` (default ``build/report``
-    beside ``out``, which defaults to ``<project>/AlexNet.pdf``)."""
-    import typst  # lazy: only building the PDF needs it, not the rest of this module
-
+    """Builds the PDF's two editions from ``run_dir`` and the other runs under
+    ``<project>/results``: ``out`` (default ``<project>/AlexNet.pdf``) in English and
+    ``<stem>.ko.pdf`` beside it in Korean (editions.py); returns the files written and the
+    notes on what was left out (also printed in the document). Figures and
+    ``report.json``, the same for both, go to ``build_dir`` (default ``build/report``
+    beside ``out``)."""
+    editions.korean_font_dir()  # a missing font stops the build first, not after a minute
     project = Path(project)
     results_dir, docs_dir = project / "results", project / "docs"
     run_dir = Path(run_dir)
@@ -301,8 +304,6 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
                             project / "benchmarks" / "results")
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
-    digest = source_digest(run_dir, project)
     out.parent.mkdir(parents=True, exist_ok=True)
-    typst.compile(build_dir / "AlexNet.typ", output=out, root=build_dir, ignore_system_fonts=True,
-                  sys_inputs={"digest": digest, "run": record["run"]["name"]}, timestamp=0)
-    return [out], notes
+    inputs = {"digest": source_digest(run_dir, project), "run": record["run"]["name"]}
+    return editions.compile_editions(build_dir / "AlexNet.typ", out, build_dir, inputs), notes
