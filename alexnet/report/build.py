@@ -1,17 +1,17 @@
 """The companion document ``AlexNet.pdf``, built from a run folder with Typst.
 
-``build(run_dir)`` reads a run folder's small files, draws the figures, writes
-``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with
-the ``typst`` package (offline, no LaTeX). A run folder must hold ``config.json``,
-``history.csv`` and ``metrics.json``; it may hold ``conv1_filters.npy`` and
-``neighbours.json`` (see ``artifacts.export_model_artifacts``) and ``augmented.png`` as
-training drew it. Without the two model artifacts but with ``best.keras``, they are made
-from the checkpoint. Building the document needs no trained model.
+``build(run_dir)`` reads a run folder's small files (``config.json``, ``history.csv``,
+``metrics.json``; optionally the model files of artifacts.MODEL_FILES, made from
+``best.keras`` when it is there, and ``augmented.png``), draws the figures, writes
+``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with the
+``typst`` package (offline, no LaTeX). It needs no trained model.
 
-The parts live beside this module: evidence.py reads the run folder and the benchmark
-results, runs.py the other runs under ``results/`` (ablations, recipes, first steps),
-artifacts.py the model files and the run's images, figures.py draws the figures (with
-plots.py's and model_figures.py's). The project's folders come as an argument.
+The parts: evidence.py reads the run folder and the benchmark results, runs.py the other
+runs under ``results/`` (ablations, recipes, first steps), studies.py the small-data study,
+the quick recipe's seeds and every cited run, headline.py the run's errors and the
+recipes' settings, artifacts.py the model files and the run's images; figures.py and
+study_figures.py draw (with plots.py and model_figures.py). ``report.json`` is data only
+(numbers as strings, booleans, names): the document, in two languages, has the words.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from alexnet.data import augment as augmentation
 from alexnet.data.datasets import Dataset, split_settings
 from alexnet.models import DEFAULT_IMAGE_SIZE, VARIANTS
 from alexnet.models.summary import count_macs, layer_macs
-from alexnet.report import artifacts, evidence, runs
+from alexnet.report import artifacts, evidence, headline, runs, studies, study_figures
 from alexnet.report import figures as report_figures
 from alexnet.report import model_figures as figures
 from alexnet.training.config import from_recipe
@@ -165,7 +165,8 @@ def evidence_data(others: dict, config: dict, history: dict, train_images: int |
     by_folder = {row["folder"]: row for row in others["recipes"]}
     paper_run = by_folder.get(runs.PAPER_RUN, {})
     return {
-        "ablation": others["ablation"], "overfitting": others["overfitting"],
+        "ablation": others["ablation"], "ablation_gaps": others["ablation_gaps"],
+        "ablation_moves": others["ablation_moves"],
         "recipes": others["recipes"],
         "paper_run": paper_run if paper_run.get("measured") else None,
         "paper_run_folder": runs.PAPER_RUN,
@@ -266,13 +267,7 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     roots = artifacts.image_roots(config, project, data_root)
     root = artifacts.find_dataset(roots)
     notes: list[str] = []
-    model_files = [run_dir / "conv1_filters.npy", run_dir / "neighbours.json"]
-    if (run_dir / "best.keras").is_file() and not all(p.is_file() for p in model_files):
-        if root is None:
-            notes.append("best.keras found but not the dataset, so conv1_filters.npy and "
-                         "neighbours.json could not be made; pass --data DATASET_ROOT")
-        else:
-            artifacts.artifacts_from_checkpoint(run_dir, config, root)
+    artifacts.make_model_files(run_dir, config, root, notes)
     train = None if root is None else Dataset.open(root).split(
         "train", config["class_names"], **split_settings(config))
 
@@ -282,11 +277,18 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     (build_dir / "figures").mkdir()
     paper = artifacts.reference_model("paper")
     others = runs.collect(results_dir, config, notes)
+    studied = studies.collect(results_dir, lambda c: artifacts.image_roots(c, project, data_root),
+                              notes)
     made = report_figures.draw(run_dir, config, metrics, history, train, roots, paper, others,
                                build_dir / "figures", notes)
+    made |= study_figures.draw(studied, run_dir, roots, build_dir / "figures", notes)
     record = document_data(run_dir, project, config, metrics, history, paper, made, notes)
     record |= evidence_data(others, config, history, train and len(train.files), notes,
                             project / "benchmarks" / "results")
+    record |= studied["record"] | {
+        "recipe_settings": headline.recipe_settings(),
+        "smoothing_floor": headline.smoothing_floor(config),
+        "errors": headline.errors(metrics, made["mistakes"] is not None)}
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
     digest = source_digest(run_dir, project)
