@@ -2,8 +2,9 @@
 
 ``export_model_artifacts`` writes ``conv1_filters.npy`` and ``neighbours.json`` from a
 model and normalised images; ``artifacts_from_checkpoint`` does so for a folder's
-``best.keras``. ``image_roots`` and ``resolve_image`` find the image files those
-records name, also when the run was trained on another machine.
+``best.keras``, and writes ``mistakes.json`` (the most confident misclassified
+validation images, for the mistakes figure). ``image_roots`` and ``resolve_image`` find
+the image files those records name, also when the run was trained on another machine.
 
 Only Keras and NumPy at module level, so ``export_model_artifacts`` runs on a
 machine without TensorFlow (any Keras backend).
@@ -25,6 +26,7 @@ from alexnet.data.datasets import VAL_FOLDERS, Dataset, Split, split_settings
 from alexnet.models.alexnet import build
 
 FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidden layer
+MODEL_FILES = ("conv1_filters.npy", "neighbours.json", "mistakes.json")
 
 
 def export_model_artifacts(net: keras.Model, run_dir: str | Path, query_images: np.ndarray,
@@ -85,7 +87,75 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
     val = dataset.split("val", config["class_names"], **settings).spread(queries)
     limit = min(gallery_per_class, config.get("limit") or gallery_per_class)
     train = dataset.split("train", config["class_names"], limit=limit, **settings)
-    return export_model_artifacts(net, run_dir, *arrays(val), *arrays(train))
+    written = export_model_artifacts(net, run_dir, *arrays(val), *arrays(train))
+    mistakes_from_checkpoint(run_dir, config, root, net)
+    return written
+
+
+def select_mistakes(probabilities: np.ndarray, labels: np.ndarray, files: list[str],
+                    class_names: list[str], count: int = 8) -> dict:
+    """``mistakes.json``'s record: the ``count`` most confident misclassified images,
+    one per (true, predicted) pair first, so that the figure shows different confusions
+    rather than eight of the commonest, then the next most confident of any pair."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    ranked = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
+    pairs, first, rest = set(), [], []
+    for i in ranked:
+        pair = (int(labels[i]), int(predicted[i]))
+        (rest if pair in pairs else first).append(i)
+        pairs.add(pair)
+    return {"examples": len(labels), "wrong": len(wrong),
+            "mistakes": [{"file": str(files[i]), "true": class_names[labels[i]],
+                          "predicted": class_names[predicted[i]],
+                          "confidence": round(float(probabilities[i, predicted[i]]), 4)}
+                         for i in (first + rest)[:count]]}
+
+
+def write_mistakes(run_dir: Path, record: dict) -> Path:
+    """Writes ``mistakes.json`` (select_mistakes' record) into ``run_dir``."""
+    path = Path(run_dir) / "mistakes.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def mistakes_from_checkpoint(run_dir: Path, config: dict, root: Path,
+                             net: keras.Model | None = None) -> Path:
+    """``mistakes.json`` for ``run_dir/best.keras`` (or ``net``) on the run's own
+    validation images, as centre crops (as metrics.json's top-1), file names relative
+    to the dataset root as neighbours.json stores them."""
+    net = net or runfolder.load_model(Path(run_dir) / "best.keras")
+    val = Dataset.open(root).split("val", config["class_names"], limit=config.get("limit"),
+                                   **split_settings(config))  # as metrics.json's evaluation
+    probabilities, labels = evaluate.predict(
+        net, pipeline.batches(val, net.input_shape[1], 64, training=False), -(-len(val) // 64))
+    dropped = {file for file, _ in val.skipped}  # images the pipeline could not decode
+    files = [os.path.relpath(f, root) for f in val.files if f not in dropped]
+    return write_mistakes(run_dir, select_mistakes(probabilities, labels, files,
+                                                   config["class_names"]))
+
+
+def make_model_files(run_dir: Path, config: dict, root: Path | None, notes: list[str]) -> None:
+    """The model files (MODEL_FILES) a run folder lacks, made from its ``best.keras`` with
+    the dataset at hand, or ``mistakes.json`` from its ``predictions.npz`` (GPU runs)
+    without it; a note says what could not be made. A folder with neither file: nothing."""
+    run_dir = Path(run_dir)
+    missing = [name for name in MODEL_FILES if not (run_dir / name).is_file()]
+    if "mistakes.json" in missing and (run_dir / "predictions.npz").is_file():
+        with np.load(run_dir / "predictions.npz") as saved:
+            write_mistakes(run_dir, select_mistakes(
+                saved["probabilities"].astype("float32"), saved["labels"],
+                [str(f) for f in saved["files"]], config["class_names"]))
+        missing.remove("mistakes.json")
+    if not missing or not (run_dir / "best.keras").is_file():
+        return
+    if root is None:
+        notes.append(f"best.keras found but not the dataset, so {' and '.join(missing)} "
+                     "could not be made; pass --data DATASET_ROOT")
+    elif missing == ["mistakes.json"]:
+        mistakes_from_checkpoint(run_dir, config, root)
+    else:
+        artifacts_from_checkpoint(run_dir, config, root)
 
 
 @functools.cache
@@ -132,13 +202,15 @@ def resolve_image(path: str, roots: list[Path]) -> Path | None:
 def export_run(run_dir: Path, inputs) -> None:
     """For a run trained on in-memory ``inputs`` (data/inputs.ArrayInputs):
     ``predictions.npz`` (the best model's centre-crop probabilities on the validation
-    images) and ``export_model_artifacts`` for 8 validation queries against up to 2,000
-    training images. Any Keras backend."""
+    images), ``mistakes.json`` from them, and ``export_model_artifacts`` for 8 validation
+    queries against up to 2,000 training images. Any Keras backend."""
     best = runfolder.load_model(Path(run_dir) / "best.keras")
     probabilities, labels = evaluate.predict(best, inputs.eval_batches())
     np.savez_compressed(Path(run_dir) / "predictions.npz",
                         probabilities=probabilities.astype("float16"), labels=labels,
                         files=np.array(inputs.val.files))
+    write_mistakes(run_dir, select_mistakes(probabilities, labels, list(inputs.val.files),
+                                            inputs.class_names))
 
     def crops(images: np.ndarray, split: Split, count: int) -> tuple[np.ndarray, list]:
         rows = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)

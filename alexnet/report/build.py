@@ -1,19 +1,18 @@
 """The companion document, ``AlexNet.pdf`` and ``AlexNet.ko.pdf``, built from a run folder.
 
-``build(run_dir)`` reads a run folder's small files, draws the figures, writes
-``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with
-the ``typst`` package (offline, no LaTeX), once per edition: English and Korean. A run
-folder must hold ``config.json``, ``history.csv`` and ``metrics.json``; it may hold
-``conv1_filters.npy`` and ``neighbours.json`` (see ``artifacts.export_model_artifacts``)
-and ``augmented.png`` as training drew it. Without the two model artifacts but with
-``best.keras``, they are made from the checkpoint. Building the document needs no trained
-model.
+``build(run_dir)`` reads a run folder's small files (``config.json``, ``history.csv``,
+``metrics.json``; optionally the model files of artifacts.MODEL_FILES, made from
+``best.keras`` when it is there, and ``augmented.png``), draws the figures, writes
+``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with the
+``typst`` package (offline, no LaTeX) once per edition, English and Korean (editions.py).
+It needs no trained model.
 
-The parts live beside this module: evidence.py reads the run folder and the benchmark
-results, runs.py the other runs under ``results/`` (ablations, recipes, first steps),
-artifacts.py the model files and the run's images, figures.py draws the figures (with
-plots.py's and model_figures.py's), editions.py typesets the two editions. The project's
-folders come as an argument.
+The parts: evidence.py reads the run folder and the benchmark results, runs.py the other
+runs under ``results/`` (ablations, recipes, first steps), studies.py the small-data study,
+the quick recipe's seeds and every cited run, headline.py the run's errors and the
+recipes' settings, artifacts.py the model files and the run's images; figures.py and
+study_figures.py draw (with plots.py and model_figures.py). ``report.json`` is data only
+(numbers as strings, booleans, names): the document, in two languages, has the words.
 """
 
 from __future__ import annotations
@@ -31,46 +30,20 @@ import numpy as np
 
 from alexnet.data import augment as augmentation
 from alexnet.data.datasets import Dataset, split_settings
-from alexnet.models import DEFAULT_IMAGE_SIZE, VARIANTS
+from alexnet.models import DEFAULT_IMAGE_SIZE
 from alexnet.models.summary import count_macs, layer_macs
-from alexnet.report import artifacts, editions, evidence, runs
+from alexnet.report import (
+    architecture,
+    artifacts,
+    editions,
+    evidence,
+    headline,
+    runs,
+    studies,
+    study_figures,
+)
 from alexnet.report import figures as report_figures
-from alexnet.report import model_figures as figures
 from alexnet.training.config import from_recipe
-
-# Published ImageNet (ILSVRC-2012 validation) figures, errors in percent.
-PUBLISHED = [
-    {"name": "Krizhevsky et al. 2012 (1 CNN)", "layout": "paper: two towers, LRN",
-     "top1": 40.7, "top5": 18.2, "crops": "10-crop", "epochs": "~90"},
-    {"name": "Caffe bvlc_alexnet", "layout": "paper", "top1": 42.9, "top5": 19.8,
-     "crops": "centre", "epochs": "~72 (360k iterations of 256)"},
-    {"name": "torchvision alexnet (IMAGENET1K_V1)", "layout": "owt: one tower, no LRN",
-     "top1": 43.48, "top5": 20.93, "crops": "centre", "epochs": "90 (reference recipe)"},
-]
-
-
-def layer_rows(net: keras.Model) -> list[dict]:
-    """The layer table: every layer but ReLU, with its output shape, parameters and
-    multiply-accumulates per image (``summary.layer_macs``: convolution and FC layers)."""
-    rows, macs_by_layer = [], layer_macs(net)
-    for layer in net.layers:
-        kind = figures.layer_kind(layer)
-        if kind == "ReLU":
-            continue
-        macs = macs_by_layer.get(layer.name, 0)
-        if kind == "Conv2D":
-            kh, kw = layer.kernel_size
-            kind = f"conv {kh}×{kw}" + (f"/{layer.strides[0]}" if layer.strides[0] > 1 else "")
-            kind += f", groups {layer.groups}" if layer.groups > 1 else ""
-        elif kind == "Dense":
-            kind = "fully connected"
-        else:
-            kind = figures.layer_label(layer) if kind != "InputLayer" else "input"
-        rows.append({"name": layer.name, "kind": kind,
-                     "shape": "×".join(str(d) for d in layer.output.shape[1:]),
-                     "params": f"{layer.count_params():,}",
-                     "macs": f"{macs / 1e6:,.1f}" if macs else ""})
-    return rows
 
 
 def source_digest(run_dir: Path, project: Path) -> str:
@@ -113,41 +86,6 @@ def _command(config: dict) -> str:
     return "python -m alexnet train " + " ".join(parts)
 
 
-def dropout_place(net: keras.Model) -> str:
-    """Where a model's dropout sits, read from its layers: "after fc6 and fc7" (the
-    paper: on those layers' outputs) or "before fc6 and fc7" (torchvision: on their inputs)."""
-    layers = [(type(layer).__name__, layer.name) for layer in net.layers]
-    after, before = [], []
-    for i, (kind, _) in enumerate(layers):
-        if kind != "Dropout":
-            continue
-        j = i - 1
-        while j >= 0 and layers[j][0] in ("ReLU", "BatchNormalization", "Activation"):
-            j -= 1
-        after.append(layers[j][1] if j >= 0 and layers[j][0] == "Dense" else None)
-        before.append(next((name for k, name in layers[i + 1:] if k == "Dense"), None))
-    if after and all(after):
-        return "after " + " and ".join(after)
-    return "before " + " and ".join(name for name in before if name) if before else "none"
-
-
-def variant_rows(trained: str | None) -> list[dict]:
-    """The variants table: size, cost and layout of each variant for 1000 classes."""
-    rows = []
-    for name in VARIANTS:
-        net = artifacts.reference_model(name)
-        kinds = {type(layer).__name__ for layer in net.layers}
-        rows.append({"name": name, "image_size": str(net.input_shape[1]),
-                     "params": f"{net.count_params():,}",
-                     "macs": f"{count_macs(net) / 1e9:.3f}",
-                     "lrn": "yes" if "LocalResponseNormalization" in kinds else "no",
-                     "bn": "yes" if "BatchNormalization" in kinds else "no",
-                     "towers": "2" if any(getattr(la, "groups", 1) > 1
-                                          for la in net.layers) else "1",
-                     "dropout": dropout_place(net), "trained": name == trained})
-    return rows
-
-
 def _ratio(value: float) -> str:
     return str(Fraction(value).limit_denominator(10))
 
@@ -167,7 +105,8 @@ def evidence_data(others: dict, config: dict, history: dict, train_images: int |
     by_folder = {row["folder"]: row for row in others["recipes"]}
     paper_run = by_folder.get(runs.PAPER_RUN, {})
     return {
-        "ablation": others["ablation"], "overfitting": others["overfitting"],
+        "ablation": others["ablation"], "ablation_gaps": others["ablation_gaps"],
+        "ablation_moves": others["ablation_moves"],
         "recipes": others["recipes"],
         "paper_run": paper_run if paper_run.get("measured") else None,
         "paper_run_folder": runs.PAPER_RUN,
@@ -197,7 +136,7 @@ def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, his
     """Everything ``docs/AlexNet.typ`` shows about the run and the model, numbers
     formatted (``paper`` is the paper variant for 1000 classes); evidence_data adds the
     rest of ``report.json``."""
-    rows = layer_rows(paper)
+    rows = architecture.layer_rows(paper)
     dense = [layer for layer in paper.layers if type(layer).__name__ == "Dense"]
     fc_params = sum(layer.count_params() for layer in dense)
     macs = layer_macs(paper)
@@ -254,8 +193,8 @@ def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, his
                          "macs": f"{count_macs(paper) / 1e9:.3f}",
                          "fc_params": f"{fc_params / paper.count_params():.0%}",
                          "conv_macs": f"{conv_macs / count_macs(paper):.0%}"},
-        "variants": variant_rows(config.get("variant")),
-        "published": PUBLISHED,
+        "variants": architecture.variant_rows(config.get("variant")),
+        "published": architecture.PUBLISHED,
         "neighbours": neighbours,
         "figures": made,
         "notes": notes,
@@ -280,13 +219,7 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     roots = artifacts.image_roots(config, project, data_root)
     root = artifacts.find_dataset(roots)
     notes: list[str] = []
-    model_files = [run_dir / "conv1_filters.npy", run_dir / "neighbours.json"]
-    if (run_dir / "best.keras").is_file() and not all(p.is_file() for p in model_files):
-        if root is None:
-            notes.append("best.keras found but not the dataset, so conv1_filters.npy and "
-                         "neighbours.json could not be made; pass --data DATASET_ROOT")
-        else:
-            artifacts.artifacts_from_checkpoint(run_dir, config, root)
+    artifacts.make_model_files(run_dir, config, root, notes)
     train = None if root is None else Dataset.open(root).split(
         "train", config["class_names"], **split_settings(config))
 
@@ -296,12 +229,19 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     (build_dir / "figures").mkdir()
     paper = artifacts.reference_model("paper")
     others = runs.collect(results_dir, config, notes)
+    studied = studies.collect(results_dir, lambda c: artifacts.image_roots(c, project, data_root),
+                              notes)
     made = report_figures.draw(run_dir, config, metrics, history, train, roots, paper, others,
                                build_dir / "figures", notes)
+    made |= study_figures.draw(studied, run_dir, roots, build_dir / "figures", notes)
     record = document_data(run_dir, project, config, metrics, history, paper, made, notes,
                            train and len(train.files))
     record |= evidence_data(others, config, history, train and len(train.files), notes,
                             project / "benchmarks" / "results")
+    record |= studied["record"] | {
+        "recipe_settings": headline.recipe_settings(),
+        "smoothing_floor": headline.smoothing_floor(config),
+        "errors": headline.errors(metrics, made["mistakes"] is not None)}
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
     out.parent.mkdir(parents=True, exist_ok=True)

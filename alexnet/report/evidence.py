@@ -17,7 +17,7 @@ IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = 90
 PAPER_BATCH_SIZE = 128
 RUN_FILES = ("config.json", "history.csv", "metrics.json")
-OPTIONAL_FILES = ("conv1_filters.npy", "neighbours.json", "augmented.png")
+OPTIONAL_FILES = ("conv1_filters.npy", "neighbours.json", "mistakes.json", "augmented.png")
 
 
 def read_run(run_dir: Path) -> tuple[dict, dict, dict]:

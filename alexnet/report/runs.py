@@ -32,9 +32,11 @@ PAPER_2012 = "imagenette-paper"         # the pure 2012 recipe (N(0, 0.01), bias
 PAPER_RUN = "imagenette-paper-cpu-128"  # the paper recipe (He initialisation) on the CPU
 MODERN_RUN = "imagenette-modern"        # the modern recipe on an H100
 RECIPE_RUNS = (PAPER_2012, PAPER_RUN, BASELINE, MODERN_RUN)
+QUICK = "imagenette-quick-cpu-128"     # the quick recipe's runs: QUICK-seed<N>, QUICK-notebook
+TENTH = "imagenette-tenth"             # the small-data study: TENTH-<setting>
 FIRST_STEPS = "paper-first-steps-cpu.txt"
 INIT_TRIES = "paper-init-tries"
-RUN_FILES = ("config.json", "history.csv", "metrics.json", "conv1_filters.npy")
+RUN_FILES = ("config.json", "history.csv", "metrics.json", "conv1_filters.npy", "mistakes.json")
 # The settings an ablation's change is read from (config.json keys, train's flags).
 COMPARED = ("variant", "init", "dropout", "augmentation", "weight_decay", "lr", "momentum",
             "batch_size", "image_size", "label_smoothing", "schedule", "warmup_epochs",
@@ -83,8 +85,7 @@ def summary(folder: Path, notes: list[str]) -> tuple[dict, dict] | None:
            "init": INITS.get(config.get("init"), str(config.get("init", "?"))),
            "image_size": str(config.get("image_size", "?")),
            "epochs": f"{len(history['epoch'])} of {config.get('epochs', '?')}",
-           "machine": re.sub(r"\((R|TM)\)| Processor| CPU", "",
-                             str(config.get("machine", "not recorded"))),
+           "machine": machine(config),
            "top1": evidence.percent(top1), "top5": top5_cell(metrics),
            "ten_top1": evidence.percent(1 - ten["top1"]) if ten else "not measured",
            "train": evidence.percent(train), "val": evidence.percent(val),
@@ -94,6 +95,12 @@ def summary(folder: Path, notes: list[str]) -> tuple[dict, dict] | None:
            "examples": f"{int(metrics.get('examples') or 0):,}",
            "val_per_epoch": ", ".join(evidence.percent(v) for v in history["val_accuracy"])}
     return row, {"config": config, "history": history}
+
+
+def machine(config: dict) -> str:
+    """The machine a config.json records, without trademarks and filler ("Intel Xeon,
+    2 cores"), so that the tables stay narrow."""
+    return re.sub(r"\((R|TM)\)| Processor| CPU", "", str(config.get("machine", "not recorded")))
 
 
 def _flag(value) -> str:
@@ -138,35 +145,21 @@ def ablation_rows(results_dir: Path, notes: list[str]) -> tuple[list[dict], dict
     return rows, found_runs
 
 
-def overfitting_words(rows: list[dict]) -> str:
-    """What the gaps of the measured runs say, and each change's top-1 against the
-    baseline's (the first row), so the table's reading is in words beside it."""
+def ablation_gaps(rows: list[dict]) -> dict[str, str]:
+    """Each measured run's gap, training minus validation accuracy at the last epoch, in
+    points by its label: the overfitting evidence, as data (the document words it)."""
+    return {row["label"]: row["gap"] for row in rows if row["measured"]}
+
+
+def ablation_moves(rows: list[dict]) -> dict[str, str]:
+    """Each measured change's top-1 minus the baseline's (the first row), in points by
+    its label; empty when the baseline is not measured. A run of the baseline's own
+    settings (its label "the baseline again ...") measures the run-to-run spread."""
     measured = [row for row in rows if row["measured"]]
-    over = [row for row in measured if row["gap_value"] > 0]
-    if not measured:
-        return "No ablation run is measured yet."
-    if not over:
-        return ("In every measured run the validation accuracy at the last epoch is at or "
-                "above the training accuracy: none of them overfits yet.")
-    worst = max(over, key=lambda row: row["gap_value"])
-    words = [f"Training accuracy exceeds validation accuracy in {len(over)} of "
-             f"{len(measured)} measured runs; most in “{worst['label']}”, by "
-             f"{worst['gap']} points: the overfitting the defences are there to prevent."]
-    base, changed = measured[0], measured[1:]
-    if base["label"] != "baseline" or not changed:
-        return words[0]
-    moves = [row["top1_value"] - base["top1_value"] for row in changed]
-    words.append(f"Against the baseline, validation top-1 moved by {points(min(moves))} to "
-                 f"{points(max(moves))} points across these runs.")
-    again = [row for row in changed if row["label"].startswith("the baseline again")]
-    if again:
-        words.append(f"The baseline's settings run again moved it by "
-                     f"{points(again[0]['top1_value'] - base['top1_value'])} points: the size "
-                     f"of run-to-run spread here.")
-    if min(moves) > -0.01:
-        words.append("No change cost a point of top-1 at this length: here the defences "
-                     "narrowed the gap more than they raised validation accuracy.")
-    return " ".join(words)
+    if not measured or measured[0]["label"] != "baseline":
+        return {}
+    base = measured[0]["top1_value"]
+    return {row["label"]: points(row["top1_value"] - base) for row in measured[1:]}
 
 
 def recipe_rows(results_dir: Path, notes: list[str]) -> tuple[list[dict], dict]:
@@ -236,7 +229,7 @@ def collect(results_dir: Path, config: dict, notes: list[str]) -> dict:
         else:
             notes.append(f"{kernel_file}: not there; the paper recipe's conv1 kernels left out")
     return {"ablation": ablation, "recipes": recipes, "runs": found, "colours": colours,
-            "overfitting": overfitting_words(ablation),
+            "ablation_gaps": ablation_gaps(ablation), "ablation_moves": ablation_moves(ablation),
             "first_steps": first_steps(results_dir / FIRST_STEPS),
             "init_tries": init_tries(results_dir / INIT_TRIES, notes),
             "conv1_partner": partner}
@@ -246,7 +239,8 @@ def evidence_files(results_dir: Path) -> list[Path]:
     """Every file these tables read, for the PDF's digest of its inputs."""
     results_dir = Path(results_dir)
     folders = [results_dir / name for name in RECIPE_RUNS]
-    folders += sorted(results_dir.glob(BASELINE + "-*")) + sorted(
-        (results_dir / INIT_TRIES).glob("*"))
+    folders += [path for prefix in (BASELINE, QUICK, TENTH)
+                for path in sorted(results_dir.glob(prefix + "-*"))]
+    folders += sorted((results_dir / INIT_TRIES).glob("*"))
     files = [folder / name for folder in folders for name in RUN_FILES]
     return [path for path in [*files, results_dir / FIRST_STEPS] if path.is_file()]
