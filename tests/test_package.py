@@ -41,13 +41,15 @@ def test_code_is_ruff_clean():
 
 def test_the_layout_imports_light_where_it_says():
     """The modules the command line reads before parsing (choices, recipes, augmentation
-    names, model bounds) load no Keras or TensorFlow, so --help answers at once."""
+    names, model bounds) load no Keras or TensorFlow, so --help answers at once; nor do
+    finding a dataset and listing its splits."""
     code = ("import sys\n"
-            "import alexnet.models, alexnet.training.config, alexnet.data.augment\n"
-            "import alexnet.data.datasets\n"
+            "import alexnet.models, alexnet.training.config\n"
+            "import alexnet.data.datasets, alexnet.data.splits\n"
             "from alexnet.__main__ import parser\n"
             "parser()\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow'}))")
     done = run(code)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
