@@ -7,6 +7,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
+
+import setuptools
 
 from conftest import PROJECT as ROOT
 
@@ -53,3 +56,14 @@ def test_the_layout_imports_light_where_it_says():
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
 
+
+def test_every_subpackage_is_installed():
+    """A non-editable install (a wheel) holds what setuptools finds with pyproject.toml's
+    settings: every folder of alexnet/ with an ``__init__.py``, not the top package alone
+    (a fixed ``packages`` list left alexnet.models and the rest out)."""
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set(setuptools.find_packages(str(ROOT), **settings["packages"]["find"]))
+    on_disk = {".".join(init.parent.relative_to(ROOT).parts)
+               for init in (ROOT / "alexnet").rglob("__init__.py")}
+    assert found == on_disk and {"alexnet.models", "alexnet.data", "alexnet.training",
+                                 "alexnet.report"} < found
