@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 import alexnet  # noqa: F401  first, as users do: it sets up how TensorFlow loads
-from alexnet.data.download import locate
-from alexnet.data.ilsvrc import DatasetNotFoundError
+from alexnet.data.datasets import DatasetNotFoundError, locate
 
 TINY_NOTEBOOK = {"ALEXNET_NB_EPOCHS": "1", "ALEXNET_NB_LIMIT": "3", "ALEXNET_NB_IMAGE_SIZE": "64",
                  "ALEXNET_NB_BATCH_SIZE": "16", "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -9,15 +9,16 @@ import shlex
 from pathlib import Path
 
 from alexnet import evaluate, plots, runfolder
-from alexnet.data import download, files, shards
-from alexnet.data.datasets import Dataset, split_settings
+from alexnet.data import files, shards
+from alexnet.data.datasets import Dataset, locate
 from alexnet.data.ilsvrc import display_names
 from alexnet.data.inputs import FileInputs
+from alexnet.data.splits import split_settings
 from alexnet.environment import gpu_capability
 from alexnet.models import port, summary
 from alexnet.models.alexnet import build
-from alexnet.training import estimate, train
-from alexnet.training.config import CPU_RECIPE, GPU_RECIPE, from_recipe
+from alexnet.training import train
+from alexnet.training.config import CPU_RECIPE, default_recipe, from_recipe
 from alexnet.training.resume import resume_changes, resume_config
 
 
@@ -28,13 +29,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.resume:
         config = resume_config(Path(args.resume),
                                **resume_changes(Path(args.resume), options, args.recipe))
-    else:
-        recipe = args.recipe
-        if recipe is None:
-            recipe = GPU_RECIPE if gpu_capability() else CPU_RECIPE
-            print(f"Recipe {recipe!r}" + (" (no GPU here; --recipe modern is the GPU recipe)"
-                                          if recipe == CPU_RECIPE else ""))
+    elif args.recipe is None:
+        recipe, options, note = default_recipe(gpu_capability() is not None, options)
+        print(f"Recipe {recipe!r}" + (" (no GPU here; --recipe modern is the GPU recipe)"
+                                      if recipe == CPU_RECIPE else "") + note)
         config = from_recipe(recipe, **options)
+    else:
+        config = from_recipe(args.recipe, **options)
     run = train.start(config, resume_run=bool(args.resume),
                       command=shlex.join(["python", "-m", "alexnet", *args.argv]))
     try:
@@ -42,9 +43,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         train.build_model(run)
         train.compile_model(run)
         train.make_callbacks(run)
-        if args.estimate and run.strategy is None and not args.resume:
-            print(estimate.time_steps(run))
-        train.fit(run)
+    except BaseException:
+        train.abandon(run)  # a failed start leaves no run folder behind
+        raise
+    try:
+        train.fit(run, estimate_first=args.estimate and run.strategy is None
+                  and not args.resume)
     except BaseException:
         run.lock.release()
         raise
@@ -63,7 +67,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     run_dir = Path(args.model).parent
     net = runfolder.load_model(args.model)
     saved = runfolder.load_config(run_dir) if (run_dir / "config.json").is_file() else {}
-    root = download.locate(args.data or saved.get("dataset_root") or "imagenette")
+    root = locate(args.data or saved.get("dataset_root") or "imagenette")
     settings = split_settings(saved)  # the run's own validation images
     if args.val_dir:
         settings.update(val_dir=args.val_dir, validation_split=None)

@@ -27,7 +27,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet.data import ondevice  # noqa: F401  registers Augment: --in-memory models load
+from alexnet.data import augment  # noqa: F401  registers Augment: --in-memory models load
 from alexnet.models.alexnet import preprocessing
 from alexnet.training import optimizer  # noqa: F401  registers PaperSGD: compiled models load
 

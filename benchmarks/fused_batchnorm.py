@@ -72,7 +72,7 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
     import keras
-    from alexnet.training import precision
+    from alexnet.training import devices
 
     if keras.backend.backend() != "tensorflow":
         parser.error("the fused kernel is TensorFlow's: run with KERAS_BACKEND=tensorflow")
@@ -90,7 +90,7 @@ def main(argv=None) -> Path:
               "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
               **result,
               "machine": {**common.host_info(), **throughput.keras_info(
-                  "float32", False, precision.gpu_capability() is not None)}}
+                  "float32", False, devices.gpu_capability() is not None)}}
     return common.write_record(record, args.out, args.name)
 
 

@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
              reference(files, args.images, args.batch_size, args.image_size, args.workers)}
 
     from alexnet.data import pipeline, shards  # noqa: F401  (pipeline: TensorFlow)
-    from alexnet.data.datasets import Dataset, Split
+    from alexnet.data.datasets import Dataset
+    from alexnet.data.splits import Split
 
     repeats = -(-args.images * 2 // len(files)) + 1
     raw = Split(files * repeats, np.zeros(len(files) * repeats, "int32"), ["x"])

@@ -57,7 +57,7 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
     import keras
-    from alexnet.training import precision
+    from alexnet.training import devices
 
     image_size = args.image_size or common.DEFAULT_IMAGE_SIZE[args.variant]
     if keras.backend.backend() != "tensorflow":
@@ -78,7 +78,7 @@ def main(argv=None) -> Path:
               "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},
               "image_size": image_size, **result,
               "machine": {**common.host_info(), **throughput.keras_info(
-                  "float32", False, precision.gpu_capability() is not None)}}
+                  "float32", False, devices.gpu_capability() is not None)}}
     return common.write_record(record, args.out, args.name)
 
 

@@ -319,13 +319,13 @@ def keras_worker(spec: dict):
     from alexnet.environment import gpu_capability
     from alexnet.models.alexnet import build
     from alexnet.models.summary import count_macs
-    from alexnet.training import precision
+    from alexnet.training import devices
     from alexnet.training.config import TrainConfig
     from alexnet.training.train import compile_network
 
     variant, batch_size, image_size = spec["variant"], spec["batch_size"], spec["image_size"]
     classes = spec["classes"]
-    policy = precision.set_precision(spec["precision"])
+    policy = devices.set_precision(spec["precision"])
     on_gpu = gpu_capability() is not None
     net = build(variant, classes, image_size)
     compile_network(net, TrainConfig(variant=variant, image_size=image_size,
@@ -358,7 +358,7 @@ def keras_worker(spec: dict):
         parts["pipeline"] = per_second(batch_size, train_on(dataset))
     if "inference" in spec["parts"]:
         parts["inference"] = per_second(batch_size, infer)
-    jit_compile = precision.resolve_jit_compile(spec["jit_compile"])
+    jit_compile = devices.resolve_jit_compile(spec["jit_compile"])
     ready = {"policy": policy, "on_gpu": on_gpu, "jit_compile": net.jit_compile,
              "train_flops": 6 * count_macs(net),
              "info": keras_info(policy, jit_compile, on_gpu)}
@@ -618,7 +618,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--data", help="dataset for the pipeline part (default: as "
-                        "alexnet.data.download.locate finds imagenette, never downloading)")
+                        "alexnet.data.datasets.locate finds imagenette, never downloading)")
     parser.add_argument("--feed", choices=("arrays", "files"), default="arrays",
                         help="how the pipeline part reads the data: arrays (decoded once "
                              "into memory, the quick recipe's) or files (tf.data)")
@@ -649,9 +649,9 @@ def main(argv=None) -> Path:
     env = worker_env()
     root = None
     if "pipeline" in args.parts:
-        from alexnet.data import download  # no Keras, no TensorFlow
+        from alexnet.data import datasets  # no Keras, no TensorFlow
 
-        root = download.locate(args.data, download=False)
+        root = datasets.locate(args.data, download=False)
     started = time.time()
     out = Path(args.out or os.environ.get("OUT") or RESULTS_DIR)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

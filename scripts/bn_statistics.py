@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> dict:
     import numpy as np
 
     from alexnet import runfolder
-    from alexnet.data import download, pipeline
-    from alexnet.data.datasets import Dataset
+    from alexnet.data import pipeline
+    from alexnet.data.datasets import Dataset, locate
     from alexnet.training import resume
 
     net = runfolder.load_model(args.run_dir / "best.keras")
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
         net.load_weights(args.run_dir / resume.STATE_DIR / state["weights"])
         print(f"{args.run_dir}: its state after {state['epoch']} epochs")
     size = net.input_shape[1]
-    _, val = Dataset.open(download.locate(args.data)).splits(limit=args.limit)
+    _, val = Dataset.open(locate(args.data)).splits(limit=args.limit)
     batches = [(x.numpy(), y.numpy()) for x, y in pipeline.batches(val, size, 256, False)]
     images = np.concatenate([x for x, _ in batches])
     labels = np.concatenate([np.argmax(y, axis=1) for _, y in batches])

@@ -52,10 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     from alexnet import evaluate
     from alexnet.environment import device_name
     from alexnet.report import artifacts
-    from alexnet.training import precision, train
+    from alexnet.training import devices, train
     from alexnet.training.config import RECIPES, TrainConfig
 
-    print(f"{device_name()}, {precision.resolve_precision('auto')}, {args.data}")
+    print(f"{device_name()}, {devices.resolve_precision('auto')}, {args.data}")
     recipes = args.recipes.split(",")
     minutes = [float(m) for m in args.minutes.split(",")]
     for spec, limit in zip(recipes, minutes * len(recipes), strict=False):

@@ -19,9 +19,10 @@ export RUN_COMMAND="${PACK_SIZE:+PACK_SIZE=$PACK_SIZE }bash scripts/gpu_imagenet
 PACK=".gpu/imagenette-${PACK_SIZE:-128}.npz"
 if ! ls "$PACK" "${PACK%.npz}".*-of-*.npz >/dev/null 2>&1; then  # pack here, by the dataset
   mkdir -p .gpu
-  python3 -c "from alexnet import arrays, data; root = data.locate('imagenette'); \
-train, val = data.load(root); print(*arrays.pack({'train': train, 'val': val}, \
-'$PACK', ${PACK_SIZE:-128}, root=root, parts=${PACK_PARTS:-1}))"
+  python3 -c "from alexnet.data import arrays; from alexnet.data.datasets import Dataset, locate; \
+root = locate('imagenette'); train, val = Dataset.open(root).splits(); \
+print(*arrays.pack({'train': train, 'val': val}, '$PACK', ${PACK_SIZE:-128}, root=root, \
+parts=${PACK_PARTS:-1}))"
 fi
 if [ "${1:-}" = --pack-only ]; then ls -l "${PACK%.npz}"*; exit 0; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true

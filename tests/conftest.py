@@ -203,7 +203,8 @@ def _free_models():
 def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list:
     """``python -m alexnet train`` in-process with its training steps stubbed: the
     returned list gets the TrainConfig that ``train.start`` was given, then the name of
-    each later step as it is called (``fit``, ...)."""
+    each later step as it is called (``fit``, ...), ``estimate`` before ``fit`` when
+    ``fit`` is asked to estimate first."""
     from types import SimpleNamespace
 
     from alexnet.training import train
@@ -216,10 +217,16 @@ def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list
         calls.append(config)
         return run
 
+    def step(*_, name: str, estimate_first: bool = False, **__):
+        if estimate_first:  # fit's first act when asked: the time estimate
+            calls.append("estimate")
+        calls.append(name)
+
     monkeypatch.setattr(train, "start", start)
-    for step in ("load_data", "build_model", "compile_model", "make_callbacks", "fit",
+    for name in ("load_data", "build_model", "compile_model", "make_callbacks", "fit",
                  "finish"):
-        monkeypatch.setattr(train, step, lambda *_, name=step, **__: calls.append(name))
+        monkeypatch.setattr(train, name, lambda *args, name=name, **kw: step(*args, name=name,
+                                                                             **kw))
     return calls
 
 

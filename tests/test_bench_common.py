@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from alexnet import models as model
-from alexnet.training import precision
+from alexnet.training import config
 from conftest import PROJECT
 
 BENCHMARKS = PROJECT / "benchmarks"
@@ -54,5 +54,5 @@ def test_help_imports_no_framework(script):
 def test_choices_are_the_packages(common):
     assert common.VARIANTS == model.VARIANTS
     assert common.DEFAULT_IMAGE_SIZE == model.DEFAULT_IMAGE_SIZE
-    assert common.PRECISIONS == precision.PRECISIONS
-    assert common.JIT_COMPILE == precision.JIT_COMPILE
+    assert common.PRECISIONS == config.PRECISIONS
+    assert common.JIT_COMPILE == config.JIT_COMPILE

@@ -112,11 +112,9 @@ def test_train_without_flags_takes_the_machines_recipe(monkeypatch, tmp_path, ca
     the notebook's order; its estimate is printed before fit."""
     from alexnet import commands
     from alexnet.training import config as settings
-    from alexnet.training import estimate
 
     calls = stub_training(monkeypatch, tmp_path)
     monkeypatch.setattr(commands, "gpu_capability", lambda: gpu)
-    monkeypatch.setattr(estimate, "time_steps", lambda run: calls.append("estimate") or "")
     assert main(["train"]) == 0
     config, *order = calls
     assert order == ["load_data", "build_model", "compile_model", "make_callbacks",
@@ -130,20 +128,44 @@ def test_train_without_flags_takes_the_machines_recipe(monkeypatch, tmp_path, ca
         expected.batch_size, expected.image_size, expected.in_memory)
 
 
+def test_a_strategy_alone_is_not_refused_on_a_cpu(monkeypatch, tmp_path, capsys):
+    """`train --strategy mirrored` without --recipe on a CPU: the quick recipe, reading
+    the files (its in-memory data cannot be shared out), said in the recipe's line."""
+    from alexnet import commands
+
+    calls = stub_training(monkeypatch, tmp_path)
+    monkeypatch.setattr(commands, "gpu_capability", lambda: None)
+    assert main(["train", "--strategy", "mirrored"]) == 0
+    config = calls[0]
+    assert (config.recipe, config.strategy, config.in_memory) == ("quick", "mirrored", False)
+    assert "reading the files" in capsys.readouterr().out
+
+
+def test_a_failed_start_leaves_no_run_folder(tmp_path, capsys):
+    """A wrong --data stops `train` before training with one line, and leaves nothing
+    behind: neither the run folder nor the folders above it that the start made."""
+    out = tmp_path / "new" / "run"
+    argv = ["train", "--data", str(tmp_path / "nonexistent"), "--out", str(out),
+            "--no-estimate", "--recipe", "quick"]
+    assert main(argv) == 2
+    assert "no such folder" in last_line(capsys.readouterr().err)
+    assert not (tmp_path / "new").exists()
+
+
 def test_the_parsers_choices_are_the_packages():
     """The parser lists the package's names (without importing Keras for --help): one
     vocabulary, checked here so the two cannot drift apart."""
     from alexnet import models
     from alexnet.__main__ import parser
     from alexnet.data.augment import AUGMENTATIONS
-    from alexnet.training import config, precision
+    from alexnet.training import config
 
     commands = next(a for a in parser()._actions if a.dest == "command").choices
     choices = {a.dest: tuple(a.choices) for a in commands["train"]._actions if a.choices}
     assert choices == {"recipe": tuple(config.RECIPES), "variant": models.VARIANTS,
                        "schedule": config.SCHEDULES, "init": models.INITS,
                        "augmentation": tuple(AUGMENTATIONS),
-                       "strategy": config.STRATEGIES, "precision": precision.PRECISIONS,
-                       "jit_compile": precision.JIT_COMPILE}
+                       "strategy": config.STRATEGIES, "precision": config.PRECISIONS,
+                       "jit_compile": config.JIT_COMPILE}
     summary = {a.dest: tuple(a.choices) for a in commands["summary"]._actions if a.choices}
     assert summary == {"variant": models.VARIANTS}

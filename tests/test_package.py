@@ -7,6 +7,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
+
+import setuptools
 
 from conftest import PROJECT as ROOT
 
@@ -41,13 +44,26 @@ def test_code_is_ruff_clean():
 
 def test_the_layout_imports_light_where_it_says():
     """The modules the command line reads before parsing (choices, recipes, augmentation
-    names, model bounds) load no Keras or TensorFlow, so --help answers at once."""
+    names, model bounds) load no Keras or TensorFlow, so --help answers at once; nor do
+    finding a dataset and listing its splits."""
     code = ("import sys\n"
-            "import alexnet.models, alexnet.training.config, alexnet.data.augment\n"
-            "import alexnet.data.datasets\n"
+            "import alexnet.models, alexnet.training.config\n"
+            "import alexnet.data.datasets, alexnet.data.splits\n"
             "from alexnet.__main__ import parser\n"
             "parser()\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow'}))")
     done = run(code)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_every_subpackage_is_installed():
+    """A non-editable install (a wheel) holds what setuptools finds with pyproject.toml's
+    settings: every folder of alexnet/ with an ``__init__.py``, not the top package alone
+    (a fixed ``packages`` list left alexnet.models and the rest out)."""
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set(setuptools.find_packages(str(ROOT), **settings["packages"]["find"]))
+    on_disk = {".".join(init.parent.relative_to(ROOT).parts)
+               for init in (ROOT / "alexnet").rglob("__init__.py")}
+    assert found == on_disk and {"alexnet.models", "alexnet.data", "alexnet.training",
+                                 "alexnet.report"} < found

@@ -201,11 +201,11 @@ def test_an_old_in_memory_model_loads_as_its_network(tmp_path, pixels):
     """A model trained --in-memory before this layout (its network behind an augmentation
     layer with the settings of then, taking normalised crops) loads as that network,
     raw pixels in."""
-    from alexnet.data import ondevice
+    from alexnet.data import augment
 
     keras.utils.set_random_seed(0)
     old = old_network(build("bn", 3, 63))
-    ondevice.with_augmentation(old, "paper", seed=0).save(tmp_path / "best.keras")
+    augment.with_augmentation(old, "paper", seed=0).save(tmp_path / "best.keras")
     as_saved_before(tmp_path / "best.keras")
     with zipfile.ZipFile(tmp_path / "best.keras") as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
@@ -265,10 +265,10 @@ def test_an_in_memory_model_loads_with_the_run_folder_module_alone(tmp_path, pix
     """``runfolder.load_model`` is all a reader of a run folder imports (the report, a
     notebook): a model trained --in-memory loads there too, its augmentation layer
     known without importing the data modules first."""
-    from alexnet.data import ondevice
+    from alexnet.data import augment
 
     net = build("bn", 3, 63)
-    ondevice.with_augmentation(net, "basic", seed=0).save(tmp_path / "best.keras")
+    augment.with_augmentation(net, "basic", seed=0).save(tmp_path / "best.keras")
     code = ("from alexnet import runfolder\n"
             f"net = runfolder.load_model({str(tmp_path / 'best.keras')!r})\n"
             "print(net.name, net.input_shape)\n")

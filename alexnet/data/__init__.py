@@ -1,5 +1,7 @@
-"""From files to batches: ``datasets`` (a dataset on disk, resolved once, and its splits),
-``augment`` (what each augmentation does), ``pipeline`` (tf.data), ``inputs`` (a run's
-batches, one interface for files and arrays), ``arrays`` and ``ondevice`` (data held in
-memory, augmented on the accelerator), ``shards`` (TFRecord shards), ``files`` (checks of
-image files), ``ilsvrc`` (ImageNet's label files), ``download``."""
+"""From files to batches: ``datasets`` (where a dataset is, downloaded if need be, its
+layout, resolved once), ``splits`` (a split's images and labels, held-out fractions),
+``augment`` (every augmentation, and the Keras layer that runs it on the device),
+``pipeline`` (tf.data), ``inputs`` (a run's batches, one interface for files and arrays),
+``arrays`` and ``ondevice`` (data decoded into memory, and its batches), ``shards``
+(TFRecord shards), ``files`` (checks of image files), ``failures`` (a failed read in one
+line), ``ilsvrc`` (ImageNet's label files, class names)."""

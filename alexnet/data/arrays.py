@@ -2,7 +2,7 @@
 
 For datasets that fit in RAM (Imagenette: 9,469 training images are 0.5 GB at
 128 px) and for Keras backends without TensorFlow (JAX or PyTorch on a GPU box):
-augmentation then runs on the accelerator inside the model (augmentation.Augment).
+augmentation then runs on the accelerator inside the model (augment.Augment).
 Decoding uses Pillow in a process pool; no TensorFlow is imported.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from alexnet.data.datasets import Split
+from alexnet.data.splits import Split
 
 
 def square(image: Image.Image, size: int) -> np.ndarray:

@@ -1,128 +1,126 @@
-"""A dataset on disk, resolved once: where its images are, its layout, its splits.
+"""A dataset on disk, resolved once: where it is, its layout, its splits.
 
-A root holds ``train/<class>/*`` and held-out ``val/<class>/*`` (or ``validation/``,
-``test/``, ``--val-dir``), or a flat ILSVRC-2012 ``val/`` with its label file (ilsvrc.py),
-or TFRecord shards written by ``prepare`` (shards.py). ``Dataset.open(root)`` works out
-which, once; its ``splits`` list the images, classes in sorted folder (wnid) order. With
-``train/`` alone, ``validation_split`` holds out a seeded fraction of each class. No
-TensorFlow here: pipeline.py turns a ``Split`` into batches.
+``locate`` finds the root: ``--data`` (a folder or a name), ``$ALEXNET_DATA/<name>``,
+``data/<name>``, else the official Imagenette archive, downloaded (a local copy always
+wins: code that downloads at run time fails offline). A root holds ``train/<class>/*`` and
+held-out ``val/<class>/*`` (or ``validation/``, ``test/``, ``--val-dir``), perhaps under
+the Kaggle ILSVRC-2012 archive's deep folder or as a flat ``val/`` with ImageNet's label
+file (ilsvrc.py), or TFRecord shards written by ``prepare`` (shards.py). ``Dataset.open``
+works out which, once; its ``splits`` list the images (splits.py), classes in sorted
+folder (wnid) order. No Keras or TensorFlow here: pipeline.py makes the batches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 import sys
-import zlib
-from dataclasses import dataclass, field, replace
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
-from alexnet.data import files
-from alexnet.data.ilsvrc import DatasetNotFoundError, descriptions, flat_labels, image_root
+from alexnet.data import files, ilsvrc
+from alexnet.data.splits import Split, Splits, check_split_settings, hold_out
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 SHARD_MANIFEST = "manifest.json"  # how a folder of TFRecord shards (shards.py) is known
 VAL_FOLDERS = ("val", "validation", "test")  # looked for in this order
+KAGGLE_IMAGES = Path("ILSVRC", "Data", "CLS-LOC")  # the Kaggle ILSVRC-2012 archive's images
+# Official Imagenette archives; the md5 sums are those torchvision's Imagenette records.
+DOWNLOADS = {
+    "imagenette": ("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz",
+                   "e793b78cc4c9e9a4ccc0c1155377a412"),
+    "imagenette-320": ("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-320.tgz",
+                       "3df6f0d01a2c9592104656642f5e78a3"),
+    "imagenette-full": ("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2.tgz",
+                        "fe2fc210e6bb7c5664d602c3cd71e612"),
+}
+DATA_DIR = Path("data")  # relative to where the command runs: a checkout's data/
 
 
-@dataclass
-class Split:
-    """The images of one split, with integer labels into ``class_names``.
-
-    Raw folders: ``files`` are images, ``labels`` theirs; TFRecord shards: ``files`` are
-    shards holding ``records`` images and labels (``labels`` empty). ``skipped``: ``(file,
-    reason)`` left out; ``descriptions``: wnid -> words; ``source``: ``"val/"``, ...
-    """
-
-    files: list[str]
-    labels: np.ndarray
-    class_names: list[str]
-    descriptions: dict[str, str] = field(default_factory=dict)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    records: int | None = None
-    source: str = ""
-
-    def __len__(self) -> int:
-        return len(self.files) if self.records is None else self.records
-
-    def spread(self, count: int) -> Split:
-        """``count`` images evenly spaced through the split (so across classes); for
-        shards (written in shuffled order), the first ``count``."""
-        if self.records is not None:
-            return replace(self, records=min(count, self.records))
-        index = np.linspace(0, len(self) - 1, min(count, len(self))).astype(int)
-        return replace(self, files=[self.files[i] for i in index], labels=self.labels[index])
-
-    def fraction(self, fraction: float, seed: int = 0) -> Split:
-        """A seeded ``fraction`` of each class (``hold_out``'s draw): a small-data study."""
-        if self.records is not None:
-            raise ValueError("--train-fraction thins image folders, not TFRecord shards")
-        per_class = [[Path(f) for f, y in zip(self.files, self.labels, strict=True) if y == i]
-                     for i in range(len(self.class_names))]
-        chosen = hold_out(per_class, self.class_names, fraction, seed)[1]
-        labels = np.repeat(np.arange(len(chosen), dtype="int32"), [len(c) for c in chosen])
-        return replace(self, files=[str(f) for c in chosen for f in c], labels=labels,
-                       source=f"{100 * fraction:g}% of {self.source} (seed {seed})")
+class DatasetNotFoundError(FileNotFoundError):
+    """No dataset where we looked, and it could not be downloaded."""
 
 
-class Splits(NamedTuple):
-    """A dataset's training and validation images; unpacks as ``train, val``."""
+def locate(data: str | os.PathLike | None = None, name: str = "imagenette",
+           download: bool = True, data_dir: Path = DATA_DIR) -> Path:
+    """A dataset root: ``data`` (a path, or a dataset name), then ``$ALEXNET_DATA/<name>``,
+    then ``data_dir/<name>``, else downloaded into ``data_dir``."""
+    if data is not None:
+        path = Path(data).expanduser()
+        if path.is_dir():
+            return path
+        if os.sep in str(data) or str(data).startswith("."):
+            raise DatasetNotFoundError(f"--data {data}: no such folder")
+        name = str(data)
+    places = []
+    if os.environ.get("ALEXNET_DATA"):
+        places.append(Path(os.environ["ALEXNET_DATA"]).expanduser() / name)
+    places.append(Path(data_dir) / name)
+    for place in places:
+        if place.is_dir():
+            return place
+    if download and name in DOWNLOADS:
+        url, md5 = DOWNLOADS[name]
+        try:
+            return fetch(url, md5, Path(data_dir) / name)
+        except Exception as error:  # offline, refused, or a bad checksum
+            reason = f"download failed ({error})"
+    else:
+        reason = f"{name!r} is not a dataset we can download" if download else "download disabled"
+    raise DatasetNotFoundError(
+        f"dataset {name!r} not found and {reason}. Provide it in one of three ways: "
+        f"pass --data PATH (a folder with train/ and val/, validation/ or test/); set "
+        f"ALEXNET_DATA to a folder holding {name}/; or put it at {Path(data_dir) / name}")
 
-    train: Split
-    val: Split
+
+def fetch(url: str, md5: str | None, dest: Path) -> Path:
+    """Downloads an archive whose top folder holds train/ and val/ beside ``dest``, checks
+    its md5 and unpacks that folder as ``dest``; a failed download or a wrong checksum
+    leaves nothing at ``dest``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    archive = dest.parent / url.rsplit("/", 1)[-1]
+    if not (archive.is_file() and md5 in (None, _md5(archive))):  # else fetched before
+        partial = archive.with_name(f".{archive.name}.partial")
+        print(f"Downloading {url} into {dest.parent}")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
+            if md5 not in (None, found := _md5(partial)):
+                raise ValueError(f"{url}: md5 {found}, expected {md5}")
+            partial.replace(archive)
+        finally:
+            partial.unlink(missing_ok=True)
+    unpacked = dest.parent / f".{dest.name}.partial"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    shutil.unpack_archive(archive, unpacked)
+    roots = [p.parent for p in unpacked.rglob("train") if (p.parent / "val").is_dir()]
+    if not roots:
+        raise DatasetNotFoundError(f"{archive}: archive has no train/ and val/ folders")
+    roots[0].rename(dest)
+    shutil.rmtree(unpacked, ignore_errors=True)
+    return dest
 
 
-def check_split_settings(val_dir: str | None = None,
-                         validation_split: float | None = None) -> None:
-    """``validation_split`` is a fraction, and not given with ``val_dir``."""
-    if validation_split is not None and not 0 < validation_split < 1:
-        raise ValueError(f"--validation-split {validation_split}: must be a fraction between "
-                         "0 and 1, e.g. 0.2")
-    if val_dir is not None and validation_split is not None:
-        raise ValueError(f"--val-dir {val_dir} and --validation-split {validation_split} both "
-                         "name the validation images: give one")
-
-
-def split_settings(config: dict) -> dict:
-    """The ``Dataset.split`` settings a run's saved ``config.json`` trained with, so that
-    evaluation and the report see the run's own validation images."""
-    return {"val_dir": config.get("val_dir"), "validation_split": config.get("validation_split"),
-            "seed": config.get("seed", 0)}
-
-
-def hold_out(per_class: list[list[Path]], class_names: list[str], fraction: float,
-             seed: int = 0) -> tuple[list[list[Path]], list[list[Path]]]:
-    """Each class's files split into (kept, held out): a seeded random ``fraction`` of
-    them (rounded; at least one, and never all, of a class with two or more), drawn
-    from the sorted files, so the same whatever order the file system lists them in."""
-    check_split_settings(None, fraction)
-    kept, held = [], []
-    for name, class_files in zip(class_names, per_class, strict=True):
-        class_files = sorted(class_files)
-        count = int(np.floor(fraction * len(class_files) + 0.5))
-        if len(class_files) >= 2:
-            count = min(max(count, 1), len(class_files) - 1)
-        rng = np.random.default_rng([seed % 2**63, zlib.crc32(name.encode())])
-        chosen = np.zeros(len(class_files), bool)
-        chosen[rng.permutation(len(class_files))[:count]] = True
-        held.append([f for f, c in zip(class_files, chosen, strict=True) if c])
-        kept.append([f for f, c in zip(class_files, chosen, strict=True) if not c])
-    return kept, held
+def _md5(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 @dataclass(frozen=True)
 class Dataset:
     """A dataset root, its layout worked out once: ``images`` holds ``train/`` and the
     held-out folder (the root, or the Kaggle archive's deep folder); ``manifest``: the
-    shards' (None for image folders); ``folders``: its splits; ``descriptions``: words."""
+    shards' (None for image folders); ``folders``: its splits."""
 
     root: Path
     images: Path
     manifest: dict | None
     folders: frozenset[str]
-    descriptions: dict[str, str]
 
     @classmethod
     def open(cls, root: str | Path) -> Dataset:
@@ -136,10 +134,17 @@ class Dataset:
                 folders = frozenset(manifest["splits"])
             except (ValueError, KeyError, TypeError) as error:
                 raise ValueError(f"{path}: not a shard manifest ({error})") from None
-            return cls(root, root, manifest, folders, manifest.get("descriptions", {}))
-        images = image_root(root)
-        folders = frozenset(p.name for p in images.iterdir() if p.is_dir())
-        return cls(root, images, None, folders, descriptions(root))
+            return cls(root, root, manifest, folders)
+        images = root / KAGGLE_IMAGES if (root / KAGGLE_IMAGES).is_dir() else root
+        return cls(root, images, None, frozenset(p.name for p in images.iterdir() if p.is_dir()))
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        """Class words by wnid, read when asked (training needs none): the shards'
+        manifest's, or ImageNet's label files' (ilsvrc.py)."""
+        if self.manifest:
+            return self.manifest.get("descriptions", {})
+        return ilsvrc.descriptions(self.root, self.images)
 
     def val_folder(self, val_dir: str | None = None) -> str:
         """The folder holding the held-out images: ``val_dir`` if given, else the first
@@ -231,20 +236,12 @@ class Dataset:
             class_names = class_names or found
             return folder, class_names, [_files(folder / name) for name in class_names]
         # flat: ILSVRC2012_val_00000001.JPEG ... labelled by a label file
-        by_stem = flat_labels(self.root, split)
         images = [f for f in _files(folder) if f.suffix.lower() in IMAGE_EXTENSIONS]
-        unlabelled = [f.name for f in images if f.stem not in by_stem]
-        if unlabelled:
-            raise ValueError(f"{folder}: {len(unlabelled)} image(s) have no label in the "
-                             f"label file, e.g. {unlabelled[0]}")
-        wnids = [by_stem[f.stem] for f in images]
-        class_names = class_names or sorted(set(wnids))
-        unknown = sorted(set(wnids) - set(class_names))
-        if unknown:
-            raise ValueError(f"{folder}: labels {unknown[:5]} are not among the "
-                             f"{len(class_names)} training classes")
-        return folder, class_names, [[f for f, w in zip(images, wnids, strict=True) if w == name]
-                                     for name in class_names]
+        labelled = ilsvrc.flat_classes(self.root, folder, images, class_names)
+        if labelled is None:
+            raise DatasetNotFoundError(f"{folder}: images without class folders need labels: "
+                                       f"{ilsvrc.LABEL_FILES} in {self.root}")
+        return folder, *labelled
 
     def _split(self, folder: Path, class_names: list[str], per_class: list[list[Path]],
                limit: int | None, check: str | None, source: str, role: str) -> Split:
@@ -277,7 +274,7 @@ class Dataset:
         if empty:
             print(f"warning: {folder}: no images of class(es) {', '.join(empty[:10])}; "
                   "their accuracy cannot be measured", file=sys.stderr)
-        return Split(paths, labels, class_names, self.descriptions, skipped, source=source)
+        return Split(paths, labels, class_names, skipped, source=source)
 
     def _shards(self, split: str, class_names: list[str] | None, limit: int | None) -> Split:
         """One split of the shards as a ``Split``; ``limit`` (images per class) keeps
@@ -290,8 +287,7 @@ class Dataset:
         if limit is not None:
             records = min(records, limit * len(self.manifest["class_names"]))
         return Split([str(self.root / s["file"]) for s in info["shards"]], np.zeros(0, "int32"),
-                     self.manifest["class_names"], self.descriptions,
-                     [tuple(s) for s in info["skipped"]], records,
+                     self.manifest["class_names"], [tuple(s) for s in info["skipped"]], records,
                      f"{split}/ shards" + (f" ({info['source']})" if "source" in info else ""))
 
 

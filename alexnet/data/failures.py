@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet.data import files
-from alexnet.data.datasets import Split
+from alexnet.data.splits import Split
 
 
 def decoded(ds: tf.data.Dataset, fn, split: Split, deterministic: bool) -> tf.data.Dataset:

@@ -3,8 +3,9 @@
 - ``FileInputs``: images on disk (or TFRecord shards), decoded and augmented on the host
   by tf.data (pipeline.py).
 - ``ArrayInputs``: the whole dataset decoded once into uint8 arrays (arrays.py); the
-  training model crops them on the accelerator behind ``ondevice.Augment``.
+  training model crops them on the accelerator behind ``augment.Augment``.
 
+``make_inputs`` chooses: in memory where asked and the decoded images fit, else files.
 Both give ``train_batches(seed)`` and ``val_batches()`` for ``fit``, and for evaluating
 the bare network (raw pixels in, as ``best.keras`` takes them) ``eval_batches()`` (centre
 crops) and ``ten_crop_batches()`` (``(B, 10, S, S, 3)``: the paper's ten crops).
@@ -13,23 +14,24 @@ crops) and ``ten_crop_batches()`` (``(B, 10, S, S, 3)``: the paper's ten crops).
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import ops
 
-from alexnet.data import ondevice
-from alexnet.data.augment import lookup
-from alexnet.data.datasets import Split
+from alexnet.data import arrays, ondevice
+from alexnet.data.augment import Augment, lookup, resize_size, ten_crops
+from alexnet.data.splits import Split
+from alexnet.training import devices
 
 try:  # files are read by TensorFlow; machines that train from arrays (JAX) may lack it
     from alexnet.data import pipeline
-    from alexnet.training import distribute
 except ModuleNotFoundError as missing:
     if missing.name != "tensorflow":
         raise
-    pipeline = distribute = None
+    pipeline = None
 
 
 class FileInputs:
@@ -58,13 +60,13 @@ class FileInputs:
 
     def _sharded(self, split: Split, training: bool, seed=None):
         def make(shard: int, shards: int, batch_size: int):
-            part = distribute.shard(split, shard, shards, self.batch_size)
+            part = devices.shard(split, shard, shards, self.batch_size)
             left_out = len(split) - shards * len(part)
             if left_out and shard == 0:
                 print(f"{left_out} of {len(split)} {'training' if training else 'validation'} "
                       f"images left out so that all {shards} workers take the same steps")
             return self._batches(part, training, batch_size, seed)
-        return distribute.datasets(self.strategy, self.batch_size, make)
+        return devices.datasets(self.strategy, self.batch_size, make)
 
     def train_batches(self, seed: int | None = None):
         if self.strategy is not None:
@@ -134,7 +136,7 @@ class ArrayInputs:
     def _crops(self, step: int, ten: bool):
         labels = self._one_hot(self.val)
         for i in range(0, len(self.val_images), step):
-            crops = ondevice.ten_crops(self.val_images[i:i + step], self.image_size)
+            crops = ten_crops(self.val_images[i:i + step], self.image_size)
             yield (crops if ten else crops[:, 4]), labels[i:i + step]  # 4: the centre
 
     def eval_batches(self):
@@ -153,10 +155,54 @@ class ArrayInputs:
             batch = ondevice.ArrayBatches(images[rows], np.zeros((len(rows), 1)), len(rows),
                                           seed=0, **crops)
             return batch[0][0], split.labels[rows]
-        augment = ondevice.Augment(self.image_size, self.augmentation)
+        augment = Augment(self.image_size, self.augmentation)
         return ops.convert_to_numpy(augment(images[rows], training=training)), split.labels[rows]
 
     def eval_images(self, rows: np.ndarray) -> np.ndarray:
         """The centre crops (uint8) of the validation images at ``rows``, in that order."""
-        crops = ondevice.ten_crops(self.val_images[np.asarray(rows)], self.image_size)[:, 4]
+        crops = ten_crops(self.val_images[np.asarray(rows)], self.image_size)[:, 4]
         return np.clip(ops.convert_to_numpy(crops), 0, 255).astype("uint8")
+
+
+def make_inputs(root: Path, train: Split | tuple[np.ndarray, Split],
+                val: Split | tuple[np.ndarray, Split], image_size: int, batch_size: int,
+                augmentation: str = "basic", in_memory: bool = False, cache: bool = False,
+                mixup: float = 0.0, cutmix: float = 0.0, strategy=None
+                ) -> FileInputs | ArrayInputs:
+    """A run's inputs: ``ArrayInputs`` for images already decoded (``(images, split)``,
+    a pack's) or, with ``in_memory``, decoded now (arrays.py) where they fit in memory;
+    else ``FileInputs``, ``cache``d where the decoded images fit."""
+    if isinstance(train, tuple):
+        return ArrayInputs(root, train, val, image_size, batch_size, augmentation, mixup, cutmix)
+    images = len(train) + len(val)
+    if in_memory and fits_in_memory(image_size, images, "--in-memory"):
+        side = resize_size(image_size)
+        return ArrayInputs(root, (arrays.load(train, side), train), (arrays.load(val, side), val),
+                           image_size, batch_size, augmentation, mixup, cutmix)
+    cache = cache and fits_in_memory(image_size, images, "--cache")
+    return FileInputs(root, train, val, image_size, batch_size, augmentation, cache, strategy)
+
+
+def fits_in_memory(image_size: int, images: int, setting: str) -> bool:
+    """Whether ``images`` decoded for ``image_size`` crops (about 1.3 x side^2 x 3 bytes
+    each at the side the crops are taken from) take under half the memory available;
+    if not, it says so, and the files are read every epoch instead."""
+    need = images * 1.3 * 3 * resize_size(image_size) ** 2
+    available = available_memory()
+    if need < available / 2:
+        return True
+    print(f"{setting} left out: the decoded images would take about {need / 1e9:.1f} GB of "
+          f"the {available / 1e9:.1f} GB available; each epoch reads the files")
+    return False
+
+
+def available_memory() -> int:
+    """Bytes of memory available for new data (Linux: MemAvailable, which counts the page
+    cache that can be given back; elsewhere all physical memory)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

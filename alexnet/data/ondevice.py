@@ -1,7 +1,6 @@
-"""In-memory data on the accelerator: batches of uint8 squares, reshuffled each epoch and
-optionally mixed (MixUp, CutMix), and the augmentation as a Keras layer (``Augment``) in
-front of the model, so cropping and flipping run where the model runs (any backend).
-The spec of each augmentation is augment.py's.
+"""In-memory data for the accelerator: batches of uint8 squares, reshuffled each epoch and
+optionally mixed (MixUp, CutMix) where Keras puts tensors, for a training model that
+crops and flips them itself behind ``augment.Augment`` (any backend).
 """
 
 from __future__ import annotations
@@ -11,107 +10,6 @@ import os
 import keras
 import numpy as np
 from keras import ops
-
-from alexnet.data.augment import (
-    EIGENVALUES,
-    EIGENVECTORS,
-    RRC_RATIO,
-    RRC_SCALE,
-    crop_fraction,
-    five_crop_corners,
-    lookup,
-    resize_size,
-)
-
-
-@keras.saving.register_keras_serializable(package="alexnet")
-class Augment(keras.layers.Layer):
-    """uint8 squares (B, S, S, 3) -> float crops (B, image_size, image_size, 3), 0-255,
-    on the accelerator: the training augmentation called ``augmentation`` when training,
-    the centre crop otherwise (no randomness)."""
-
-    def __init__(self, image_size: int, augmentation: str = "basic", seed: int | None = None,
-                 **kwargs):
-        # Models saved before augmentation names came here say crop="random"|"resized".
-        crop, lighting = kwargs.pop("crop", None), kwargs.pop("lighting", 0.0)
-        kwargs.pop("scale", None)
-        if crop is not None:
-            augmentation = "rrc" if crop == "resized" else "paper" if lighting else "basic"
-        super().__init__(**kwargs)
-        self.image_size, self.augmentation, self.seed = image_size, augmentation, seed
-        self.spec = lookup(augmentation)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def call(self, images, training=False):
-        x = ops.cast(images, "float32")
-        size = self.image_size
-        if training and self.spec.crop != "centre":
-            x = ops.image.resize(x, (size, size), antialias=True)
-            x = ops.image.affine_transform(x, self._crop_transforms(ops.shape(x)[0]),
-                                           interpolation="bilinear", fill_mode="reflect")
-            if self.spec.lighting > 0:
-                x = x + self._lighting(ops.shape(x)[0])[:, None, None, :]
-        else:
-            side = resize_size(size)
-            x = ops.image.resize(x, (side, side), antialias=True)
-            offset = (side - size) // 2
-            x = x[:, offset:offset + size, offset:offset + size, :]
-        return x
-
-    def _uniform(self, batch, low=0.0, high=1.0):
-        return keras.random.uniform((batch,), low, high, seed=self.seed_generator)
-
-    def _crop_transforms(self, batch):
-        """Affine maps from output pixels to a random crop window (and its mirror)."""
-        size = float(self.image_size)
-        if self.spec.crop == "resized":
-            area = self._uniform(batch, *RRC_SCALE)
-            log_ratio = self._uniform(batch, *np.log(RRC_RATIO))
-            width = ops.minimum(ops.sqrt(area * ops.exp(log_ratio)), 1.0) * size
-            height = ops.minimum(ops.sqrt(area / ops.exp(log_ratio)), 1.0) * size
-        else:  # an image_size window of the image resized to resize_size(image_size)
-            width = height = ops.full((batch,), size * crop_fraction(self.image_size))
-        left = self._uniform(batch) * (size - width)
-        top = self._uniform(batch) * (size - height)
-        sx, sy = width / size, height / size
-        flip = ops.cast(self._uniform(batch) < 0.5, "float32") * float(self.spec.flip)
-        a0 = sx * (1 - 2 * flip)
-        a2 = left + flip * (size - 1) * sx
-        zeros = ops.zeros_like(sx)
-        return ops.stack([a0, zeros, a2, zeros, sy, top, zeros, zeros], axis=1)
-
-    def _lighting(self, batch):
-        alpha = keras.random.normal((batch, 3), stddev=self.spec.lighting,
-                                    seed=self.seed_generator)
-        return ops.matmul(alpha * np.array(EIGENVALUES, "float32"),
-                          np.array(EIGENVECTORS, "float32").T) * 255.0
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.image_size, self.image_size, 3)
-
-    def get_config(self):
-        return {**super().get_config(), "image_size": self.image_size,
-                "augmentation": self.augmentation, "seed": self.seed}
-
-
-def with_augmentation(net: keras.Model, augmentation: str = "basic",
-                      seed: int | None = None) -> keras.Model:
-    """``net`` behind an ``Augment`` layer: a model that takes uint8 squares of any size,
-    as ``arrays.load`` gives them."""
-    inputs = keras.Input((None, None, 3), dtype="uint8", name="image_uint8")
-    x = Augment(net.input_shape[1], augmentation, seed=seed, name="augment")(inputs)
-    return keras.Model(inputs, net(x), name=net.name)
-
-
-def ten_crops(images, image_size: int):
-    """The paper's ten test crops of uint8 squares, 0-255 floats, (B, 10, size, size, 3):
-    the five of ``five_crop_corners`` in the image resized to ``resize_size(image_size)``,
-    then the same five mirrored."""
-    side = resize_size(image_size)
-    x = ops.image.resize(ops.cast(images, "float32"), (side, side), antialias=True)
-    crops = [x[:, top:top + image_size, left:left + image_size, :]
-             for top, left in five_crop_corners(side - image_size, side - image_size)]
-    return ops.stack(crops + [ops.flip(crop, axis=2) for crop in crops], axis=1)
 
 
 class ArrayBatches(keras.utils.PyDataset):

@@ -28,7 +28,7 @@ from alexnet.data.augment import (
     lookup,
     resize_size,
 )
-from alexnet.data.datasets import Split
+from alexnet.data.splits import Split
 
 SHUFFLE_BUFFER = 4096  # shard records shuffled in memory (JPEGs of some 30 kB at 256 px)
 

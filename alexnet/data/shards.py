@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from alexnet.data import files
-from alexnet.data.datasets import SHARD_MANIFEST, VAL_FOLDERS, Dataset, check_split_settings
+from alexnet.data.datasets import SHARD_MANIFEST, VAL_FOLDERS, Dataset
+from alexnet.data.splits import check_split_settings
 
 MANIFEST = SHARD_MANIFEST
 FORMAT = "alexnet-tfrecord-1"

@@ -21,8 +21,10 @@ import keras
 import numpy as np
 
 from alexnet import evaluate, runfolder
-from alexnet.data import ondevice, pipeline
-from alexnet.data.datasets import VAL_FOLDERS, Dataset, Split, split_settings
+from alexnet.data import pipeline
+from alexnet.data.augment import ten_crops
+from alexnet.data.datasets import VAL_FOLDERS, Dataset
+from alexnet.data.splits import Split, split_settings
 from alexnet.models.alexnet import build
 
 FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidden layer
@@ -215,7 +217,7 @@ def export_run(run_dir: Path, inputs) -> None:
     def crops(images: np.ndarray, split: Split, count: int) -> tuple[np.ndarray, list]:
         rows = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)
         batches = [keras.ops.convert_to_numpy(
-                       ondevice.ten_crops(images[rows[i:i + 256]], inputs.image_size)[:, 4])
+                       ten_crops(images[rows[i:i + 256]], inputs.image_size)[:, 4])
                    for i in range(0, len(rows), 256)]
         return np.concatenate(batches), [split.files[r] for r in rows]
 

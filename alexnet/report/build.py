@@ -29,7 +29,8 @@ import keras
 import numpy as np
 
 from alexnet.data import augment as augmentation
-from alexnet.data.datasets import Dataset, split_settings
+from alexnet.data.datasets import Dataset
+from alexnet.data.splits import split_settings
 from alexnet.models import DEFAULT_IMAGE_SIZE
 from alexnet.models.summary import count_macs, layer_macs
 from alexnet.report import (

@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from alexnet import plots
 from alexnet.data import pipeline
 from alexnet.data.augment import lookup
-from alexnet.data.datasets import Split
+from alexnet.data.splits import Split
 from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
 from alexnet.report import model_figures as figures
 from alexnet.report import runs

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from alexnet.data.datasets import Dataset, split_settings
+from alexnet.data.datasets import Dataset
+from alexnet.data.splits import split_settings
 from alexnet.report import artifacts, evidence, runs
 from alexnet.report.runs import BASELINE, QUICK, TENTH, points
 from alexnet.runfolder import read_history

@@ -1,3 +1,3 @@
 """Training: ``config`` (TrainConfig and the recipes), ``train`` (the steps), and the tools
-around a run: ``callbacks``, ``resume``, ``optimizer``, ``precision``, ``distribute``,
-``estimate``."""
+around a run: ``devices`` (tf.distribute, precision, XLA), ``optimizer``, ``callbacks``,
+``resume``, ``estimate``."""

@@ -11,8 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from alexnet.data.augment import AUGMENTATIONS
-from alexnet.data.datasets import check_split_settings
+from alexnet.data.splits import check_split_settings
 from alexnet.models import DEFAULT_IMAGE_SIZE, INITS, VARIANTS
 from alexnet.models import check as check_model
 
@@ -20,7 +19,8 @@ SCHEDULES = ("plateau", "cosine")
 STRATEGIES = ("mirrored", "multiworker")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "on", "off")
-CHOICES = {"variant": VARIANTS, "init": INITS, "augmentation": tuple(AUGMENTATIONS),
+CHOICES = {"variant": VARIANTS, "init": INITS,
+           "augmentation": ("basic", "paper", "rrc", "none"),  # data/augment.py's, by name
            "schedule": SCHEDULES, "strategy": STRATEGIES, "precision": PRECISIONS,
            "jit_compile": JIT_COMPILE}
 
@@ -59,8 +59,8 @@ class TrainConfig:
     seed: int = 0
     out: str | None = None          # the run folder; default checkpoints/<run-name>
     strategy: str | None = None     # None (one device) | mirrored | multiworker
-    precision: str = "auto"         # auto: mixed on GPUs and bfloat16 CPUs (precision.py)
-    jit_compile: str = "auto"       # auto | on | off: XLA (precision.py)
+    precision: str = "auto"         # auto: mixed on GPUs and bfloat16 CPUs (devices.py)
+    jit_compile: str = "auto"       # auto | on | off: XLA (devices.py)
     recipe: str | None = None       # the recipe the settings started from, for the record
 
     def __post_init__(self):
@@ -152,6 +152,20 @@ def from_recipe(recipe: str = GPU_RECIPE, **settings) -> TrainConfig:
         raise ValueError(f"unknown recipe {recipe!r}: choose one of {', '.join(RECIPES)}")
     given = {name: value for name, value in settings.items() if value is not None}
     return TrainConfig(**{**RECIPES[recipe], **given, "recipe": recipe})
+
+
+def default_recipe(gpu: bool, settings: dict) -> tuple[str, dict, str]:
+    """What ``train`` runs without --recipe: ``modern`` on a machine with a GPU, ``quick``
+    without, with ``settings`` over it, and a note for the user. ``quick`` holds the images
+    in memory, which a --strategy cannot share out (its replicas read files through
+    tf.data): given a --strategy and no --in-memory, the recipe reads the files instead."""
+    recipe = GPU_RECIPE if gpu else CPU_RECIPE
+    if (settings.get("strategy") and settings.get("in_memory") is None
+            and RECIPES[recipe].get("in_memory")):
+        return recipe, {**settings, "in_memory": False}, (
+            f"; reading the files, not holding them in memory: --strategy "
+            f"{settings['strategy']} shares them out")
+    return recipe, settings, ""
 
 
 def fields() -> set[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -25,23 +24,16 @@ from pathlib import Path
 import keras
 
 from alexnet import evaluate, plots, runfolder
-from alexnet.data import arrays, download, ondevice
-from alexnet.data.augment import resize_size
-from alexnet.data.datasets import Dataset
+from alexnet.data import arrays
+from alexnet.data.augment import with_augmentation
+from alexnet.data.datasets import Dataset, locate
 from alexnet.data.files import report
-from alexnet.data.inputs import ArrayInputs, FileInputs
+from alexnet.data.inputs import ArrayInputs, FileInputs, make_inputs
 from alexnet.environment import device_name
 from alexnet.models.alexnet import build
-from alexnet.training import callbacks, precision, resume
+from alexnet.training import callbacks, devices, estimate, resume
 from alexnet.training.config import TrainConfig
 from alexnet.training.optimizer import PaperSGD
-
-try:  # several devices need TensorFlow; training from arrays on JAX does not
-    from alexnet.training import distribute
-except ModuleNotFoundError as missing:
-    if missing.name != "tensorflow":
-        raise
-    distribute = None
 
 
 @dataclass
@@ -53,6 +45,7 @@ class Run:
     write_dir: Path                 # where this process writes (a scratch folder on workers)
     lock: runfolder.Lock | None = None
     first_epoch: int = 0            # epochs already done (a resumed run)
+    made: Path | None = None        # the outermost folder start made, gone if the start fails
     strategy: object = None         # a tf.distribute strategy, or None
     inputs: FileInputs | ArrayInputs | None = None
     model: keras.Model | None = None
@@ -72,18 +65,22 @@ def start(config: TrainConfig, resume_run: bool = False, command: str | None = N
     """The run folder (``config.out``, default ``checkpoints/<variant>-<size>px-<time>``),
     locked against a second trainer; a new run never overwrites an old one, a resumed one
     continues from its last completed epoch. Writes config.json (a resumed run keeps the
-    command that started it)."""
+    command that started it). Should a step before ``fit`` fail, ``abandon`` removes the
+    folders made here."""
     strategy = None
     if config.strategy:
-        strategy = distribute.strategy(config.strategy)  # first: it sets up the cluster
+        strategy = devices.strategy(config.strategy)  # first: it sets up the cluster
         if config.batch_size % strategy.num_replicas_in_sync:
             raise ValueError(f"--batch-size {config.batch_size} does not split evenly across "
                              f"{strategy.num_replicas_in_sync} replicas")
     run_dir = Path(config.out) if config.out else runfolder.default_dir(config.variant,
                                                                         config.image_size)
-    chief = strategy is None or distribute.is_chief(strategy)
-    write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="alexnet-worker-"))
-    lock = runfolder.Lock(write_dir).acquire()
+    if strategy is None or devices.is_chief(strategy):
+        write_dir, made = run_dir, outermost_new(run_dir)
+    else:
+        write_dir = made = Path(tempfile.mkdtemp(prefix="alexnet-worker-"))
+    run = Run(config, run_dir, write_dir, runfolder.Lock(write_dir).acquire(), made=made,
+              strategy=strategy)
     try:
         state = resume.read_state(run_dir)
         if resume_run:
@@ -97,36 +94,55 @@ def start(config: TrainConfig, resume_run: bool = False, command: str | None = N
         elif state is not None or (run_dir / "best.keras").exists():
             raise FileExistsError(f"{run_dir} already holds a run: continue it with "
                                   f"--resume {run_dir}, or choose another --out")
-        first_epoch = state["epoch"] if state else 0
-        keras.utils.set_random_seed(config.seed + first_epoch)  # a resumed run reshuffles anew
+        run.first_epoch = state["epoch"] if state else 0
+        keras.utils.set_random_seed(config.seed + run.first_epoch)  # a resumed run reshuffles
         record = {**dataclasses.asdict(config), "keras_backend": keras.backend.backend(),
                   "optimizer": "PaperSGD", "machine": device_name(), "command": command}
         if resume_run:
             record = {**saved, **record}  # keeps the classes and the dataset root
         runfolder.save_config(write_dir, record)
     except BaseException:
-        lock.release()
+        abandon(run)
         raise
-    return Run(config, run_dir, write_dir, lock, first_epoch, strategy)
+    return run
+
+
+def outermost_new(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet (None: all do)."""
+    new = None
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return new
+        new = path
+    return new
+
+
+def abandon(run: Run) -> None:
+    """Unlocks a run whose start or a step before ``fit`` failed, and removes the folders
+    that ``start`` made: a wrong --data or a bad setting leaves nothing behind."""
+    run.lock.release()
+    if run.made is not None:
+        shutil.rmtree(run.made, ignore_errors=True)
 
 
 def load_data(run: Run) -> FileInputs | ArrayInputs:
-    """The run's training and validation images: a packed ``.npz`` or ``in_memory`` give
-    ``ArrayInputs``, other datasets ``FileInputs``. Records the classes and the dataset
-    root in config.json; a resumed run must see the classes it was trained on."""
+    """The run's training and validation images (``inputs.make_inputs``): a packed
+    ``.npz`` or ``in_memory`` give ``ArrayInputs``, other datasets ``FileInputs``. Records
+    the classes and the dataset root in config.json; a resumed run must see the classes
+    it was trained on."""
     config = run.config
     if str(config.data).endswith(".npz"):
         unpacked = arrays.unpack(Path(config.data))
         root, train, val = Path(config.data), unpacked["train"], unpacked["val"]
-        split = train[1]
+        split, val_split = train[1], val[1]
     else:
-        root = download.locate(config.data)
+        root = locate(config.data)
         # the run's seed, not a resumed epoch's: a resumed run holds out the same images
         train, val = Dataset.open(root).splits(config.limit, config.val_dir,
                                                config.validation_split, config.seed)
         if config.train_fraction is not None:
             train = train.fraction(config.train_fraction, config.seed)
-        split = train
+        split, val_split = train, val
     saved = runfolder.load_config(run.write_dir)
     if saved.get("class_names") not in (None, split.class_names):
         raise ValueError(f"{run.run_dir}: its checkpoints have {len(saved['class_names'])} "
@@ -134,60 +150,23 @@ def load_data(run: Run) -> FileInputs | ArrayInputs:
     runfolder.save_config(run.write_dir, {**saved, "class_names": split.class_names,
                                           "dataset_root": str(root)})
     print(f"Data: {len(split)} training images of {len(split.class_names)} classes in {root}; "
-          f"validation: {len(val[1] if isinstance(val, tuple) else val)} images from "
-          f"{(val[1] if isinstance(val, tuple) else val).source or 'the pack'}")
-    images = len(split) + len(val[1] if isinstance(val, tuple) else val)
-    if isinstance(train, tuple):
-        run.inputs = ArrayInputs(root, train, val, config.image_size, config.batch_size,
-                                 config.augmentation, config.mixup, config.cutmix)
-    elif config.in_memory and fits_in_memory(config.image_size, images, "--in-memory"):
-        side = resize_size(config.image_size)
-        run.inputs = ArrayInputs(root, (arrays.load(train, side), train),
-                                 (arrays.load(val, side), val), config.image_size,
-                                 config.batch_size, config.augmentation, config.mixup,
-                                 config.cutmix)
-    else:
-        cache = config.cache and fits_in_memory(config.image_size, images, "--cache")
-        run.inputs = FileInputs(root, train, val, config.image_size, config.batch_size,
-                                config.augmentation, cache, run.strategy)
+          f"validation: {len(val_split)} images from {val_split.source or 'the pack'}")
+    run.inputs = make_inputs(root, train, val, config.image_size, config.batch_size,
+                             config.augmentation, config.in_memory, config.cache,
+                             config.mixup, config.cutmix, run.strategy)
     return run.inputs
-
-
-def fits_in_memory(image_size: int, images: int, setting: str) -> bool:
-    """Whether ``images`` decoded for ``image_size`` crops (about 1.3 x side^2 x 3 bytes
-    each at the side the crops are taken from) take under half the memory available;
-    if not, it says so, and the files are read every epoch instead."""
-    need = images * 1.3 * 3 * resize_size(image_size) ** 2
-    available = available_memory()
-    if need < available / 2:
-        return True
-    print(f"{setting} left out: the decoded images would take about {need / 1e9:.1f} GB of "
-          f"the {available / 1e9:.1f} GB available; each epoch reads the files")
-    return False
-
-
-def available_memory() -> int:
-    """Bytes of memory available for new data (Linux: MemAvailable, which counts the page
-    cache that can be given back; elsewhere all physical memory)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def build_model(run: Run) -> keras.Model:
     """The variant of the config (models/alexnet.py); for in-memory data augmented on the
-    device, behind ``ondevice.Augment``."""
+    device, behind ``augment.Augment``."""
     config = run.config
-    precision.set_precision(config.precision)  # before building: layers take the policy
+    devices.set_precision(config.precision)  # before building: layers take the policy
     with run.scope():
         net = build(config.variant, len(run.inputs.class_names), config.image_size,
                     init=config.init, dropout=config.dropout)
         if isinstance(run.inputs, ArrayInputs) and not run.inputs.host_crops:
-            net = ondevice.with_augmentation(net, config.augmentation, seed=config.seed)
+            net = with_augmentation(net, config.augmentation, seed=config.seed)
     run.model = net
     return net
 
@@ -221,7 +200,7 @@ def compile_network(net: keras.Model, config: TrainConfig, steps_per_epoch: int,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
                  keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
-        jit_compile=precision.resolve_jit_compile(config.jit_compile))
+        jit_compile=devices.resolve_jit_compile(config.jit_compile))
     return net
 
 
@@ -234,9 +213,13 @@ def make_callbacks(run: Run, chosen: list[keras.callbacks.Callback] | None = Non
     return run.callbacks
 
 
-def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
+def fit(run: Run, verbose: int | str = 2, estimate_first: bool = False
+        ) -> keras.callbacks.History:
     """``model.fit`` on the training batches, validating every epoch; continues from the
-    run's last completed epoch if it has one. ``verbose=2``: a line an epoch."""
+    run's last completed epoch if it has one. ``verbose=2``: a line an epoch.
+    ``estimate_first``: print the expected time first, from a few timed steps (estimate.py)."""
+    if estimate_first:
+        print(estimate.time_steps(run))
     replicas = run.strategy.num_replicas_in_sync if run.strategy else 1
     print(f"Training {run.model.name} on {len(run.inputs.train)} images, {replicas} "
           f"replica(s); run folder {run.run_dir}")
@@ -291,6 +274,10 @@ def train(config: TrainConfig, resume_run: bool = False, command: str | None = N
         build_model(run)
         compile_model(run)
         make_callbacks(run)
+    except BaseException:
+        abandon(run)
+        raise
+    try:
         fit(run)
     except BaseException:
         run.lock.release()

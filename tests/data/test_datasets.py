@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet.data.datasets import IMAGE_EXTENSIONS, Dataset
-from alexnet.data.ilsvrc import DatasetNotFoundError, display_names
+from alexnet.data.datasets import IMAGE_EXTENSIONS, Dataset, DatasetNotFoundError
+from alexnet.data.ilsvrc import display_names
 from conftest import write_image
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alexnet.data import download
-from alexnet.data.datasets import Dataset
-from alexnet.data.ilsvrc import DatasetNotFoundError
+from alexnet.data import datasets
+from alexnet.data.datasets import Dataset, DatasetNotFoundError
 from conftest import write_image
 
 
@@ -21,24 +20,24 @@ def test_locate_order_explicit_then_env_then_data_dir(tmp_path, monkeypatch):
     for root in (env_copy, local_copy, explicit):
         (root / "train").mkdir(parents=True)
     monkeypatch.setenv("ALEXNET_DATA", str(tmp_path / "env"))
-    assert download.locate(str(explicit), data_dir=tmp_path / "local") == explicit
-    assert download.locate("imagenette", data_dir=tmp_path / "local") == env_copy
+    assert datasets.locate(str(explicit), data_dir=tmp_path / "local") == explicit
+    assert datasets.locate("imagenette", data_dir=tmp_path / "local") == env_copy
     monkeypatch.delenv("ALEXNET_DATA")
-    assert download.locate("imagenette", data_dir=tmp_path / "local") == local_copy
+    assert datasets.locate("imagenette", data_dir=tmp_path / "local") == local_copy
 
 
 def test_the_default_data_dir_is_data_where_the_command_runs(tmp_path, monkeypatch):
-    assert download.DATA_DIR == Path("data")
+    assert datasets.DATA_DIR == Path("data")
     (tmp_path / "data" / "imagenette" / "train").mkdir(parents=True)
     monkeypatch.delenv("ALEXNET_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert download.locate("imagenette", download=False).resolve() == (
+    assert datasets.locate("imagenette", download=False).resolve() == (
         tmp_path / "data" / "imagenette")
 
 
 def test_missing_explicit_path_is_a_clear_error(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="no such folder"):
-        download.locate(str(tmp_path / "nope"))
+        datasets.locate(str(tmp_path / "nope"))
 
 
 @pytest.fixture
@@ -71,8 +70,8 @@ def archive_server(tmp_path):
 def test_download_unpacks_into_data_dir(archive_server, tmp_path, monkeypatch):
     url, md5 = archive_server
     monkeypatch.delenv("ALEXNET_DATA", raising=False)
-    monkeypatch.setitem(download.DOWNLOADS, "imagenette", (url, md5))
-    root = download.locate("imagenette", data_dir=tmp_path / "data")
+    monkeypatch.setitem(datasets.DOWNLOADS, "imagenette", (url, md5))
+    root = datasets.locate("imagenette", data_dir=tmp_path / "data")
     assert root == tmp_path / "data" / "imagenette"
     train, val = Dataset.open(root).splits()
     assert train.class_names == ["n01", "n02"] and len(val) == 2
@@ -82,17 +81,17 @@ def test_download_with_wrong_checksum_fails_and_leaves_nothing(archive_server, t
                                                                monkeypatch):
     url, _ = archive_server
     monkeypatch.delenv("ALEXNET_DATA", raising=False)
-    monkeypatch.setitem(download.DOWNLOADS, "imagenette", (url, "0" * 32))
+    monkeypatch.setitem(datasets.DOWNLOADS, "imagenette", (url, "0" * 32))
     with pytest.raises(DatasetNotFoundError, match="download failed"):
-        download.locate("imagenette", data_dir=tmp_path / "data")
+        datasets.locate("imagenette", data_dir=tmp_path / "data")
     assert not (tmp_path / "data" / "imagenette").exists()
 
 
 def test_offline_error_names_all_three_ways(tmp_path, monkeypatch):
     monkeypatch.delenv("ALEXNET_DATA", raising=False)
-    monkeypatch.setitem(download.DOWNLOADS, "imagenette", ("http://127.0.0.1:9/none.tgz", None))
+    monkeypatch.setitem(datasets.DOWNLOADS, "imagenette", ("http://127.0.0.1:9/none.tgz", None))
     with pytest.raises(DatasetNotFoundError) as error:
-        download.locate("imagenette", data_dir=tmp_path / "data")
+        datasets.locate("imagenette", data_dir=tmp_path / "data")
     message = str(error.value)
     assert "--data PATH" in message and "ALEXNET_DATA" in message
     assert str(tmp_path / "data" / "imagenette") in message

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from alexnet.data import files, pipeline
-from alexnet.data.datasets import Dataset, Split
+from alexnet.data.datasets import Dataset
+from alexnet.data.splits import Split
 from conftest import huge_header_jpeg
 
 GOOD = ("good.JPEG", "grey.JPEG", "cmyk.JPEG", "png.JPEG")

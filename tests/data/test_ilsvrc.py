@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet.data.datasets import Dataset, Split
-from alexnet.data.ilsvrc import DatasetNotFoundError, display_names
+from alexnet.data.datasets import Dataset, DatasetNotFoundError
+from alexnet.data.ilsvrc import display_names
+from alexnet.data.splits import Split
 
 CLASSES = 6  # samples used; each gives 2 train and 2 val images
 
@@ -83,13 +84,14 @@ def check_labels(train: Split, val: Split, samples: dict, truth: dict) -> None:
 @pytest.mark.parametrize("layout", ["folders", "kaggle", "devkit"])
 def test_every_label_in_each_layout(tmp_path, samples, layout):
     truth = build(tmp_path, samples, layout)
-    train, val = Dataset.open(tmp_path).splits()
+    dataset = Dataset.open(tmp_path)
+    train, val = dataset.splits()
     check_labels(train, val, samples, truth)
     assert len(train) == len(val) == 2 * CLASSES
-    words = display_names(val.class_names, val.descriptions)
+    words = display_names(val.class_names, dataset.descriptions)
     expected = [samples[w][1] for w in val.class_names]
     if layout == "folders":  # nothing to name them by
-        assert val.descriptions == {}
+        assert dataset.descriptions == {}
     else:  # the first of the comma-separated words
         assert words == expected
 

@@ -8,8 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet.data import ondevice
-from alexnet.data.ondevice import ArrayBatches, Augment
+from alexnet.data import augment
+from alexnet.data.augment import Augment
+from alexnet.data.ondevice import ArrayBatches
 from alexnet.models.alexnet import build
 
 
@@ -25,7 +26,7 @@ def test_augment_layer_crops_flips_and_is_deterministic_at_inference():
     # none (the ablation): training sees the evaluation crop
     none = Augment(64, "none")
     np.testing.assert_array_equal(np.asarray(none(images, training=True)), c)
-    crops = np.asarray(ondevice.ten_crops(images, 64))
+    crops = np.asarray(augment.ten_crops(images, 64))
     assert crops.shape == (4, 10, 64, 64, 3)
     np.testing.assert_allclose(crops[:, 5], crops[:, 0, :, ::-1], atol=1e-5)
     np.testing.assert_allclose(crops[:, 4], c, atol=1e-4)  # the fifth is the centre crop
@@ -35,7 +36,7 @@ def test_with_augmentation_takes_uint8_squares_of_any_size():
     """The training model of in-memory data: uint8 squares in, the network's softmax
     out, the network (raw pixels in) inside under its own name."""
     net = build("bn", 3, 63)
-    model = ondevice.with_augmentation(net, "basic", seed=0)
+    model = augment.with_augmentation(net, "basic", seed=0)
     assert model.input.dtype == "uint8" and model.input_shape == (None, None, None, 3)
     assert isinstance(model.get_layer("augment"), Augment)
     assert model.get_layer(net.name) is net and model.name == net.name

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from alexnet.__main__ import main
-from alexnet.data.datasets import Dataset, Split, split_settings
-from alexnet.data.ilsvrc import DatasetNotFoundError
+from alexnet.data.datasets import Dataset, DatasetNotFoundError
+from alexnet.data.splits import Split, split_settings
 from conftest import write_image
 
 CLASSES = ("cat", "dog", "eel")

@@ -9,7 +9,7 @@ import pytest
 
 from alexnet.models import MAX_IMAGE_SIZE
 from alexnet.training import config as settings
-from alexnet.training.config import RECIPES, TrainConfig, check, from_recipe
+from alexnet.training.config import RECIPES, TrainConfig, check, default_recipe, from_recipe
 
 
 def test_the_defaults_are_the_modern_recipe():
@@ -74,3 +74,20 @@ def test_the_check_is_one_function_for_all_callers():
         check(config)
     assert TrainConfig(data="pack.npz").in_memory_arrays  # a pack is always in memory
     assert not TrainConfig().in_memory_arrays
+
+
+def test_without_a_recipe_the_machine_chooses_and_a_strategy_reads_files():
+    """`train` without --recipe: modern with a GPU, quick without. quick holds the images
+    in memory, which --strategy cannot share out: with a strategy (and no --in-memory)
+    it reads the files instead, and says so; asked for both, the check refuses."""
+    assert default_recipe(True, {}) == ("modern", {}, "")
+    assert default_recipe(False, {"epochs": 3}) == ("quick", {"epochs": 3}, "")
+    recipe, settings, note = default_recipe(False, {"strategy": "mirrored"})
+    config = from_recipe(recipe, **settings)
+    assert (config.recipe, config.strategy, config.in_memory) == ("quick", "mirrored", False)
+    assert "--strategy mirrored" in note
+    assert default_recipe(True, {"strategy": "mirrored"}) == (
+        "modern", {"strategy": "mirrored"}, "")
+    recipe, settings, _ = default_recipe(False, {"strategy": "mirrored", "in_memory": True})
+    with pytest.raises(ValueError, match="drop --in-memory"):
+        from_recipe(recipe, **settings)

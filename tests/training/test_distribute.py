@@ -32,10 +32,10 @@ name, run, out = sys.argv[1:]
 if name == "mirrored":  # two logical CPUs, before TensorFlow starts
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from alexnet.training import distribute, train
+from alexnet.training import devices, train
 from alexnet.training.callbacks import run_callbacks
 from alexnet.training.config import TrainConfig
-strategy = distribute.strategy(None if name == "single" else name)
+strategy = devices.strategy(None if name == "single" else name)
 import keras, numpy as np
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,10 +46,10 @@ y = np.eye(6, dtype="float32")[rng.integers(0, 6, 96)]
 def make(shard, shards, batch_size):  # worker k of n takes every n-th example
     part = (x[shard::shards], y[shard::shards])
     return tf.data.Dataset.from_tensor_slices(part).batch(batch_size)
-data = distribute.datasets(strategy, 16, make)
+data = devices.datasets(strategy, 16, make)
 config = TrainConfig(lr=0.05, patience=10, batch_size=16)  # 6 steps an epoch
-chief = distribute.is_chief(strategy)
-write_dir = Path(run) if chief else Path(run + "-scratch-" + str(distribute.worker(strategy)[0]))
+chief = devices.is_chief(strategy)
+write_dir = Path(run) if chief else Path(run + "-scratch-" + str(devices.worker(strategy)[0]))
 
 def fit(epochs):
     with strategy.scope():

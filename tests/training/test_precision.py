@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 import pytest
 
-from alexnet.training import precision
+from alexnet.training import devices
 from alexnet.training.config import TrainConfig
 from conftest import compiled
 
@@ -16,23 +16,23 @@ from conftest import compiled
     ((6, 1), False, "float32"), ((7, 5), False, "mixed_float16"),
     ((8, 0), False, "mixed_bfloat16"), ((9, 0), True, "mixed_bfloat16")])
 def test_auto_precision_follows_the_hardware(monkeypatch, gpu, bfloat16_cpu, expected):
-    monkeypatch.setattr(precision, "gpu_capability", lambda: gpu)
-    monkeypatch.setattr(precision, "cpu_has_bfloat16", lambda: bfloat16_cpu)
-    assert precision.resolve_precision("auto") == expected
-    assert precision.resolve_precision("float32") == "float32"  # a choice is kept
+    monkeypatch.setattr(devices, "gpu_capability", lambda: gpu)
+    monkeypatch.setattr(devices, "cpu_has_bfloat16", lambda: bfloat16_cpu)
+    assert devices.resolve_precision("auto") == expected
+    assert devices.resolve_precision("float32") == "float32"  # a choice is kept
 
 
 def test_precision_and_xla_settings():
-    if precision.gpu_capability() is None:  # this machine, as auto sees it
-        assert precision.resolve_precision("auto") == (
-            "mixed_bfloat16" if precision.cpu_has_bfloat16() else "float32")
-    assert precision.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    settings = [precision.resolve_jit_compile(s) for s in ("auto", "on", "off")]
+    if devices.gpu_capability() is None:  # this machine, as auto sees it
+        assert devices.resolve_precision("auto") == (
+            "mixed_bfloat16" if devices.cpu_has_bfloat16() else "float32")
+    assert devices.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    settings = [devices.resolve_jit_compile(s) for s in ("auto", "on", "off")]
     assert settings == ["auto", True, False]
     with pytest.raises(ValueError, match="--precision 'fp8'"):
-        precision.resolve_precision("fp8")
+        devices.resolve_precision("fp8")
     with pytest.raises(ValueError, match="--jit-compile 'yes'"):
-        precision.resolve_jit_compile("yes")
+        devices.resolve_jit_compile("yes")
     with pytest.raises(ValueError, match="--precision 'fp8'"):
         TrainConfig(precision="fp8")
     with pytest.raises(ValueError, match="--jit-compile 'yes'"):
@@ -41,10 +41,10 @@ def test_precision_and_xla_settings():
 
 def test_set_precision_sets_the_global_policy():
     try:
-        assert precision.set_precision("mixed_bfloat16") == "mixed_bfloat16"
+        assert devices.set_precision("mixed_bfloat16") == "mixed_bfloat16"
         layer = keras.layers.Dense(2)
     finally:
-        precision.set_precision("float32")
+        devices.set_precision("float32")
     assert (layer.compute_dtype, layer.variable_dtype) == ("bfloat16", "float32")
     assert keras.layers.Dense(2).compute_dtype == "float32"
 

@@ -16,8 +16,8 @@ import pytest
 
 from alexnet import runfolder
 from alexnet.data import pipeline
+from alexnet.data.augment import Augment
 from alexnet.data.datasets import Dataset
-from alexnet.data.ondevice import Augment
 from alexnet.training import resume, train
 from alexnet.training.config import TrainConfig, from_recipe
 from alexnet.training.optimizer import PaperSGD
