@@ -40,7 +40,10 @@ def curve(run_dir: Path) -> dict:
     return {"run": str(run_dir), "recipe": config.get("recipe"), "seed": config.get("seed"),
             "image_size": config.get("image_size"), "machine": config.get("machine"),
             "command": config.get("command"), "minutes": minutes,
-            "val_top1": [float(row["val_accuracy"]) for row in rows], "best_top1": final}
+            "val_top1": [float(row["val_accuracy"]) for row in rows], "best_top1": final,
+            # what the timed steps before training expected (estimate.py), if recorded
+            "estimated_minutes": (round(len(rows) * config["estimate"]["epoch_seconds"] / 60, 3)
+                                  if "estimate" in config else None)}
 
 
 def train(recipe: str, seed: int, data: str, image_size: int | None, out: Path) -> Path:
@@ -103,8 +106,11 @@ def main(argv: list[str] | None = None) -> Path:
         (args.out / f"{folder.name}.json").write_text(json.dumps(record, indent=1) + "\n")
         curves.append(record)
         last = record["minutes"][-1]
+        expected = record["estimated_minutes"]
         print(f"{folder.name}: {record['best_top1'] or max(record['val_top1']):.1%} top-1 "
-              f"after {last:.1f} min ({len(record['minutes'])} epochs)")
+              f"after {last:.1f} min ({len(record['minutes'])} epochs)"
+              + (f"; estimated {expected:.1f} min ({expected / last - 1:+.0%})"
+                 if expected else ""))
     path = args.out / f"{args.name}.png"
     plot(curves, path, args.target)
     print(f"Wrote {path}")

@@ -3,14 +3,18 @@ inputs, then everything put back as it was.
 
 The steps run through the run's input pipeline, so the figure includes decoding and
 augmentation, which on a CPU share the cores with the network. The first step of each
-kind is not timed: it traces the step function (which ``fit`` then reuses).
+kind is not timed: it traces the step function (which ``fit`` then reuses). The estimate
+is kept in the run's config.json (``estimate``), so that every run can be held against
+its own epochs' times (benchmarks/time_to_accuracy.py prints both).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from alexnet import runfolder
 
 
 @dataclass
@@ -82,7 +86,11 @@ def time_steps(run, steps: int = 4) -> Estimate:
         for variable, value in saved:
             variable.assign(value)
         net.reset_metrics()
-    return Estimate(step_seconds, val_seconds,
-                    steps_per_epoch=math.ceil(len(inputs.train) / run.config.batch_size),
-                    val_steps=math.ceil(len(inputs.val) / inputs.val_batch_size),
-                    epochs=max(0, run.config.epochs - run.first_epoch))
+    timed = Estimate(step_seconds, val_seconds,
+                     steps_per_epoch=math.ceil(len(inputs.train) / run.config.batch_size),
+                     val_steps=math.ceil(len(inputs.val) / inputs.val_batch_size),
+                     epochs=max(0, run.config.epochs - run.first_epoch))
+    saved = runfolder.load_config(run.write_dir)
+    runfolder.save_config(run.write_dir, {**saved, "estimate": {
+        **asdict(timed), "epoch_seconds": round(timed.epoch_seconds, 2)}})
+    return timed

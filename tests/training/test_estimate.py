@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from alexnet.training import estimate, train
@@ -25,6 +27,11 @@ def test_timed_steps_leave_weights_and_optimizer_as_they_were(imagenette_like, t
         assert timed.step_seconds > 0 and timed.val_step_seconds > 0
         assert (timed.steps_per_epoch, timed.val_steps, timed.epochs) == (5, 5, 3)
         assert timed.total_seconds == 3 * timed.epoch_seconds
+        # kept in config.json beside the settings, to be held against the epochs' times
+        saved = json.loads((run.run_dir / "config.json").read_text())
+        assert saved["estimate"]["step_seconds"] == timed.step_seconds
+        assert saved["estimate"]["epoch_seconds"] == round(timed.epoch_seconds, 2)
+        assert saved["class_names"] and saved["lr"] == config.lr  # the rest kept
         train.fit(run, verbose=0)  # training goes on from the untouched state
     finally:
         run.lock.release()
