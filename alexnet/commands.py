@@ -17,7 +17,7 @@ from alexnet.data.splits import split_settings
 from alexnet.environment import gpu_capability
 from alexnet.models import port, summary
 from alexnet.models.alexnet import build
-from alexnet.training import train
+from alexnet.training import estimate, train
 from alexnet.training.config import CPU_RECIPE, default_recipe, from_recipe
 from alexnet.training.resume import resume_changes, resume_config
 
@@ -43,12 +43,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         train.build_model(run)
         train.compile_model(run)
         train.make_callbacks(run)
+        if args.estimate and run.strategy is None and not args.resume:
+            print(estimate.time_steps(run))
     except BaseException:
         train.abandon(run)  # a failed start leaves no run folder behind
         raise
     try:
-        train.fit(run, estimate_first=args.estimate and run.strategy is None
-                  and not args.resume)
+        train.fit(run)
     except BaseException:
         run.lock.release()
         raise

@@ -203,11 +203,10 @@ def _free_models():
 def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list:
     """``python -m alexnet train`` in-process with its training steps stubbed: the
     returned list gets the TrainConfig that ``train.start`` was given, then the name of
-    each later step as it is called (``fit``, ...), ``estimate`` before ``fit`` when
-    ``fit`` is asked to estimate first."""
+    each later step as it is called (``estimate``, ``fit``, ...)."""
     from types import SimpleNamespace
 
-    from alexnet.training import train
+    from alexnet.training import estimate, train
 
     calls = [] if calls is None else calls
     run = SimpleNamespace(run_dir=run_dir, strategy=None,
@@ -217,12 +216,11 @@ def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list
         calls.append(config)
         return run
 
-    def step(*_, name: str, estimate_first: bool = False, **__):
-        if estimate_first:  # fit's first act when asked: the time estimate
-            calls.append("estimate")
+    def step(*_, name: str, **__):
         calls.append(name)
 
     monkeypatch.setattr(train, "start", start)
+    monkeypatch.setattr(estimate, "time_steps", lambda *_: calls.append("estimate") or "")
     for name in ("load_data", "build_model", "compile_model", "make_callbacks", "fit",
                  "finish"):
         monkeypatch.setattr(train, name, lambda *args, name=name, **kw: step(*args, name=name,

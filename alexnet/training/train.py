@@ -31,7 +31,7 @@ from alexnet.data.files import report
 from alexnet.data.inputs import ArrayInputs, FileInputs, make_inputs
 from alexnet.environment import device_name
 from alexnet.models.alexnet import build
-from alexnet.training import callbacks, devices, estimate, resume
+from alexnet.training import callbacks, devices, resume
 from alexnet.training.config import TrainConfig
 from alexnet.training.optimizer import PaperSGD
 
@@ -213,13 +213,9 @@ def make_callbacks(run: Run, chosen: list[keras.callbacks.Callback] | None = Non
     return run.callbacks
 
 
-def fit(run: Run, verbose: int | str = 2, estimate_first: bool = False
-        ) -> keras.callbacks.History:
+def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
     """``model.fit`` on the training batches, validating every epoch; continues from the
-    run's last completed epoch if it has one. ``verbose=2``: a line an epoch.
-    ``estimate_first``: print the expected time first, from a few timed steps (estimate.py)."""
-    if estimate_first:
-        print(estimate.time_steps(run))
+    run's last completed epoch if it has one. ``verbose=2``: a line an epoch."""
     replicas = run.strategy.num_replicas_in_sync if run.strategy else 1
     print(f"Training {run.model.name} on {len(run.inputs.train)} images, {replicas} "
           f"replica(s); run folder {run.run_dir}")
