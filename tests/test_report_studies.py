@@ -95,6 +95,7 @@ def test_quick_seeds_and_their_medians(tmp_path):
     seed1 = record["rows"][1]
     assert (seed1["minutes"], seed1["top1"], seed1["ten_top1"], seed1["epochs"]) == (
         "11.0", "75.0", "77.0", "2")
+    assert seed1["command"] == f"python -m alexnet train --out {QUICK}-seed1"  # as recorded
     assert record["machine"] == "Intel Xeon, 2 cores" and len(found) == 3
 
     write_run(tmp_path / f"{QUICK}-seed0", seed=0, top1=0.70, seconds=(300, 300))

@@ -161,7 +161,8 @@ def quick(results_dir: Path, notes: list[str]) -> tuple[dict, dict]:
                      "minutes": f"{took:.1f}" if took is not None else None,
                      "top1": centre, "top5": top5, "ten_top1": ten,
                      "epochs": str(len(run["history"]["epoch"])),
-                     "machine": runs.machine(run["config"])})
+                     "machine": runs.machine(run["config"]),
+                     "command": run["config"].get("command")})
         found[folder] = run["history"]
         if source == "cli":
             cli.append((took, run["metrics"]))
