@@ -1,6 +1,6 @@
 """The command line's commands: ``python -m alexnet COMMAND`` runs ``cmd_COMMAND`` with the
-arguments ``__main__.py`` parsed. ``train`` walks training/train.py's steps in the order
-the notebook's cells do."""
+arguments ``__main__.py`` parsed. ``train`` runs ``training.train.train``, which walks the
+steps in the order the notebook's cells do."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from alexnet.data.splits import split_settings
 from alexnet.environment import gpu_capability
 from alexnet.models import port, summary
 from alexnet.models.alexnet import build
-from alexnet.training import estimate, train
+from alexnet.training import train
 from alexnet.training.config import CPU_RECIPE, default_recipe, from_recipe
 from alexnet.training.resume import resume_changes, resume_config
 
@@ -36,28 +36,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         config = from_recipe(recipe, **options)
     else:
         config = from_recipe(args.recipe, **options)
-    run = train.start(config, resume_run=bool(args.resume),
+    run = train.train(config, resume_run=bool(args.resume),
+                      estimate=args.estimate and not args.resume,  # timed once, at first
                       command=shlex.join(["python", "-m", "alexnet", *args.argv]))
-    try:
-        train.load_data(run)
-        train.build_model(run)
-        train.compile_model(run)
-        train.make_callbacks(run)
-        if args.estimate and run.strategy is None and not args.resume:
-            print(estimate.time_steps(run))
-    except BaseException:
-        train.abandon(run)  # a failed start leaves no run folder behind
-        raise
-    try:
-        train.fit(run)
-    except BaseException:
-        run.lock.release()
-        raise
-    metrics = train.finish(run)
-    if metrics is None:  # a multi-worker worker other than the chief
+    if run.metrics is None:  # a multi-worker worker other than the chief
         print(f"Worker done; the chief writes {run.run_dir}")
     else:
-        print(f"Run folder: {run.run_dir}\n{evaluate.summary(metrics)}")
+        print(f"Run folder: {run.run_dir}\n{evaluate.summary(run.metrics)}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

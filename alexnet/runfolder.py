@@ -29,7 +29,6 @@ import numpy as np
 
 from alexnet.data import augment  # noqa: F401  registers Augment: --in-memory models load
 from alexnet.models.alexnet import preprocessing
-from alexnet.training import optimizer  # noqa: F401  registers PaperSGD: compiled models load
 
 TMP = ".tmp"  # marks a file being written (before any .keras/.h5 suffix)
 LOCK = ".lock"
@@ -38,6 +37,12 @@ CHECKPOINT_DIR = Path("checkpoints")  # relative to where the command runs
 
 def default_dir(variant: str, image_size: int) -> Path:
     return CHECKPOINT_DIR / f"{variant}-{image_size}px-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def outermost_new(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet (None: all do)."""
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    return missing[-1] if missing else None
 
 
 def commit(tmp: Path, final: Path) -> None:

@@ -73,9 +73,9 @@ from IPython.display import Markdown
 
 from alexnet import evaluate, features, plots, reading, runfolder
 from alexnet.models.summary import comparison_table, compare_variants
-from alexnet.training import estimate, train
+from alexnet.training import train
 from alexnet.training.config import from_recipe
-from alexnet.training.optimizer import PaperSGD
+from alexnet.training.train import PaperSGD
 
 plt.rcParams["figure.dpi"] = 72
 config = from_recipe(RECIPE, data=DATA, epochs=EPOCHS, image_size=IMAGE_SIZE,
@@ -163,14 +163,16 @@ plots.schedule(schedule, steps_per_epoch, config.epochs);"""),
 `ModelCheckpoint`는 검증 정확도가 가장 높은 모델을 `best.keras`로 저장하고,
 `EarlyStopping`은 검증 정확도가 `patience` 에폭 동안 나아지지 않으면 학습을 멈추고 가장
 좋은 가중치로 되돌린다. `train.make_callbacks`는 여기에 명령줄과 같은 실행용 콜백을 더한다:
-에폭 시간 기록, 손실이 NaN이 되면 멈추기(Keras의 `TerminateOnNaN`), TensorBoard 로그, 그리고
-매 에폭 가중치와 최적화기 상태를 `state/`에 저장해 중단된 학습을 이어 가게 하는 재개 상태.
+학습 몇 단계 만에 전체 시간을 재어 알려 주는 시간 추정(`TimeEstimate`), 에폭 시간 기록, 손실이
+NaN이 되면 멈추기(Keras의 `TerminateOnNaN`), TensorBoard 로그, 그리고 매 에폭 가중치와
+최적화기 상태를 `state/`에 저장해 중단된 학습을 이어 가게 하는 재개 상태.
 
 `ModelCheckpoint` keeps the model with the best validation accuracy as `best.keras`;
 `EarlyStopping` stops when validation accuracy has not improved for `patience` epochs and
 restores the best weights. `train.make_callbacks` adds the run's own, as on the command line:
-epoch times, a stop on a NaN loss (Keras' `TerminateOnNaN`), TensorBoard logs, and the resume
-state that lets a killed run continue from its last epoch."""),
+the run's time, measured a few steps in (`TimeEstimate`), epoch times, a stop on a NaN loss
+(Keras' `TerminateOnNaN`), TensorBoard logs, and the resume state that lets a killed run
+continue from its last epoch."""),
     ("code", """checkpoint = keras.callbacks.ModelCheckpoint(
     run.run_dir / "best.keras", monitor="val_accuracy", mode="max", save_best_only=True)
 early_stopping = keras.callbacks.EarlyStopping(
@@ -181,11 +183,12 @@ if config.schedule == "plateau":  # the paper's recipe: lr / 10 when val_loss st
                                                     patience=config.lr_patience))
 callbacks = train.make_callbacks(run, chosen)
 print("callbacks:", ", ".join(type(callback).__name__ for callback in callbacks))"""),
-    ("md", """얼마나 걸릴까? 이 기계에서 실제 입력으로 몇 단계를 재어 본다(모델은 원래대로
-되돌린다). / How long will it take? A few timed steps on this machine, through the real
-inputs (the model is put back as it was)."""),
-    ("code", """print(estimate.time_steps(run))"""),
-    ("md", """## 5. 학습 / `fit`"""),
+    ("md", """## 5. 학습 / `fit`
+
+얼마나 걸릴까? `TimeEstimate`가 첫 에폭의 몇 단계를 재어 전체 시간을 먼저 알려 준다.
+
+How long will it take? `TimeEstimate` times a few steps of the first epoch and says so
+first."""),
     ("code", """history = net.fit(inputs.train_batches(seed=config.seed),
                   validation_data=inputs.val_batches(), epochs=config.epochs,
                   callbacks=callbacks, verbose=2,  # one line an epoch

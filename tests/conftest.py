@@ -203,24 +203,24 @@ def _free_models():
 def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list:
     """``python -m alexnet train`` in-process with its training steps stubbed: the
     returned list gets the TrainConfig that ``train.start`` was given, then the name of
-    each later step as it is called (``estimate``, ``fit``, ...)."""
+    each later step as it is called (``make_callbacks(estimate)`` where the callbacks
+    include the time estimate, ``fit``, ...)."""
     from types import SimpleNamespace
 
-    from alexnet.training import estimate, train
+    from alexnet.training import train
 
     calls = [] if calls is None else calls
-    run = SimpleNamespace(run_dir=run_dir, strategy=None,
+    run = SimpleNamespace(run_dir=run_dir, strategy=None, metrics=None, made=None,
                           lock=SimpleNamespace(release=lambda: None))
 
     def start(config, resume_run=False, command=None):
         calls.append(config)
         return run
 
-    def step(*_, name: str, **__):
-        calls.append(name)
+    def step(*_, name: str, **options):
+        calls.append(f"{name}(estimate)" if options.get("estimate") else name)
 
     monkeypatch.setattr(train, "start", start)
-    monkeypatch.setattr(estimate, "time_steps", lambda *_: calls.append("estimate") or "")
     for name in ("load_data", "build_model", "compile_model", "make_callbacks", "fit",
                  "finish"):
         monkeypatch.setattr(train, name, lambda *args, name=name, **kw: step(*args, name=name,

@@ -109,7 +109,7 @@ def test_train_without_flags_takes_the_machines_recipe(monkeypatch, tmp_path, ca
                                                        recipe):
     """`python -m alexnet train` alone (README's main job) trains the modern recipe on a
     GPU and the quick one without (the notebook's defaults too), and walks the steps in
-    the notebook's order; its estimate is printed before fit."""
+    the notebook's order, the time estimate among the callbacks."""
     from alexnet import commands
     from alexnet.training import config as settings
 
@@ -117,8 +117,8 @@ def test_train_without_flags_takes_the_machines_recipe(monkeypatch, tmp_path, ca
     monkeypatch.setattr(commands, "gpu_capability", lambda: gpu)
     assert main(["train"]) == 0
     config, *order = calls
-    assert order == ["load_data", "build_model", "compile_model", "make_callbacks",
-                     "estimate", "fit", "finish"]
+    assert order == ["load_data", "build_model", "compile_model", "make_callbacks(estimate)",
+                     "fit", "finish"]
     assert (settings.GPU_RECIPE, settings.CPU_RECIPE) == ("modern", "quick")
     assert config.recipe == recipe and f"Recipe {recipe!r}" in capsys.readouterr().out
     expected = settings.from_recipe(recipe)

@@ -81,10 +81,12 @@ STEPS = ("start", "load_data", "build_model", "compile_model", "make_callbacks",
 
 
 def test_the_notebook_and_the_command_line_walk_the_same_steps():
-    cli = step_calls(inspect.getsource(commands.cmd_train))
-    assert cli == list(STEPS)
-    assert step_calls(code()) == list(STEPS)
+    cli = [node.func.attr for node in ast.walk(ast.parse(inspect.getsource(commands.cmd_train)))
+           if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+           and isinstance(node.func.value, ast.Name) and node.func.value.id == "train"]
+    assert cli == ["train"]  # the command line runs train.train, which walks the steps
     assert step_calls(inspect.getsource(train.train)) == list(STEPS)
+    assert step_calls(code()) == list(STEPS)
 
 
 def namespace_after(cell_marker: str, names: dict) -> dict:

@@ -17,7 +17,7 @@ import pytest
 
 from alexnet import runfolder
 from alexnet.models.alexnet import MEAN, STD, build
-from alexnet.training.optimizer import PaperSGD
+from alexnet.training.train import PaperSGD
 from conftest import PROJECT, outputs_without_alexnet
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from alexnet.models import check, fast
+from alexnet.models import DEFAULT_IMAGE_SIZE, INITS, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, VARIANTS, fast
 from alexnet.models.layers import GroupedConv2D, LocalResponseNormalization
 
 # ImageNet's RGB mean and standard deviation on the 0-255 scale (torchvision's).
@@ -37,6 +37,26 @@ METADATA = {
 # The paper sets these biases to 1 "to accelerate the early stages of learning by
 # providing the ReLUs with positive inputs"; the others to 0.
 PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
+
+
+def check_settings(variant: str, image_size: int | None = None, init: str = "he",
+                   num_classes: int = 10, dropout: float = 0.5) -> int:
+    """Raises a ValueError naming the setting out of bounds; returns the image size
+    (the variant's default for None). The one check, for ``build`` and, before a run
+    makes its folder, ``train.start``."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}: choose one of {', '.join(INITS)}")
+    size = DEFAULT_IMAGE_SIZE[variant] if image_size is None else image_size
+    if not MIN_IMAGE_SIZE[variant] <= size <= MAX_IMAGE_SIZE:
+        raise ValueError(f"--image-size {size}: variant {variant!r} takes "
+                         f"{MIN_IMAGE_SIZE[variant]} to {MAX_IMAGE_SIZE} pixels")
+    if num_classes < 2:
+        raise ValueError(f"{num_classes} class(es): a classifier needs at least 2")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"--dropout {dropout}: must be in [0, 1)")
+    return size
 
 
 def initializers(init: str, name: str) -> tuple:
@@ -85,7 +105,7 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
     def pool(x, name):  # overlapping pooling: 3x3 windows, stride 2
         return layers.MaxPooling2D(3, 2, name=name)(x)
 
-    size = check(variant, image_size, init, num_classes, dropout)
+    size = check_settings(variant, image_size, init, num_classes, dropout)
     inputs = keras.Input((size, size, 3), name="image")
     x = preprocessing()(inputs)
     if variant == "paper":                                                   # at 227 px:

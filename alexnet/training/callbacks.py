@@ -1,8 +1,9 @@
 """The callbacks of a training run, and the list ``fit`` gets.
 
 Keras' own where they do the job (ModelCheckpoint, EarlyStopping, ReduceLROnPlateau,
-TerminateOnNaN, TensorBoard); ours where Keras lacks it: an epoch timer with a time limit,
-a stop when the validation loss is not finite, and the resume state (resume.py).
+TerminateOnNaN, TensorBoard); ours where Keras lacks it: the run's time, estimated a few
+steps in; an epoch timer with a time limit; a stop when the validation loss is not finite;
+a disk-space check; and the resume state (resume.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,76 @@ import keras
 from alexnet import runfolder
 from alexnet.training import resume
 from alexnet.training.config import TrainConfig
+
+
+class TimeEstimate(keras.callbacks.Callback):
+    """Says how long the run will take, a few steps into it, and keeps the figure in
+    config.json (``estimate``) to be held against the epochs' real times
+    (benchmarks/time_to_accuracy.py). Keras' progress bar tells an epoch's time left only
+    at ``verbose=1``; this tells the whole run's, at one line an epoch.
+
+    Timed: before the first epoch, two validation steps after one that traces
+    (``test_on_batch``, which leaves the weights alone); then fit's own training steps
+    after the first ``warmup`` (which trace the step and set up the kernels), so that the
+    figure holds the input pipeline and the callbacks as the epochs will."""
+
+    def __init__(self, inputs, batch_size: int, run_dir: Path, steps: int = 4,
+                 warmup: int = 2):
+        super().__init__()
+        self.val_batches, self.run_dir = inputs.val_batches(), Path(run_dir)
+        self.steps_per_epoch = math.ceil(len(inputs.train) / batch_size)
+        self.val_steps = math.ceil(len(inputs.val) / inputs.val_batch_size)
+        self.first = min(warmup, self.steps_per_epoch - 1)  # the steps timed, in epoch 1
+        self.last = min(self.first + steps, self.steps_per_epoch) - 1
+        self.start = self.first_epoch = self.val_step_seconds = None
+        self.estimate: dict | None = None
+
+    def on_train_begin(self, logs=None):
+        batches = iter(self.val_batches)
+        batch = next(batches)
+        self.model.test_on_batch(*batch[:2])
+        start = time.perf_counter()
+        for _ in range(2):
+            batch = next(batches, batch)  # a single batch is timed again
+            self.model.test_on_batch(*batch[:2])
+        self.val_step_seconds = (time.perf_counter() - start) / 2
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.first_epoch = epoch if self.first_epoch is None else self.first_epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.estimate is None and batch == self.first == 0:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.estimate is not None:
+            return
+        if batch == self.first - 1:
+            self.start = time.perf_counter()
+        if batch == self.last:
+            self.report((time.perf_counter() - self.start) / (self.last - self.first + 1))
+
+    def report(self, step_seconds: float) -> None:
+        epochs = self.params["epochs"] - self.first_epoch
+        epoch = self.steps_per_epoch * step_seconds + self.val_steps * self.val_step_seconds
+        self.estimate = dict(step_seconds=step_seconds, val_step_seconds=self.val_step_seconds,
+                             steps_per_epoch=self.steps_per_epoch, val_steps=self.val_steps,
+                             epochs=epochs, epoch_seconds=round(epoch, 2))
+        print(f"Timed steps: {step_seconds:.2f} s a training step, {self.val_step_seconds:.2f}"
+              f" s a validation step; an epoch ({self.steps_per_epoch} + {self.val_steps} "
+              f"steps) takes about {duration(epoch)}, {epochs} epoch(s) about "
+              f"{duration(epochs * epoch)}.", flush=True)
+        runfolder.save_config(self.run_dir, {**runfolder.load_config(self.run_dir),
+                                             "estimate": self.estimate})
+
+
+def duration(seconds: float) -> str:
+    """'40 s', '12 min' or '3.5 h'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -1,9 +1,10 @@
 """What defines a run: ``TrainConfig``, whose defaults are the ``modern`` recipe, and the
 other recipes as overrides of it. No Keras here: the command line reads the choices.
 
-One plain dataclass serves the command line and the notebook; it is checked once, when
-made, and saved as the run folder's ``config.json`` (runfolder.py). Nothing in the package
-changes a config after it is made.
+One plain dataclass serves the command line and the notebook; it is checked when made (the
+network's own settings, its image size and dropout, by the network's check when a run
+starts: models/alexnet.py) and saved as the run folder's ``config.json`` (runfolder.py).
+Nothing in the package changes a config after it is made.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 
 from alexnet.data.splits import check_split_settings
 from alexnet.models import DEFAULT_IMAGE_SIZE, INITS, VARIANTS
-from alexnet.models import check as check_model
 
 SCHEDULES = ("plateau", "cosine")
 STRATEGIES = ("mirrored", "multiworker")
@@ -38,7 +38,7 @@ class TrainConfig:
     batch_size: int = 256
     lr: float = 0.05                # the peak, after the warm-up
     momentum: float = 0.9
-    weight_decay: float = 5e-5      # added to the gradient, as in the paper (optimizer.py)
+    weight_decay: float = 5e-5      # added to the gradient, as in the paper (train.PaperSGD)
     schedule: str = "cosine"        # cosine: warm-up then cosine decay | plateau: lr / 10
     warmup_epochs: int = 5          # linear warm-up before the cosine decay
     lr_patience: int = 3            # plateau: epochs without val_loss progress before lr / 10
@@ -97,14 +97,13 @@ GPU_RECIPE, CPU_RECIPE = "modern", "quick"  # what `train` uses without --recipe
 
 
 def check(config: TrainConfig) -> None:
-    """Every setting at its bounds, with one line naming the flag: the one check, for the
-    command line and the notebook alike."""
+    """Every training setting at its bounds, with one line naming the flag: the one check,
+    for the command line and the notebook alike."""
     for name, choices in CHOICES.items():
         value = getattr(config, name)
         if not (value in choices or (name == "strategy" and value is None)):
             raise ValueError(f"unknown --{flag(name)} {value!r}: choose one of "
                              f"{', '.join(choices)}")
-    check_model(config.variant, config.image_size, config.init, 10, config.dropout)
     for name in ("epochs", "batch_size", "patience", "lr_patience"):
         if getattr(config, name) < 1:
             raise ValueError(f"--{flag(name)} {getattr(config, name)}: must be at least 1")

@@ -4,7 +4,7 @@
     load_data(run)             # the training and validation images (data/)
     build_model(run)           # the network (models/), behind the on-device augmentation
     compile_model(run)         # SGD on the recipe's schedule, cross-entropy, Top-1/Top-5
-    make_callbacks(run)        # ModelCheckpoint, EarlyStopping, ... and the resume state
+    make_callbacks(run)        # ModelCheckpoint, EarlyStopping, ... the time estimate, resume
     fit(run)                   # model.fit; resumable
     finish(run)                # the best model's metrics (evaluate.py) and plots
 
@@ -30,10 +30,9 @@ from alexnet.data.datasets import Dataset, locate
 from alexnet.data.files import report
 from alexnet.data.inputs import ArrayInputs, FileInputs, make_inputs
 from alexnet.environment import device_name
-from alexnet.models.alexnet import build
+from alexnet.models.alexnet import build, check_settings
 from alexnet.training import callbacks, devices, resume
 from alexnet.training.config import TrainConfig
-from alexnet.training.optimizer import PaperSGD
 
 
 @dataclass
@@ -51,6 +50,7 @@ class Run:
     model: keras.Model | None = None
     callbacks: list[keras.callbacks.Callback] = field(default_factory=list)
     history: keras.callbacks.History | None = field(default=None, repr=False)
+    metrics: dict | None = None     # the best model's, once finished (on the chief)
 
     @property
     def chief(self) -> bool:
@@ -62,11 +62,11 @@ class Run:
 
 
 def start(config: TrainConfig, resume_run: bool = False, command: str | None = None) -> Run:
-    """The run folder (``config.out``, default ``checkpoints/<variant>-<size>px-<time>``),
-    locked against a second trainer; a new run never overwrites an old one, a resumed one
-    continues from its last completed epoch. Writes config.json (a resumed run keeps the
-    command that started it). Should a step before ``fit`` fail, ``abandon`` removes the
-    folders made here."""
+    """The network's settings checked, then the run folder (``config.out``, default
+    ``checkpoints/<variant>-<size>px-<time>``) locked against a second trainer; a new run
+    never overwrites an old one, a resumed one continues from its last completed epoch.
+    Writes config.json (a resumed run keeps the command that started it)."""
+    check_settings(config.variant, config.image_size, config.init, dropout=config.dropout)
     strategy = None
     if config.strategy:
         strategy = devices.strategy(config.strategy)  # first: it sets up the cluster
@@ -76,7 +76,7 @@ def start(config: TrainConfig, resume_run: bool = False, command: str | None = N
     run_dir = Path(config.out) if config.out else runfolder.default_dir(config.variant,
                                                                         config.image_size)
     if strategy is None or devices.is_chief(strategy):
-        write_dir, made = run_dir, outermost_new(run_dir)
+        write_dir, made = run_dir, runfolder.outermost_new(run_dir)
     else:
         write_dir = made = Path(tempfile.mkdtemp(prefix="alexnet-worker-"))
     run = Run(config, run_dir, write_dir, runfolder.Lock(write_dir).acquire(), made=made,
@@ -107,29 +107,18 @@ def start(config: TrainConfig, resume_run: bool = False, command: str | None = N
     return run
 
 
-def outermost_new(folder: Path) -> Path | None:
-    """The outermost of ``folder`` and its parents that does not exist yet (None: all do)."""
-    new = None
-    for path in (folder, *folder.parents):
-        if path.exists():
-            return new
-        new = path
-    return new
-
-
 def abandon(run: Run) -> None:
-    """Unlocks a run whose start or a step before ``fit`` failed, and removes the folders
-    that ``start`` made: a wrong --data or a bad setting leaves nothing behind."""
+    """Unlocks a run whose start or a step before ``fit`` failed and removes the folders
+    ``start`` made: a wrong --data or setting leaves nothing behind."""
     run.lock.release()
     if run.made is not None:
         shutil.rmtree(run.made, ignore_errors=True)
 
 
 def load_data(run: Run) -> FileInputs | ArrayInputs:
-    """The run's training and validation images (``inputs.make_inputs``): a packed
-    ``.npz`` or ``in_memory`` give ``ArrayInputs``, other datasets ``FileInputs``. Records
-    the classes and the dataset root in config.json; a resumed run must see the classes
-    it was trained on."""
+    """The run's images (``inputs.make_inputs``: a packed ``.npz`` or ``in_memory`` give
+    ``ArrayInputs``, else ``FileInputs``); their classes and root go into config.json, and
+    a resumed run must see the classes it was trained on."""
     config = run.config
     if str(config.data).endswith(".npz"):
         unpacked = arrays.unpack(Path(config.data))
@@ -158,8 +147,8 @@ def load_data(run: Run) -> FileInputs | ArrayInputs:
 
 
 def build_model(run: Run) -> keras.Model:
-    """The variant of the config (models/alexnet.py); for in-memory data augmented on the
-    device, behind ``augment.Augment``."""
+    """The config's variant (models/alexnet.py), behind ``augment.Augment`` for in-memory
+    data augmented on the device."""
     config = run.config
     devices.set_precision(config.precision)  # before building: layers take the policy
     with run.scope():
@@ -169,6 +158,29 @@ def build_model(run: Run) -> keras.Model:
             net = with_augmentation(net, config.augmentation, seed=config.seed)
     run.model = net
     return net
+
+
+@keras.saving.register_keras_serializable(package="alexnet")
+class PaperSGD(keras.optimizers.SGD):
+    """SGD by the paper's update rule (sec. 5), PyTorch's too: weight decay is part of the
+    gradient, so momentum carries it: v <- m v - lr (g + wd w); w <- w + v. Keras' own
+    ``weight_decay`` shrinks w outside the momentum, at momentum 0.9 ten times weaker for
+    the same number. Biases and BatchNorm's gamma and beta are not decayed."""
+
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, weight_decay: float = 0.0,
+                 **kwargs):
+        super().__init__(learning_rate, momentum=momentum, **kwargs)
+        self.l2 = float(weight_decay or 0.0)
+        self.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.l2 and self._use_weight_decay(variable):
+            gradient = keras.ops.add(keras.ops.cast(gradient, variable.dtype),
+                                     keras.ops.multiply(variable, self.l2))
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.l2}
 
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int):
@@ -204,21 +216,25 @@ def compile_network(net: keras.Model, config: TrainConfig, steps_per_epoch: int,
     return net
 
 
-def make_callbacks(run: Run, chosen: list[keras.callbacks.Callback] | None = None
-                   ) -> list[keras.callbacks.Callback]:
+def make_callbacks(run: Run, chosen: list[keras.callbacks.Callback] | None = None,
+                   estimate: bool = True) -> list[keras.callbacks.Callback]:
     """The ``chosen`` callbacks (default ``callbacks.recipe_callbacks``: ModelCheckpoint,
     EarlyStopping, and ReduceLROnPlateau for the plateau schedule) with the run's own:
-    timing, stops on a non-finite loss, TensorBoard, the resume state."""
+    timing, stops on a non-finite loss, TensorBoard, the resume state and, on one device,
+    the ``estimate`` of the run's time a few steps in (``callbacks.TimeEstimate``)."""
     run.callbacks = callbacks.run_callbacks(run.run_dir, run.config, run.write_dir, chosen)
+    if estimate and run.strategy is None:
+        run.callbacks.insert(0, callbacks.TimeEstimate(run.inputs, run.config.batch_size,
+                                                       run.write_dir))
     return run.callbacks
 
 
 def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
     """``model.fit`` on the training batches, validating every epoch; continues from the
     run's last completed epoch if it has one. ``verbose=2``: a line an epoch."""
-    replicas = run.strategy.num_replicas_in_sync if run.strategy else 1
-    print(f"Training {run.model.name} on {len(run.inputs.train)} images, {replicas} "
-          f"replica(s); run folder {run.run_dir}")
+    print(f"Training {run.model.name} on {len(run.inputs.train)} images, "
+          f"{run.strategy.num_replicas_in_sync if run.strategy else 1} replica(s); run folder "
+          f"{run.run_dir}")
     try:
         run.history = run.model.fit(
             run.inputs.train_batches(seed=run.config.seed + run.first_epoch),
@@ -243,9 +259,8 @@ def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
 
 
 def finish(run: Run) -> dict | None:
-    """On the chief: the best model's centre-crop and 10-crop metrics in metrics.json,
-    the plots, and a report of unreadable images; then the folder is unlocked. Returns
-    the metrics (None on other workers, which only remove their scratch folder)."""
+    """On the chief: the best model's centre-crop and 10-crop metrics in metrics.json, the
+    plots, a report of unreadable images, then the folder unlocked; returns the metrics."""
     try:
         if not run.chief:
             shutil.rmtree(run.write_dir, ignore_errors=True)
@@ -257,19 +272,21 @@ def finish(run: Run) -> dict | None:
             if split.skipped:  # unreadable images, found when listing or when decoding
                 print(report(split.skipped, name))
         plots.save_run_plots(run.run_dir, metrics, best, run.inputs)
+        run.metrics = metrics
         return metrics
     finally:
         run.lock.release()
 
 
-def train(config: TrainConfig, resume_run: bool = False, command: str | None = None) -> Run:
+def train(config: TrainConfig, resume_run: bool = False, command: str | None = None,
+          estimate: bool = True) -> Run:
     """Every step, in order; returns the finished run."""
     run = start(config, resume_run, command)
     try:
         load_data(run)
         build_model(run)
         compile_model(run)
-        make_callbacks(run)
+        make_callbacks(run, estimate=estimate)
     except BaseException:
         abandon(run)
         raise

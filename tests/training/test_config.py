@@ -1,5 +1,6 @@
 """TrainConfig: its defaults are the modern recipe, the other recipes override them, and
-every setting is checked at its bounds with one line naming the flag."""
+every setting is checked at its bounds with one line naming the flag (the network's own,
+by the network's check when a run starts)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,22 @@ def test_the_defaults_are_the_modern_recipe():
         from_recipe("fast")
 
 
-def test_too_small_image_size_is_refused():
-    with pytest.raises(ValueError, match="--image-size 32: variant 'paper' takes 67 to 512"):
-        TrainConfig(variant="paper", image_size=32)
-    TrainConfig(image_size=MAX_IMAGE_SIZE)
-    with pytest.raises(ValueError, match="--image-size 513"):
-        TrainConfig(image_size=MAX_IMAGE_SIZE + 1)
+@pytest.mark.parametrize("setting, message", [
+    ({"variant": "paper", "image_size": 32}, "--image-size 32: variant 'paper' takes 67 to 512"),
+    ({"image_size": MAX_IMAGE_SIZE + 1}, "--image-size 513"),
+    ({"dropout": 1.0}, r"--dropout 1.0: must be in \[0, 1\)"),
+])
+def test_the_networks_settings_are_checked_before_a_run_makes_its_folder(setting, message,
+                                                                         tmp_path):
+    """The network's own settings are the network's check (models/alexnet.py), which
+    ``train.start`` asks first: nothing is made for a setting out of bounds."""
+    from alexnet.training import train
+
+    config = TrainConfig(**setting, out=str(tmp_path / "new" / "run"))  # made: not the net
+    with pytest.raises(ValueError, match=message):
+        train.start(config)
+    assert not (tmp_path / "new").exists()
+    train.start(TrainConfig(image_size=MAX_IMAGE_SIZE, out=str(tmp_path / "ok"))).lock.release()
 
 
 @pytest.mark.parametrize("setting, message", [
@@ -51,7 +62,6 @@ def test_too_small_image_size_is_refused():
     ({"warmup_epochs": -1}, "--warmup-epochs -1: must be at least 0"),
     ({"time_limit": 0.0}, "--time-limit 0.0: must be above 0 minutes"),
     ({"limit": 0}, "--limit 0: must be at least 1"),
-    ({"dropout": 1.0}, r"--dropout 1.0: must be in \[0, 1\)"),
     ({"variant": "vgg"}, "unknown --variant 'vgg'"),
     ({"augmentation": "fancy"}, "unknown --augmentation 'fancy'"),
     ({"schedule": "step"}, "unknown --schedule 'step'"),

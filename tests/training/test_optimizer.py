@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from alexnet.training.optimizer import PaperSGD
+from alexnet.training.train import PaperSGD
 
 
 def test_weight_decay_follows_the_papers_update_rule():

@@ -20,7 +20,7 @@ from alexnet.data.augment import Augment
 from alexnet.data.datasets import Dataset
 from alexnet.training import resume, train
 from alexnet.training.config import TrainConfig, from_recipe
-from alexnet.training.optimizer import PaperSGD
+from alexnet.training.train import PaperSGD
 
 
 @pytest.fixture(scope="module")
