@@ -260,7 +260,7 @@ def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
 
 def finish(run: Run) -> dict | None:
     """On the chief: the best model's centre-crop and 10-crop metrics in metrics.json, the
-    plots, a report of unreadable images, then the folder unlocked; returns the metrics."""
+    plots, a report of unreadable images; returns the metrics (None on other workers)."""
     try:
         if not run.chief:
             shutil.rmtree(run.write_dir, ignore_errors=True)
