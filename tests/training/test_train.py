@@ -51,8 +51,9 @@ def test_short_run_writes_the_run_folder(short_run):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["examples"] == 40 and 0 <= metrics["top1"] <= metrics["top5"] <= 1
     assert np.array(metrics["confusion_matrix"]).sum() == 40
-    assert metrics["ten_crop"]["examples"] == 40  # finish writes the 10-crop figures too
-    assert metrics["ten_crop"]["loss"] != metrics["loss"]
+    # finish writes the 10-crop figures too (their averaging: tests/test_ten_crop.py; this
+    # two-epoch network can saturate, so that its centre and 10-crop losses may be equal)
+    assert metrics["ten_crop"]["examples"] == 40
     assert run.history.history["loss"] and len(run.history.history["loss"]) == 2
 
 
