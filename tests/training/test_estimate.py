@@ -70,6 +70,22 @@ def test_an_epoch_of_one_step_is_still_timed(tmp_path, capsys):
     assert json.loads((tmp_path / "config.json").read_text())["lr"] == 0.1
 
 
+def test_the_estimate_reads_naturally(tmp_path, capsys):
+    """What the old estimate's text test held: the figures, the epoch's steps, the run in
+    hours; an epoch's seconds are its steps' times, the run's its epochs'."""
+    inputs = SimpleNamespace(val_batches=lambda: [], train=range(37), val=range(16),
+                             val_batch_size=1)
+    runfolder.save_config(tmp_path, {})
+    timer = callbacks.TimeEstimate(inputs, batch_size=1, run_dir=tmp_path)
+    timer.set_params({"epochs": 80})
+    timer.val_step_seconds, timer.first_epoch = 3.0, 0
+    timer.report(8.0)
+    text = capsys.readouterr().out
+    assert "8.00 s a training step, 3.00 s a validation step" in text
+    assert "(37 + 16 steps) takes about 6 min, 80 epoch(s) about 7.6 h." in text
+    assert timer.estimate["epoch_seconds"] == 37 * 8.0 + 16 * 3.0
+
+
 def test_durations_read_naturally():
     assert [callbacks.duration(s) for s in (42, 600, 5400, 12600)] == [
         "42 s", "10 min", "1.5 h", "3.5 h"]
