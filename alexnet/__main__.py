@@ -1,16 +1,33 @@
 """Command line: ``python -m alexnet train|evaluate|prepare|predict|summary|port|report ...``.
 
-Thin on purpose: parse the arguments (the choices come from modules that load no Keras,
-so ``--help`` answers at once), then run the command (commands.py). Bad arguments, bad
+Thin on purpose: parse the arguments (``train``'s flags are made from the fields of
+``recipes.TrainConfig``), then run the command (harness/commands.py). Bad arguments, bad
 files and failed runs end with a one-line ``error: ...`` and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
-from alexnet.training.config import CHOICES, RECIPES
+from alexnet.recipes import CHOICES, RECIPES, TrainConfig
+
+
+def add_setting(parser: argparse.ArgumentParser, item: dataclasses.Field) -> None:
+    """``--name`` for a field of TrainConfig: its type, choices and help, and the value
+    each recipe gives it. Every default is None: given flags override the recipe."""
+    kind = {"bool": bool, "int": int, "float": float}.get(
+        str(item.type).split(" |")[0], str)
+    values = {recipe: RECIPES[recipe].get(item.name, item.default) for recipe in RECIPES}
+    said = (f"{values['modern']}" if len(set(map(str, values.values()))) == 1 else
+            ", ".join(f"{recipe} {value}" for recipe, value in values.items()))
+    extra = {"action": argparse.BooleanOptionalAction} if kind is bool else {"type": kind}
+    if item.name in CHOICES:
+        extra["choices"] = CHOICES[item.name]
+    parser.add_argument(f"--{item.name.replace('_', '-')}", default=None,
+                        metavar=item.metadata.get("metavar"),
+                        help=f"{item.metadata['help']} ({said})", **extra)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -21,63 +38,14 @@ def parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model; writes a run folder")
     train.add_argument("--recipe", choices=tuple(RECIPES),
                        help="a preset of the settings below, which override it (default: "
-                            "modern with a GPU, quick without; alexnet/training/config.py)")
-    train.add_argument("--data", help="dataset folder, or a name to find/download (imagenette)")
-    train.add_argument("--variant", choices=variants, help="model variant (modern: bn)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--image-size", type=int, help="crop size (default: 224, paper 227)")
-    train.add_argument("--lr", type=float, help="peak learning rate (modern 0.05, paper 0.01)")
-    train.add_argument("--momentum", type=float, help="SGD momentum (0.9)")
-    train.add_argument("--weight-decay", type=float,
-                       help="L2 decay added to the gradient, as in the paper (modern 5e-5, "
-                            "paper 5e-4)")
-    train.add_argument("--schedule", choices=CHOICES["schedule"],
-                       help="lr / 10 when val_loss stalls (paper) | warm-up then cosine (modern)")
-    train.add_argument("--warmup-epochs", type=int, help="linear warm-up before the cosine")
-    train.add_argument("--label-smoothing", type=float, help="modern 0.1, paper 0")
-    train.add_argument("--dropout", type=float, help="dropout rate of the FC layers (0.5)")
-    train.add_argument("--init", choices=CHOICES["init"],
-                       help="weight initialisation (he in both recipes; see model.py)")
-    train.add_argument("--limit", type=int, help="images per class, for quick runs")
-    train.add_argument("--train-fraction", type=float, metavar="F",
-                       help="train on a seeded fraction F of each class (validation stays "
-                            "whole), e.g. 0.1 for a small-data study")
-    train.add_argument("--val-dir", metavar="NAME",
-                       help="folder of the held-out images (default: val/, validation/ or "
-                            "test/, the first there is)")
-    train.add_argument("--validation-split", type=float, metavar="F",
-                       help="hold out a seeded fraction F of each class of train/, e.g. 0.2")
-    train.add_argument("--cache", action="store_true", default=None,
-                       help="keep decoded images in memory after the first epoch")
-    train.add_argument("--augmentation", choices=CHOICES["augmentation"],
-                       help="crop+flip | + PCA lighting | random-resized crops + flip | "
-                            "centre crop, no flip (see alexnet/data/augment.py)")
-    train.add_argument("--in-memory", action="store_true", default=None,
-                       help="decode the dataset into RAM once and augment on the device")
-    train.add_argument("--mixup", type=float, metavar="ALPHA",
-                       help="MixUp with Beta(ALPHA, ALPHA) weights, e.g. 0.2 (--in-memory)")
-    train.add_argument("--cutmix", type=float, metavar="ALPHA",
-                       help="CutMix with Beta(ALPHA, ALPHA) weights, e.g. 1.0 (--in-memory)")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--out", help="run folder (default checkpoints/<run-name>/)")
-    train.add_argument("--patience", type=int, help="epochs without progress before stopping")
-    train.add_argument("--lr-patience", type=int,
-                       help="epochs without val_loss progress before the learning rate drops")
-    train.add_argument("--time-limit", type=float, metavar="MINUTES",
-                       help="stop after the epoch that passes this many minutes")
+                            "modern with a GPU, quick without; alexnet/recipes.py)")
+    for item in dataclasses.fields(TrainConfig):
+        if item.name != "recipe":
+            add_setting(train, item)
     train.add_argument("--estimate", action=argparse.BooleanOptionalAction, default=True,
                        help="time a few steps first and print the expected time (default)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue the run in RUN_DIR from its last completed epoch")
-    train.add_argument("--strategy", choices=CHOICES["strategy"],
-                       help="train on all local GPUs (mirrored) or on the machines in "
-                            "TF_CONFIG (multiworker)")
-    train.add_argument("--precision", choices=CHOICES["precision"],
-                       help="auto (default): mixed on GPUs with tensor cores and on CPUs with "
-                            "bfloat16 units, else float32")
-    train.add_argument("--jit-compile", choices=CHOICES["jit_compile"],
-                       help="XLA; auto (default): on for GPUs and JAX, off for TF on CPU")
 
     evaluate = commands.add_parser("evaluate",
                                    help="Top-1/Top-5 of a saved model on its validation images")
@@ -137,8 +105,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
-    # After parsing, so that --help and bad flags answer without loading TensorFlow (10 s).
-    from alexnet import commands
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line's process: figures go to files, no window
+    from alexnet.harness import commands
 
     try:
         getattr(commands, f"cmd_{args.command}")(args)
@@ -151,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if not type(error).__module__.startswith("tensorflow"):
             raise
         # a TensorFlow op's error (memory, a file the pipeline stopped on): its own words
-        from alexnet.data.failures import op_message  # TensorFlow is loaded: it raised
+        from alexnet.harness.shards import op_message  # TensorFlow is loaded: it raised
 
         print(f"error: {op_message(error)}", file=sys.stderr)
         return 2

@@ -1,17 +1,17 @@
 """Evaluation: loss, Top-1/Top-5 accuracy and error, per-class accuracy and the confusion
-matrix (``metrics.json``, runfolder.py), the paper's 10-crop test, and the classes of
-single image files. Models take raw RGB pixels: no preprocessing here.
+matrix, the paper's 10-crop test, and the classes of single image files. Models take raw
+RGB pixels: no preprocessing here.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 
-from alexnet.data.augment import resize_size
+from alexnet.data import batches
+from alexnet.data.splits import Split
 
 
 def check_class_count(net: keras.Model, class_names: list[str], source: str) -> None:
@@ -26,7 +26,7 @@ def check_class_count(net: keras.Model, class_names: list[str], source: str) -> 
 def predict(net: keras.Model, dataset, batches: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and integer labels for every example of a batched
     ``(image, one-hot label)`` dataset, with a progress bar. Examples of several crops
-    (``(batch, crops, h, w, 3)``, ``ten_crop_batches`` of inputs.py) get the mean of their
+    (``(batch, crops, h, w, 3)``, ``batches.evaluation(ten_crop=True)``) get the mean of their
     crops' softmax outputs, as in the paper. ``batches``: how many to expect, for the
     progress bar (default: the dataset's length where it knows it)."""
     probabilities, labels = [], []
@@ -86,33 +86,29 @@ def metrics_from_predictions(probabilities: np.ndarray, labels: np.ndarray,
 
 def evaluate(net: keras.Model, dataset, class_names: list[str],
              batches: int | None = None) -> dict:
-    """Metrics of ``net`` over a batched evaluation dataset (``eval_batches`` of inputs)."""
+    """Metrics of ``net`` over a batched evaluation dataset (``batches.evaluation``)."""
     probabilities, labels = predict(net, dataset, batches)
     return metrics_from_predictions(probabilities, labels, class_names)
 
 
-def evaluate_inputs(net: keras.Model, inputs, ten_crop: bool = True) -> dict:
-    """The metrics of a trained network (raw pixels in) on its run's validation images
-    (``inputs``, data/inputs.py): centre crop, and under ``"ten_crop"`` the paper's 10-crop
-    figures (the softmax averaged over the four corners, the centre and their mirror
-    images). The one place a 10-crop evaluation is made."""
-    source = inputs.val.source
-    check_class_count(net, inputs.class_names, str(inputs.root / source)
-                      if source.endswith("/") else f"{inputs.root}: {source}")
-    try:
-        metrics = evaluate(net, inputs.eval_batches(), inputs.class_names,
-                           -(-len(inputs.val) // inputs.val_batch_size))
-        if ten_crop:
-            print("10-crop evaluation (ten crops an image):")
-            metrics["ten_crop"] = ten_crop_summary(evaluate(
-                net, inputs.ten_crop_batches(), inputs.class_names,
-                -(-len(inputs.val) // inputs.ten_crop_batch_size)))
-    except Exception as error:
-        if type(error).__name__ != "DataLossError":  # tf.data: a truncated or corrupt shard
-            raise
-        from alexnet.data import failures
-
-        raise failures.shard_error(error, inputs.val) from None
+def evaluate_split(net: keras.Model, data: batches.Squares | Split, image_size: int,
+                   batch_size: int = 128, ten_crop: bool = True) -> dict:
+    """The metrics of a trained network (raw pixels in) on validation images (squares in
+    memory, or a split on disk): the centre crop, and under ``"ten_crop"`` the paper's
+    10-crop figures (the softmax averaged over the four corners, the centre and their
+    mirror images, sec. 4.1; a tenth of the batch size keeps the memory the same). The
+    one place a 10-crop evaluation is made."""
+    split = data.split if isinstance(data, batches.Squares) else data
+    check_class_count(net, split.class_names, split.source or "the data")
+    count = len(data)
+    metrics = evaluate(net, batches.evaluation(data, batch_size, image_size),
+                       split.class_names, -(-count // batch_size))
+    if ten_crop:
+        size = max(1, batch_size // 10)
+        print("10-crop evaluation (ten crops an image):")
+        metrics["ten_crop"] = ten_crop_summary(evaluate(
+            net, batches.evaluation(data, size, image_size, ten_crop=True),
+            split.class_names, -(-count // size)))
     return metrics
 
 
@@ -141,32 +137,3 @@ def summary(metrics: dict) -> str:
         ten = metrics["ten_crop"]
         line += f"; 10-crop: {error_text(ten, 1)}, {error_text(ten, 5)}, loss {ten['loss']:.3f}"
     return line
-
-
-def load_image(path: str | Path, image_size: int) -> np.ndarray:
-    """One image file as evaluation sees it: the shorter side resized, the centre square
-    (uint8 RGB). One line naming the file when it cannot be read or decoded."""
-    import tensorflow as tf  # here: evaluation of arrays (JAX machines) does without it
-
-    from alexnet.data import files, pipeline
-
-    path = Path(path)
-    if not path.exists() and not path.is_symlink():  # a broken link: named below
-        raise FileNotFoundError(f"{path}: no such image file")
-    try:
-        contents = path.read_bytes()
-    except OSError as error:
-        raise OSError(error.errno, f"{path}: {files.unreadable(path, error)}") from None
-    try:
-        image = pipeline.decode(tf.constant(contents))
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
-        reason = files.decode_problem(contents) or "not decodable"
-        raise ValueError(f"{path}: not an image (JPEG, PNG, GIF or BMP): {reason}") from None
-    image = pipeline.resize_shorter(image, resize_size(image_size))
-    return pipeline.eval_transform(image, image_size).numpy()
-
-
-def predict_file(net: keras.Model, path: str | Path) -> np.ndarray:
-    """Class probabilities for one image file (the model normalises its pixels itself)."""
-    image = load_image(path, net.input_shape[1])
-    return np.asarray(net.predict_on_batch(image[None].astype("float32")))[0]

@@ -5,10 +5,10 @@ validation images it misclassified most confidently."""
 from __future__ import annotations
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 
 from alexnet.data.ilsvrc import display_names
-from alexnet.plots import plt  # pyplot on the backend plots.py selects
 
 
 def mosaic(kernel: np.ndarray, columns: int) -> np.ndarray:

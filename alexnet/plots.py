@@ -1,24 +1,19 @@
-"""Matplotlib figures of a *run*: curves, errors, confusion, per-class accuracy,
-predictions, samples, and the augmentations of one image.
+"""Matplotlib figures of a run: curves, Top-1/Top-5 errors, the schedule, confusion,
+per-class accuracy, predictions, samples, and the augmentation of one image.
 
-Each function returns a Figure (shown inline in the notebook); ``save_run_plots`` writes
-a run's figures as PNG into its folder. Images are uint8 RGB, as the pipelines give them.
+Each function returns a Figure (shown inline in the notebook; the command line saves
+them into the run folder). ``history`` is Keras' ``History.history`` or a history.csv read
+back: a dict of per-epoch arrays. Images are 0-255 RGB.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-if matplotlib.get_backend().lower() not in ("inline", "module://matplotlib_inline.backend_inline"):
-    matplotlib.use("Agg")  # no display needed outside notebooks
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from alexnet.data.augment import AUGMENTATIONS  # noqa: E402
-from alexnet.data.ilsvrc import display_names  # noqa: E402
-from alexnet.runfolder import read_history  # noqa: E402
+from alexnet.data import augment
+from alexnet.data.ilsvrc import display_names
 
 # One style per series in every figure: training dashed, validation solid, each in its
 # own colour; figures of several runs keep the styles and give each run a colour of
@@ -45,7 +40,7 @@ def log_if_spiky(ax, *series) -> bool:
 def curves(history: dict[str, np.ndarray]) -> plt.Figure:
     """Training and validation loss and accuracy per epoch (the loss on a log scale when
     spikes dominate it)."""
-    epochs = history["epoch"] + 1
+    epochs = np.arange(1, len(history["loss"]) + 1)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, title in ((axes[0], "loss", "Loss"), (axes[1], "accuracy", "Top-1 accuracy")):
         ax.plot(epochs, history[key], label="training", **TRAINING)
@@ -81,7 +76,7 @@ def schedule(learning_rate, steps_per_epoch: int, epochs: int) -> plt.Figure:
 
 def errors(history: dict[str, np.ndarray]) -> plt.Figure:
     """Top-1 and Top-5 validation (and training) error per epoch, as the paper reports."""
-    epochs = history["epoch"] + 1
+    epochs = np.arange(1, len(history["loss"]) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
     for key, label, marker in (("accuracy", "top-1", "o"), ("top5_accuracy", "top-5", "s")):
         validation = 100 * (1 - history[f"val_{key}"])
@@ -138,119 +133,72 @@ def confusion(metrics: dict, max_classes: int = 20) -> plt.Figure:
     return fig
 
 
-def predictions(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarray,
-                class_names: list[str], count: int = 8) -> plt.Figure:
-    """Validation images with their top-5 predictions (green: the true class)."""
-    names = display_names(class_names)
-    count = min(count, len(images))
-    fig, axes = plt.subplots(2, count, figsize=(2.4 * count, 5.2),
-                             gridspec_kw={"height_ratios": [1.3, 1]})
-    axes = np.array(axes).reshape(2, count)
-    for i in range(count):
-        axes[0, i].imshow(np.clip(images[i], 0, 255).astype("uint8"))
-        axes[0, i].set_title(names[labels[i]], fontsize=9)
-        axes[0, i].axis("off")
-        top = np.argsort(-probabilities[i])[:5][::-1]
-        colours = ["tab:green" if k == labels[i] else "tab:grey" for k in top]
-        axes[1, i].barh(range(len(top)), probabilities[i][top], color=colours)
-        axes[1, i].set_yticks(range(len(top)), [names[k] for k in top], fontsize=8)
-        axes[1, i].set_xlim(0, 1)
-        axes[1, i].tick_params(axis="x", labelsize=7)
-    fig.suptitle("Validation images and their top-5 predictions")
-    fig.tight_layout()
-    return fig
-
-
-def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
-            title: str = "Augmented training samples", columns: int = 8) -> plt.Figure:
-    """A grid of images (0-255) with their class names."""
-    names = display_names(class_names)
-    rows = int(np.ceil(len(images) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, image, label in zip(axes.flat, images, labels, strict=False):
-        ax.imshow(np.clip(image, 0, 255).astype("uint8"))
-        ax.set_title(names[label], fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def save_run_plots(run_dir: Path, metrics: dict, net, inputs) -> list[Path]:
-    """Writes every figure of a run as PNG into ``run_dir``; returns the paths. ``net``:
-    the trained network (raw pixels in); ``inputs``: the run's, which give the examples."""
-    run_dir = Path(run_dir)
-    history = read_history(run_dir / "history.csv")
-    val_images, val_labels = inputs.examples(8, training=False)
-    train_images, train_labels = inputs.examples(16, training=True)
-    figures = {
-        "curves.png": curves(history),
-        "errors.png": errors(history),
-        "confusion.png": confusion(metrics),
-        "predictions.png": predictions(val_images, net.predict(val_images.astype("float32"),
-                                                               verbose=0),
-                                       val_labels, inputs.class_names),
-        "augmented.png": samples(train_images, train_labels, inputs.class_names),
-    }
-    paths = []
-    for name, fig in figures.items():
-        fig.savefig(run_dir / name, dpi=100)
-        plt.close(fig)
-        paths.append(run_dir / name)
-    return paths
-
-
-def per_class(metrics: dict, max_classes: int = 30) -> plt.Figure:
-    """Validation accuracy of each class, with the overall Top-1 accuracy as a line. With
-    more than ``max_classes`` classes (ImageNet), the best and the worst half of that each."""
-    names = display_names(metrics["class_names"])
-    accuracy = [metrics["per_class_accuracy"][name] for name in metrics["class_names"]]
-    title = ""
-    if len(names) > max_classes:
-        order = np.argsort(accuracy, kind="stable")[::-1]
-        keep = [*order[:max_classes // 2], *order[-(max_classes // 2):]]
-        names, accuracy = [names[k] for k in keep], [accuracy[k] for k in keep]
-        title = f"The {max_classes // 2} best and worst of {len(order)} classes"
-    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(names) + 1.2))
-    bars = ax.barh(range(len(names)), accuracy, color=VALIDATION["color"])
-    ax.bar_label(bars, [f"{a:.0%}" for a in accuracy], padding=2, fontsize=8)
-    ax.axvline(metrics["top1"], color="black", lw=1, linestyle=":")
-    ax.set_yticks(range(len(names)), names, fontsize=8)
-    ax.invert_yaxis()
-    overall = f"dotted line: overall {metrics['top1']:.1%}"  # named in the title: no legend
-    ax.set(xlim=(0, 1.1), xlabel="top-1 accuracy (validation)",
-           title=f"{title}, {overall}" if title else overall.capitalize())
-    ax.title.set_fontsize(9)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    fig.tight_layout()
-    return fig
-
-
-def augmentations(path: str | Path, image_size: int = 224, columns: int = 5,
+def augmentations(square: np.ndarray, image_size: int, columns: int = 5,
                   seed: int = 0) -> plt.Figure:
-    """One image under each training augmentation (``columns`` random draws a row), then
-    the paper's ten test crops (two rows: the five crops, then their mirror images)."""
-    import tensorflow as tf
-
-    from alexnet.data import pipeline  # here: the other figures draw without TensorFlow
-
-    tf.random.set_seed(seed)
-    contents = pipeline.read_file(path)
-    rows = {name: [pipeline.train_transform(contents, image_size, spec, encoded=True)
-                   for _ in range(columns)] for name, spec in AUGMENTATIONS.items()}
-    crops = list(pipeline.ten_crop_transform(contents, image_size, encoded=True))
+    """One decoded square under each training augmentation (``columns`` draws a row, by
+    augment.py's ``augmentation``, the layers training uses), then the paper's ten test
+    crops (two rows: the five crops, then their mirror images)."""
+    rows = {}
+    for name in augment.AUGMENTATIONS:
+        layer = augment.augmentation(name, image_size, seed=seed)
+        rows[name] = [layer(square) for _ in range(columns)]
+    crops = list(augment.ten_crops(square[None].astype("float32"), image_size)[0])
     rows["10 test crops"], rows["mirrored"] = crops[:5], crops[5:]
     width = max(columns, 5) + 1  # the ten crops take five columns a row
     fig, axes = plt.subplots(len(rows), width, squeeze=False,
                              figsize=(1.3 * width, 1.3 * len(rows)))
     for ax in axes.flat:
         ax.axis("off")
-    axes[0, 0].imshow(pipeline.decode(contents).numpy())
-    axes[0, 0].set_title("original", fontsize=8)
+    axes[0, 0].imshow(square)
+    axes[0, 0].set_title("decoded square", fontsize=8)
     for row, (name, images) in zip(axes, rows.items(), strict=True):
         for ax, image in zip(row[1:], images, strict=False):
             ax.imshow(np.clip(np.asarray(image), 0, 255).astype("uint8"))
         row[1].set_title(name, fontsize=8, loc="left")
     fig.tight_layout(pad=0.3)
+    return fig
+
+
+TRUE_CLASS, OTHER_CLASS = "tab:red", "tab:blue"  # top5_bars' bars, as the paper colours them
+
+
+def top5_bars(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarray,
+              class_names: list[str], count: int = 8, columns: int = 4) -> plt.Figure:
+    """Ours of the paper's Figure 4 (left half): validation images, each with its true
+    class under it and its five most probable classes as horizontal bars, the most
+    probable on top; the true class's bar is red, the others blue, and an image whose true
+    class is not among the five says so. Fewer than five classes: all of them."""
+    names = display_names(class_names)
+    count = min(count, len(images))
+    columns = max(1, min(columns, count))
+    rows = int(np.ceil(count / columns))
+    top = min(5, probabilities.shape[1])
+    fig = plt.figure(figsize=(2.6 * columns, 3.0 * rows + 0.3), layout="constrained")
+    cells = fig.add_gridspec(rows, columns, hspace=0.08)
+    for i in range(count):
+        image_ax, bars_ax = (fig.add_subplot(spec) for spec in cells[
+            i // columns, i % columns].subgridspec(2, 1, height_ratios=[1.2, 1], hspace=0))
+        image_ax.axis("off")
+        image_ax.imshow(np.clip(images[i], 0, 255).astype("uint8"))
+        truth = int(labels[i])
+        image_ax.set_title(names[truth], fontsize=9, fontweight="bold")
+        order = np.argsort(-probabilities[i], kind="stable")[:top]
+        bars_ax.barh(range(top), probabilities[i][order], height=0.7,
+                     color=[TRUE_CLASS if k == truth else OTHER_CLASS for k in order])
+        bars_ax.set_yticks(range(top), [names[k] for k in order], fontsize=8)
+        for tick, k in zip(bars_ax.get_yticklabels(), order, strict=True):
+            if k == truth:
+                tick.set_color(TRUE_CLASS)
+                tick.set_fontweight("bold")
+        bars_ax.invert_yaxis()  # the most probable class on top
+        bars_ax.set_xlim(0, 1)
+        bars_ax.set_xticks([0, 0.5, 1])
+        bars_ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        bars_ax.tick_params(axis="x", labelsize=7)
+        for side in ("top", "right"):
+            bars_ax.spines[side].set_visible(False)
+        if truth not in order:
+            bars_ax.set_xlabel("true class not in the top 5", fontsize=7, color=TRUE_CLASS)
+    fig.suptitle("Validation images and their top-5 predictions (red: the true class)",
+                 fontsize=10)
     return fig

@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 
 from alexnet.models import DEFAULT_IMAGE_SIZE, VARIANTS  # noqa: F401  (no Keras loads)
-from alexnet.training.config import JIT_COMPILE, PRECISIONS  # noqa: F401
+from alexnet.recipes import JIT_COMPILE, PRECISIONS  # noqa: F401
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

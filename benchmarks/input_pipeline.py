@@ -80,9 +80,10 @@ def reference(files: list[str], count: int, batch_size: int, size: int, workers:
 
 
 def tf_rate(split, count: int, batch_size: int, size: int, augmentation: str) -> float:
-    from alexnet.data import pipeline
+    from alexnet.data import augment, batches
 
-    ds = pipeline.batches(split, size, batch_size, training=True, augmentation=augmentation)
+    ds = batches.training(split, size, batch_size,
+                          augment.augmentation(augmentation, size, seed=0), seed=0)
     return measure((images for images, _ in ds.repeat()), count)
 
 
@@ -90,9 +91,9 @@ def training_rate(variant: str, size: int, batch_size: int, steps: int) -> float
     """Images per second one SGD step of the model takes (random data, 1000 classes)."""
     import keras
 
+    from alexnet.harness.train import compile_network
     from alexnet.models.alexnet import build
-    from alexnet.training.config import TrainConfig
-    from alexnet.training.train import compile_network
+    from alexnet.recipes import TrainConfig
 
     net = compile_network(build(variant, 1000, size), TrainConfig(variant=variant), 1)
     images = np.random.default_rng(0).normal(size=(batch_size, size, size, 3)).astype("float32")
@@ -124,9 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     rates = {f"reference: PIL + RRC + flip, {args.workers}-process pool":
              reference(files, args.images, args.batch_size, args.image_size, args.workers)}
 
-    from alexnet.data import pipeline, shards  # noqa: F401  (pipeline: TensorFlow)
     from alexnet.data.datasets import Dataset
     from alexnet.data.splits import Split
+    from alexnet.harness import shards  # noqa: F401
 
     repeats = -(-args.images * 2 // len(files)) + 1
     raw = Split(files * repeats, np.zeros(len(files) * repeats, "int32"), ["x"])

@@ -60,8 +60,8 @@ def main(argv=None) -> None:
     import numpy as np
 
     from alexnet.models.alexnet import build
-    from alexnet.training.config import TrainConfig
-    from alexnet.training.train import compile_network
+    from alexnet.recipes import TrainConfig
+    from alexnet.harness.train import compile_network
 
     config = TrainConfig(variant=args.variant, image_size=args.image_size)
     net = compile_network(build(args.variant, 1000, config.image_size), config, 1)

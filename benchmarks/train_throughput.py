@@ -169,42 +169,23 @@ def repeat(tensors):
 
 def real_pipeline(root: Path, image_size: int, batch_size: int, num_classes: int,
                   feed: str = "arrays"):
-    """The training split of ``root`` as a run reads it, endlessly, labels padded to
-    ``num_classes`` (Imagenette's classes are ImageNet classes): ``arrays`` decoded once
-    into memory with host crops and flips (``basic``), or ``files`` through tf.data."""
-    import keras
-    import numpy as np
+    """The training split of ``root`` as a run feeds it, endlessly, labels padded to
+    ``num_classes`` (Imagenette's classes are ImageNet classes): ``arrays``, decoded once
+    into memory (``quick``), or ``files``, decoded every epoch; both cropped and flipped
+    by the core's augmentation (``basic``) in tf.data."""
+    import tensorflow as tf
 
-    from alexnet.data import arrays
-    from alexnet.data.augment import resize_size
+    from alexnet.data import augment, batches
     from alexnet.data.datasets import Dataset
-    from alexnet.data.inputs import ArrayInputs, FileInputs
 
-    train, val = Dataset.open(root).splits()
+    train, _ = Dataset.open(root).splits()
     if num_classes < len(train.class_names):
         raise ValueError(f"--classes {num_classes}: {root} has {len(train.class_names)} classes")
     pad = num_classes - len(train.class_names)
-    if feed == "files":
-        import tensorflow as tf
-
-        ds = FileInputs(root, train, val, image_size, batch_size).train_batches(seed=0)
-        return ds.map(lambda x, y: (x, tf.pad(y, [[0, 0], [0, pad]]))).repeat()
-    images = arrays.load(train, resize_size(image_size))
-    batches = ArrayInputs(root, (images, train), (images[:1], val), image_size,
-                          batch_size).train_batches(seed=0)
-
-    class Endless(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__(workers=batches.workers, use_multiprocessing=False)
-
-        def __len__(self):
-            return 10**9
-
-        def __getitem__(self, index):
-            x, y = batches[index % len(batches)]
-            return x, np.pad(y, [(0, 0), (0, pad)])
-
-    return Endless()
+    data = batches.decode(train, image_size) if feed == "arrays" else train
+    ds = batches.training(data, image_size, batch_size,
+                          augment.augmentation("basic", image_size, seed=0), seed=0)
+    return ds.map(lambda x, y: (x, tf.pad(y, [[0, 0], [0, pad]]))).repeat()
 
 
 def consume(dataset, steps: int) -> float:
@@ -263,8 +244,8 @@ def synthetic_training(net, variant: str, image_size: int, batch_size: int, clas
     import keras
     import numpy as np
 
-    from alexnet.training.config import TrainConfig
-    from alexnet.training.train import compile_network
+    from alexnet.harness.train import compile_network
+    from alexnet.recipes import TrainConfig
 
     compile_network(net, TrainConfig(variant=variant, image_size=image_size), 1)
     rng = np.random.default_rng(0)
@@ -285,11 +266,12 @@ def keras_info(policy: str, jit_compile, on_gpu: bool) -> dict:
     """Keras, its backend and the device, for the JSON record (in the Keras process)."""
     import keras
 
-    from alexnet.environment import device_name
+    from alexnet import training
 
+    machine = training.machine()
     info = {"keras": keras.__version__, "keras_backend": keras.backend.backend(),
             "precision": policy, "jit_compile": str(jit_compile),
-            "device": device_name()}
+            "device": machine["gpu"] or f"{machine['cpu']}, {machine['threads']} cores"}
     if on_gpu:  # alexnet.report labels GPU figures with it
         info["gpu"] = info["device"]
     for name in ("tensorflow", "jax"):
@@ -309,24 +291,25 @@ def per_second(batch_size: int, seconds):
 def keras_worker(spec: dict):
     """The Keras parts of one configuration: ({name: function(steps) -> images/s},
     what the parent needs to know: the policy, the device, FLOPs per image)."""
-    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
+    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/__init__.py)
     import keras
 
     if "pipeline" in spec["parts"]:
         import tensorflow  # noqa: F401  (tf.data; Keras may run on another backend)
     import numpy as np
 
-    from alexnet.environment import gpu_capability
+    from alexnet import training
+    from alexnet.harness import devices
+    from alexnet.harness.train import compile_network
     from alexnet.models.alexnet import build
     from alexnet.models.summary import count_macs
-    from alexnet.training import devices
-    from alexnet.training.config import TrainConfig
-    from alexnet.training.train import compile_network
+    from alexnet.recipes import TrainConfig
 
     variant, batch_size, image_size = spec["variant"], spec["batch_size"], spec["image_size"]
     classes = spec["classes"]
-    policy = devices.set_precision(spec["precision"])
-    on_gpu = gpu_capability() is not None
+    policy = training.precision(spec["precision"])
+    keras.mixed_precision.set_global_policy(policy)
+    on_gpu = training.gpu_capability() is not None
     net = build(variant, classes, image_size)
     compile_network(net, TrainConfig(variant=variant, image_size=image_size,
                                      jit_compile=spec["jit_compile"]), 1)  # the default recipe

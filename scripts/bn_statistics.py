@@ -27,10 +27,9 @@ def main(argv: list[str] | None = None) -> dict:
     import keras
     import numpy as np
 
-    from alexnet import runfolder
-    from alexnet.data import pipeline
+    from alexnet.data import batches as make
     from alexnet.data.datasets import Dataset, locate
-    from alexnet.training import resume
+    from alexnet.harness import resume, runfolder
 
     net = runfolder.load_model(args.run_dir / "best.keras")
     state = resume.read_state(args.run_dir)
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{args.run_dir}: its state after {state['epoch']} epochs")
     size = net.input_shape[1]
     _, val = Dataset.open(locate(args.data)).splits(limit=args.limit)
-    batches = [(x.numpy(), y.numpy()) for x, y in pipeline.batches(val, size, 256, False)]
+    batches = [(x.numpy(), y.numpy()) for x, y in make.evaluation(val, 256, size)]
     images = np.concatenate([x for x, _ in batches])
     labels = np.concatenate([np.argmax(y, axis=1) for _, y in batches])
     order = np.random.default_rng(0).permutation(len(images))  # val/ lists class by class

@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> list[float]:
     # After parsing, so that --help answers without loading Keras and TensorFlow.
     import numpy as np
 
-    from alexnet.training import train
-    from alexnet.training.config import RECIPES, TrainConfig
+    from alexnet.harness import train
+    from alexnet.recipes import RECIPES, TrainConfig
 
     overrides = {name: getattr(args, name) for name in ("batch_size", "image_size", "init", "lr")
                  if getattr(args, name) is not None}
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> list[float]:
     train.compile_model(run)
     losses = []
     start = time.perf_counter()
-    for step, (x, y) in enumerate(run.inputs.train_batches(seed=config.seed).take(args.steps)):
+    for step, (x, y) in enumerate(train.train_batches(run).take(args.steps)):
         loss = float(run.model.train_on_batch(x, y, return_dict=True)["loss"])
         top = np.bincount(np.argmax(run.model.predict_on_batch(x), axis=1)).max() / len(x)
         losses.append(loss)

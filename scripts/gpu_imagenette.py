@@ -49,13 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", default="3", help="time limit per recipe, e.g. 4,2.5")
     args = parser.parse_args(argv)
     # After parsing, so that --help answers without loading Keras and its backend.
-    from alexnet import evaluate
-    from alexnet.environment import device_name
-    from alexnet.report import artifacts
-    from alexnet.training import devices, train
-    from alexnet.training.config import RECIPES, TrainConfig
+    from alexnet import evaluate, training
+    from alexnet.harness import train
+    from alexnet.harness.report import artifacts
+    from alexnet.recipes import RECIPES, TrainConfig
 
-    print(f"{device_name()}, {devices.resolve_precision('auto')}, {args.data}")
+    machine = training.machine()
+    print(f"{machine['gpu'] or machine['cpu']}, {training.precision('auto')}, {args.data}")
     recipes = args.recipes.split(",")
     minutes = [float(m) for m in args.minutes.split(",")]
     for spec, limit in zip(recipes, minutes * len(recipes), strict=False):
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
                      train.make_callbacks, train.fit):
             step(run)
         print(f"{name}: {evaluate.summary(train.finish(run))}")
-        artifacts.export_run(run.run_dir, run.inputs)
+        artifacts.export_run(run.run_dir, run.train_data, run.val_data, config.image_size)
         out = Path(args.out) / name
         out.mkdir(parents=True, exist_ok=True)
         for file in REPORT_FILES:

@@ -14,7 +14,6 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 PROJECT = Path(__file__).resolve().parent.parent
-MODEL_FILE = PROJECT / "alexnet" / "models" / "alexnet.py"
 
 EXECUTED = """**이 노트북의 실행 기록 / How this copy was executed.** {when}"""
 NOT_EXECUTED = "(not executed yet)"
@@ -23,46 +22,55 @@ CELLS = [
     ("md", """# AlexNet in Keras 3
 
 Krizhevsky, Sutskever, Hinton의 **AlexNet**(*ImageNet Classification with Deep
-Convolutional Neural Networks*, NIPS 2012)을 Keras 3로 구현하고 학습하는 과정을 한 단계씩
+Convolutional Neural Networks*, NIPS 2012)을 Keras 3으로 구현하고 학습하는 과정을 한 단계씩
 따라간다: 데이터와 데이터 증강(data augmentation), 합성곱(convolution) 층으로 만든 모델,
 SGD 학습과 체크포인트·조기 종료(early stopping), Top-1/Top-5 평가, 그래프, 그리고 이
-실행 결과의 해석. 모든 단계는 이 셀들 안의 Keras 코드이고, 무거운 부분은 `alexnet/`
-패키지가 맡는다. 명령줄(`python -m alexnet train`)도 같은 함수를 같은 순서로 부른다.
+실행 결과의 해석. 모든 단계는 이 셀들 안의 Keras 코드다. 셀이 가져다 쓰는 `alexnet/`
+패키지의 핵심부(core)는 데이터셋, 데이터 증강, 배치, 네트워크 정의, 평가와 그림만 담고
+있다. 명령줄(`python -m alexnet train`)은 같은 함수를 같은 순서로 부르고, 긴 실행을 위한
+장치(실행 폴더, 재개, 여러 장치)를 그 둘레에 더한다.
 
 This notebook implements and trains **AlexNet** (Krizhevsky, Sutskever and Hinton, NIPS
 2012) in Keras 3, step by step: data and augmentation, a model of convolutional layers, SGD
 with checkpoints and early stopping, Top-1/Top-5 evaluation, plots, and a reading of this
-run's own results. Every step is Keras code in these cells over the `alexnet/` package; the
-command line (`python -m alexnet train`) calls the same functions in the same order.
+run's own results. Every step is Keras code in these cells over the core of the `alexnet/`
+package (datasets, augmentation, batches, the networks, evaluation, plots); the command line
+(`python -m alexnet train`) calls the same functions in the same order and adds what long
+runs need around them (run folders, resume, several devices).
 
 {executed}"""),
     ("md", """## 0. 설정 / Parameters
 
-학생이 고치는 곳은 바로 아래 셀 하나다. `quick` 레시피는 노트북 CPU에서 약 20분 안에 결과를
-내도록 정했고, `modern`은 GPU에서 80 에폭을 학습하는 레시피, `paper`는 2012년 논문의
-레시피다. `None`은 레시피의 값을 쓴다는 뜻이다.
+바꿔 볼 값은 모두 바로 아래 셀에 있다. `quick` 레시피는 GPU 없는 2코어 CPU에서 15분
+안팎에 결과를 내도록 정했고, `modern`은 GPU에서 80 에포크를 학습하는 레시피, `paper`는
+2012년 논문의 레시피다. `None`은 레시피의 값을 그대로 쓴다는 뜻이다. `PRECISION`의
+`auto`는 하드웨어가 bfloat16 연산 장치(CPU의 AMX나 AVX512-BF16, Ampere 이후의 GPU)를
+갖추었으면 혼합 정밀도 bfloat16으로, 아니면 float32로 학습한다.
 
-The one cell a student edits. `quick` is sized for a laptop CPU (about 20 minutes),
-`modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps the recipe's
-value."""),
-    ("code", """RECIPE = "quick"      # quick (a CPU, ~20 min) | modern (a GPU) | paper (2012)
+Every value to change is in the cell below. `quick` is sized for a 2-core CPU without a GPU
+(about 15 minutes), `modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps
+the recipe's value. `PRECISION = "auto"` trains in mixed bfloat16 where the hardware has
+bfloat16 units (AMX or AVX512-BF16 on a CPU, an Ampere or later GPU), else in float32."""),
+    ("code", """RECIPE = "quick"      # quick (a CPU, ~15 min) | modern (a GPU) | paper (2012)
 DATA = "imagenette"   # a dataset folder, or a name looked up in $ALEXNET_DATA and data/
 EPOCHS = None         # None: the recipe's
 IMAGE_SIZE = None     # crop size in pixels; None: the recipe's
 BATCH_SIZE = None     # None: the recipe's
-LIMIT = None          # images per class; None: all"""),
+LIMIT = None          # images per class; None: all
+SEED = 0              # the weights, the shuffles and the augmentation
+PRECISION = "auto"    # auto: bfloat16 where the hardware has it | float32"""),
     ("md", """(테스트용 셀: 읽지 않고 넘어가도 된다 / For the tests; a reader may skip it.) CI는
 `ALEXNET_NB_*` 환경 변수로 이 노트북을 아주 작게 실행한다. CI runs this notebook tiny
 through `ALEXNET_NB_*` environment variables, which override the parameters here."""),
     ("code", """import os
 
-for name in ("RECIPE", "DATA", "EPOCHS", "IMAGE_SIZE", "BATCH_SIZE", "LIMIT"):
+for name in ("RECIPE", "DATA", "EPOCHS", "IMAGE_SIZE", "BATCH_SIZE", "LIMIT", "PRECISION"):
     if os.environ.get(f"ALEXNET_NB_{name}"):
         value = os.environ[f"ALEXNET_NB_{name}"]
-        globals()[name] = value if name in ("RECIPE", "DATA") else int(value)"""),
-    ("code", """%matplotlib inline
-%config InlineBackend.figure_formats = ["jpeg"]
-import alexnet  # noqa: F401, I001  first: how TensorFlow loads (fast CPU kernels, quiet)
+        globals()[name] = value if name in ("RECIPE", "DATA", "PRECISION") else int(value)"""),
+    ("code", """import alexnet  # noqa: F401, I001  first: it loads TensorFlow quietly (alexnet/__init__.py)
+import dataclasses
+import json
 import math
 import time
 from pathlib import Path
@@ -70,160 +78,244 @@ from pathlib import Path
 import keras
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
+from keras import layers
 
-from alexnet import evaluate, features, plots, reading, runfolder
+from alexnet import evaluate, features, plots, reading, runs, training
+from alexnet.data import augment, batches
+from alexnet.data.datasets import Dataset, locate
+from alexnet.models.alexnet import MEAN, STD, build
 from alexnet.models.summary import comparison_table, compare_variants
-from alexnet.training import train
-from alexnet.training.config import from_recipe
-from alexnet.training.train import PaperSGD
+from alexnet.recipes import from_recipe
 
 plt.rcParams["figure.dpi"] = 72
 config = from_recipe(RECIPE, data=DATA, epochs=EPOCHS, image_size=IMAGE_SIZE,
-                     batch_size=BATCH_SIZE, limit=LIMIT,
-                     out=f"checkpoints/notebook-{RECIPE}-{time.strftime('%Y%m%d-%H%M%S')}")
-run = train.start(config, command=f"AlexNet.ipynb (RECIPE={RECIPE!r})")
-print(f"Keras {keras.__version__} on {keras.backend.backend()}; recipe {config.recipe}: "
-      f"{config.variant} network, {config.image_size} px, {config.epochs} epochs, batch "
-      f"{config.batch_size}, peak learning rate {config.lr}; run folder {run.run_dir}")"""),
-    ("md", """## 1. 데이터와 데이터 증강 / Data and augmentation
+                     batch_size=BATCH_SIZE, limit=LIMIT, seed=SEED, precision=PRECISION)
+keras.utils.set_random_seed(config.seed)
+policy = training.precision(config.precision)
+keras.mixed_precision.set_global_policy(policy)  # before the layers are made
+machine = training.machine()
+run_dir = Path("checkpoints") / f"notebook-{config.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+run_dir.mkdir(parents=True)
+print(f"Keras {keras.__version__} on {keras.backend.backend()}, "
+      f"{machine['gpu'] or machine['cpu']} ({machine['threads']} threads), {policy}")
+print(f"Recipe {config.recipe}: {config.variant} network, {config.image_size} px, "
+      f"{config.epochs} epochs, batch {config.batch_size}, peak learning rate {config.lr}; "
+      f"files in {run_dir}")"""),
+    ("md", """## 1. 데이터 / Data
 
 데이터셋은 `train/<클래스>/*`와 검증용 `val/<클래스>/*` 이미지를 담은 폴더다. 기본값은
-Imagenette(ImageNet의 10개 클래스, 학습 9,469장, 검증 3,925장)이고, 찾지 못하면 공식 압축
-파일을 내려받는다. `quick` 레시피는 이미지를 한 번만 디코딩해 메모리에 두고, 자르기와
-뒤집기는 모델 앞의 Keras 층이 배치 단위로 한다.
+Imagenette(ImageNet의 10개 클래스, 학습 이미지 9,469장, 검증 이미지 3,925장)이고, 어디에도
+없으면 공식 압축 파일을 내려받는다. 이미지는 한 번만 디코딩해 메모리에 둔다. 논문처럼 짧은
+변을 맞춘 뒤 가운데 정사각형을 잘라 두는데, 128 px로 자를 때는 146 px 정사각형이다(224 px일
+때의 256 px과 같은 비율).
 
 A dataset is a folder of `train/<class>/*` and held-out `val/<class>/*` images; the default
 is Imagenette (10 ImageNet classes, 9,469 training and 3,925 validation images), downloaded
-when it is nowhere here. `quick` decodes every image once into memory; a Keras layer in
-front of the model crops and flips whole batches."""),
-    ("code", """inputs = train.load_data(run)
-images, labels = inputs.examples(8, training=True)
-plots.samples(images, labels, inputs.class_names,
-              title="Eight training images as the network sees them");"""),
-    ("md", """과적합(overfitting)을 막는 논문의 첫 번째 수단이 데이터 증강이다. 짧은 변을 256으로
-줄인 이미지에서 224×224 조각을 무작위로 잘라내고 절반의 확률로 좌우를 뒤집는다(`basic`).
-논문은 여기에 PCA 색 변화를 더한다(`paper`). `rrc`는 넓이 25-100 %, 가로세로 비 3/4-4/3의
-창을 잘라 크기를 맞춘다. 평가는 가운데 조각을 쓰고, 논문의 10-crop 평가는 네 모서리와
-가운데, 그리고 그 좌우 반전을 평균한다. 아래 그림에서 한 행은 같은 이미지에 대한 다섯 번의
-무작위 추출이다.
+when it is nowhere here. Every image is decoded once into memory as the paper prepared
+ImageNet: the shorter side resized, the centre square cut (146 px for 128 px crops, as 256
+is to 224)."""),
+    ("code", """root = locate(config.data)
+train_split, val_split = Dataset.open(root).splits(limit=config.limit, seed=config.seed)
+class_names = train_split.class_names
+train_data = batches.decode(train_split, config.image_size)
+val_data = batches.decode(val_split, config.image_size)
+print(f"{len(train_data)} training and {len(val_data)} validation images of "
+      f"{len(class_names)} classes from {root}: {train_data.images.shape[1:]} uint8 each")"""),
+    ("md", """## 2. 데이터 증강 / Data augmentation
 
-The paper's first defence against overfitting is data augmentation: a random 224×224 crop of
-the image resized to a shorter side of 256, flipped with probability 1/2 (`basic`); the paper
-adds a PCA colour shift (`paper`); `rrc` takes windows of 25-100 % of the area. Evaluation
-takes the centre crop; the paper's 10-crop test averages the four corners, the centre and
-their mirror images. Each row: five random draws on one image."""),
-    ("code", """plots.augmentations(inputs.train.files[0], config.image_size);"""),
-    ("md", """## 2. 모델 / The network
+과적합(overfitting)을 막는 논문의 첫 번째 수단이 데이터 증강(data augmentation)이다. 정사각형
+이미지에서 무작위 위치의 조각을 잘라 내고(`RandomCrop`) 절반의 확률로 좌우를 뒤집는다
+(`RandomFlip`). 이것이 `basic`이다. 논문은 여기에 PCA 색 잡음을 더하고(`paper`), `rrc`는
+넓이 25-100 %, 가로세로 비 3/4-4/3의 창을 잘라 크기를 맞춘다. 모두 Keras 전처리 층이고,
+Keras에 없는 PCA 색 잡음과 무작위 크기 자르기만 `alexnet/data/augment.py`에 직접 만들었다.
+평가는 가운데 조각(`CenterCrop`)을 쓰고, 논문의 10-crop 평가는 네 모서리와 가운데, 그리고
+그 좌우 반전을 평균한다. 아래 그림의 한 행은 한 이미지에서 다섯 번 뽑은 결과이고, 학습에
+쓰는 바로 그 함수(`augment.augmentation`)로 그렸다.
 
-다섯 개의 합성곱 층과 세 개의 완전 연결(FC) 층이다. 아래가 `alexnet/models/alexnet.py`
-전체로, 모든 변형(variant)이 Keras 층으로 한 화면에 들어간다: `paper`는 2012년의 두 갈래
-(two towers, `groups=2`) 네트워크와 국소 응답 정규화(LRN), `owt`는 torchvision의 한 갈래
-구조, `bn`은 `owt`의 합성곱과 FC 층 뒤에 배치 정규화(batch normalization)를 넣은 것이다.
-모델의 첫 층이 픽셀을 정규화하므로 저장된 `best.keras`는 0-255 RGB 사진을 그대로 받는다.
-ReLU, 겹치는 최대 풀링(3×3, stride 2), 드롭아웃(dropout) 0.5는 세 변형에 공통이다.
+The paper's first defence against overfitting is data augmentation: a crop at a random place
+of the square (`RandomCrop`), flipped with probability 1/2 (`RandomFlip`): `basic`. The paper
+adds PCA colour noise (`paper`); `rrc` takes windows of 25-100 % of the area. These are Keras
+preprocessing layers; only the PCA noise and the random-resized crop, which Keras lacks, are
+ours (`alexnet/data/augment.py`). Evaluation takes the centre crop (`CenterCrop`); the
+paper's 10-crop test averages the four corners, the centre and their mirror images. Each
+row: five draws on one image, by the very function training uses (`augment.augmentation`)."""),
+    ("code", """augmentation = augment.augmentation(config.augmentation, config.image_size,
+                                    seed=config.seed)
+print(f"{config.augmentation}:", " -> ".join(type(layer).__name__
+                                              for layer in augmentation.layers))
+train_batches = batches.training(train_data, config.image_size, config.batch_size,
+                                 augmentation, seed=config.seed)
+val_batches = batches.evaluation(val_data, 2 * config.batch_size, config.image_size)
+plots.augmentations(train_data.images[0], config.image_size, seed=config.seed);"""),
+    ("md", """## 3. 모델 / The network
 
-Five convolutional and three fully connected layers. Below is all of
-`alexnet/models/alexnet.py`, every variant as Keras layers on one screen: `paper` is the
-2012 network with two towers and LRN, `owt` torchvision's single tower, `bn` adds
-BatchNormalization. The first layer normalises the pixels, so a saved `best.keras` takes a
-photo's 0-255 RGB values as they are.
+다섯 개의 합성곱(convolution) 층과 세 개의 완전 연결(FC) 층이다. 아래 셀이 `bn` 변형 전체를
+Keras 층으로 쓴 것이다. 이 셀을 고쳐 다시 실행하면 그 네트워크가 학습된다. 층마다 합성곱 뒤에
+배치 정규화(batch normalization)와 ReLU가 오고, 겹치는 최대 풀링(3×3, stride 2)이
+크기를 줄이며, fc6와 fc7 앞에 드롭아웃(dropout) 0.5가 있다. 첫 층이 픽셀을 ImageNet의
+평균과 표준편차로 정규화하므로 저장된 `best.keras`는 0-255 RGB 사진을 그대로 받는다.
+가중치 감쇠(weight decay)는 Keras의 L2 규제(`kernel_regularizer`)로 건다. 그 기울기
+2 × (wd/2) × w가 손실의 기울기에 더해진 뒤 모멘텀을 거치므로 논문의 갱신 식과 같다. 패키지의
+`alexnet/models/alexnet.py`는 같은 네트워크와 함께 2012년의 `paper`(두 갈래, LRN)와
+torchvision의 `owt`를 담고 있으며, 테스트가 이 셀의 네트워크를 패키지의 `bn`과 비교한다.
 
-```python
-{model_source}```"""),
-    ("code", """net = train.build_model(run)
+Five convolutional and three fully connected layers: the cell below is the whole `bn`
+variant in Keras layers; edit it and re-run, and that is the network that trains. Each
+convolution is followed by BatchNormalization and ReLU, overlapping max pooling (3×3,
+stride 2) shrinks the maps, and dropout 0.5 comes before fc6 and fc7. The first layer
+normalises the pixels with ImageNet's mean and standard deviation, so a saved `best.keras`
+takes a photo's 0-255 RGB values as they are. Weight decay is Keras' L2 kernel regularizer:
+its gradient, 2 × (wd/2) × w, joins the loss's before momentum, as in the paper's update.
+`alexnet/models/alexnet.py` holds the same network beside the 2012 `paper` (two towers, LRN)
+and torchvision's `owt`; a test holds this cell's network equal to the package's `bn`."""),
+    ("code", """def alexnet_bn(num_classes, image_size, dropout=0.5, weight_decay=5e-5):
+    decay = keras.regularizers.L2(weight_decay / 2)
+
+    def conv(x, filters, kernel, name, strides=1):
+        x = layers.Conv2D(filters, kernel, strides, padding="valid" if kernel == 11 else "same",
+                          use_bias=False, kernel_initializer="he_normal",
+                          kernel_regularizer=decay, name=name)(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    def dense(x, units, name):
+        x = layers.Dense(units, use_bias=False, kernel_initializer="he_normal",
+                         kernel_regularizer=decay, name=name)(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    def pool(x, name):  # overlapping pooling: 3x3 windows, stride 2
+        return layers.MaxPooling2D(3, 2, name=name)(x)
+
+    inputs = keras.Input((image_size, image_size, 3), name="image")       # RGB, 0-255
+    x = layers.Normalization(mean=MEAN, variance=[s * s for s in STD], dtype="float32",
+                             name="preprocess")(inputs)
+    x = layers.ZeroPadding2D(2, name="pad1")(x)                           # at 224 px:
+    x = pool(conv(x, 64, 11, "conv1", strides=4), "pool1")                # 27x27x64
+    x = pool(conv(x, 192, 5, "conv2"), "pool2")                           # 13x13x192
+    x = conv(x, 384, 3, "conv3")                                          # 13x13x384
+    x = conv(x, 256, 3, "conv4")                                          # 13x13x256
+    x = pool(conv(x, 256, 3, "conv5"), "pool5")                           # 6x6x256
+    x = (layers.AdaptiveAveragePooling2D(6, name="avgpool") if x.shape[1] > 1
+         else layers.UpSampling2D(6, name="avgpool"))(x)                  # 6x6x256
+    x = layers.Flatten(name="flatten")(x)
+    x = dense(layers.Dropout(dropout, name="drop6")(x), 4096, "fc6")
+    x = dense(layers.Dropout(dropout, name="drop7")(x), 4096, "fc7")
+    x = layers.Dense(num_classes, kernel_initializer="he_normal", kernel_regularizer=decay,
+                     name="fc8")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="softmax")(x)
+    return keras.Model(inputs, outputs, name="alexnet_bn")
+
+
+if config.variant == "bn":
+    net = alexnet_bn(len(class_names), config.image_size, config.dropout, config.weight_decay)
+else:  # paper or owt: the package's definition
+    net = build(config.variant, len(class_names), config.image_size, init=config.init,
+                dropout=config.dropout, weight_decay=config.weight_decay)
 net.summary(line_length=90)"""),
-    ("md", """세 변형을 1000개 클래스 기준으로 나란히 놓으면 / The three variants side by side, for
-1000 classes (multiply-accumulates per image; LRN, BatchNorm and the two towers, read off the
-built models):"""),
+    ("md", """세 변형을 1000개 클래스 기준으로 나란히 놓으면 다음과 같다. 이미지 한 장당 곱셈-누적
+횟수(MAC)와 LRN, 배치 정규화, 두 갈래 층의 위치는 만들어진 모델에서 읽었다.
+
+The three variants side by side, for 1000 classes (multiply-accumulates per image; LRN,
+BatchNorm and the two towers, read off the built models):"""),
     ("code", """Markdown(comparison_table(compare_variants()))"""),
-    ("md", """## 3. 컴파일 / `compile`
+    ("md", """## 4. 컴파일 / `compile`
 
-최적화기(optimizer)는 모멘텀 0.9의 SGD이고, 가중치 감쇠(weight decay)는 논문의 식처럼
-기울기에 더해져 모멘텀이 함께 나른다(`PaperSGD`, `keras.optimizers.SGD`의 하위 클래스).
-학습률(learning rate)은 짧게 선형으로 올린 뒤(warm-up) 코사인으로 줄인다: 무작위 가중치에서
-곧바로 큰 학습률을 쓰면 배치 정규화의 통계가 흔들리고, 끝에서 학습률을 0 가까이 낮추면
-가중치가 좁은 최솟값에 자리 잡는다. 손실은 레이블 스무딩(label smoothing) 0.1의 교차
-엔트로피다: 정답에 확률 1을 요구하지 않아 과신을 줄인다. 지표는 Top-1과 Top-5 정확도다.
+최적화기(optimizer)는 모멘텀 0.9의 SGD(`keras.optimizers.SGD`)다. 학습률(learning rate)은
+짧게 선형으로 올린 뒤(warm-up) 코사인 곡선을 따라 0까지 줄인다(`CosineDecay`). 무작위
+가중치에서 곧바로 큰 학습률을 쓰면 배치 정규화의 통계가 흔들리고, 끝에서 학습률을 0 가까이
+낮추면 가중치가 한곳에 자리 잡는다. 손실은 레이블 스무딩(label smoothing) 0.1을 건 교차
+엔트로피다. 정답에 확률 1을 요구하지 않으므로 네트워크가 덜 과신한다. 지표는 Top-1과
+Top-5 정확도다.
 
-SGD with momentum 0.9; weight decay enters the gradient as in the paper (`PaperSGD`, a
-`keras.optimizers.SGD`). The learning rate warms up linearly, then decays on a cosine: a
-large rate from random weights shakes BatchNorm's statistics, and a rate near zero at the end
-settles the weights. Cross-entropy with label smoothing 0.1 (no probability of 1 is asked
-of the true class, so the network is less over-confident); Top-1 and Top-5 accuracy."""),
-    ("code", """steps_per_epoch = math.ceil(len(inputs.train) / config.batch_size)
-schedule = train.learning_rate(config, steps_per_epoch)
+SGD with momentum 0.9 (`keras.optimizers.SGD`). The learning rate warms up linearly, then
+decays to zero on a cosine (`CosineDecay`): a large rate from random weights shakes
+BatchNorm's statistics, and a rate near zero at the end settles the weights. Cross-entropy
+with label smoothing 0.1 (no probability of 1 is asked of the true class, so the network is
+less over-confident); Top-1 and Top-5 accuracy."""),
+    ("code", """steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
+schedule = training.learning_rate(config, steps_per_epoch)
 net.compile(
-    optimizer=PaperSGD(schedule, momentum=config.momentum, weight_decay=config.weight_decay),
+    optimizer=keras.optimizers.SGD(schedule, momentum=config.momentum),
     loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
     metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
              keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")])
 plots.schedule(schedule, steps_per_epoch, config.epochs);"""),
-    ("md", """## 4. 콜백 / Callbacks: `ModelCheckpoint`, `EarlyStopping`
+    ("md", """## 5. 콜백 / Callbacks
 
-`ModelCheckpoint`는 검증 정확도가 가장 높은 모델을 `best.keras`로 저장하고,
-`EarlyStopping`은 검증 정확도가 `patience` 에폭 동안 나아지지 않으면 학습을 멈추고 가장
-좋은 가중치로 되돌린다. `train.make_callbacks`는 여기에 명령줄과 같은 실행용 콜백을 더한다:
-학습 몇 단계 만에 전체 시간을 재어 알려 주는 시간 추정(`TimeEstimate`), 에폭 시간 기록, 손실이
-NaN이 되면 멈추기(Keras의 `TerminateOnNaN`), TensorBoard 로그, 그리고 매 에폭 가중치와
-최적화기 상태를 `state/`에 저장해 중단된 학습을 이어 가게 하는 재개 상태.
+`fit`이 받는 콜백은 아래 셀의 네 개가 전부다. `ModelCheckpoint`는 검증 정확도가 가장 높은
+모델을 `best.keras`로 저장하고, `EarlyStopping`은 검증 정확도가 `patience` 에포크 동안
+나아지지 않으면 학습을 멈추고 가장 좋은 가중치로 되돌린다. `CSVLogger`는 에포크마다 한 줄씩
+`history.csv`에 쓰고, `EpochTimer`(패키지의 것: Keras의 기록에는 시간이 없다)는 에포크마다
+걸린 시간과 학습률을 그 줄에 더한다. 명령줄(`python -m alexnet train`)은 같은 콜백에 긴 실행을
+위한 것들을 덧붙인다: 중단된 학습을 이어 가는 재개 상태, 디스크 공간 확인, TensorBoard 로그.
 
-`ModelCheckpoint` keeps the model with the best validation accuracy as `best.keras`;
-`EarlyStopping` stops when validation accuracy has not improved for `patience` epochs and
-restores the best weights. `train.make_callbacks` adds the run's own, as on the command line:
-the run's time, measured a few steps in (`TimeEstimate`), epoch times, a stop on a NaN loss
-(Keras' `TerminateOnNaN`), TensorBoard logs, and the resume state that lets a killed run
-continue from its last epoch."""),
+These four are every callback `fit` gets. `ModelCheckpoint` keeps the model with the best
+validation accuracy as `best.keras`; `EarlyStopping` stops when validation accuracy has not
+improved for `patience` epochs and restores the best weights; `CSVLogger` writes a line an
+epoch to `history.csv`, and `EpochTimer` (the package's: Keras' history keeps no times) adds
+each epoch's seconds and learning rate to it. The command line adds what long runs need
+around the same callbacks: a resume state, a disk check, TensorBoard logs."""),
     ("code", """checkpoint = keras.callbacks.ModelCheckpoint(
-    run.run_dir / "best.keras", monitor="val_accuracy", mode="max", save_best_only=True)
+    run_dir / "best.keras", monitor="val_accuracy", mode="max", save_best_only=True)
 early_stopping = keras.callbacks.EarlyStopping(
     monitor="val_accuracy", mode="max", patience=config.patience, restore_best_weights=True)
-chosen = [checkpoint, early_stopping]
+callbacks = [training.EpochTimer(), checkpoint, early_stopping,
+             keras.callbacks.CSVLogger(run_dir / "history.csv")]
 if config.schedule == "plateau":  # the paper's recipe: lr / 10 when val_loss stalls
-    chosen.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1,
-                                                    patience=config.lr_patience))
-callbacks = train.make_callbacks(run, chosen)
-print("callbacks:", ", ".join(type(callback).__name__ for callback in callbacks))"""),
-    ("md", """## 5. 학습 / `fit`
+    callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1,
+                                                       patience=config.lr_patience))"""),
+    ("md", """## 6. 학습 / `fit`
 
-얼마나 걸릴까? `TimeEstimate`가 첫 에폭의 몇 단계를 재어 전체 시간을 먼저 알려 준다.
+에포크마다 한 줄이 나온다. 학습 정확도는 증강과 드롭아웃을 거친 이미지에서 잰 값이다.
 
-How long will it take? `TimeEstimate` times a few steps of the first epoch and says so
-first."""),
-    ("code", """history = net.fit(inputs.train_batches(seed=config.seed),
-                  validation_data=inputs.val_batches(), epochs=config.epochs,
+One line an epoch; training accuracy is measured on augmented images with dropout on."""),
+    ("code", """history = net.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
                   callbacks=callbacks, verbose=2,  # one line an epoch
-                  shuffle=False)  # the inputs reshuffle every epoch themselves
+                  shuffle=False)  # the batches reshuffle every epoch themselves
+minutes = sum(history.history["epoch_seconds"]) / 60
 if early_stopping.stopped_epoch:
     print(f"EarlyStopping stopped the run after epoch {early_stopping.stopped_epoch + 1}: "
-          f"no progress for {config.patience} epochs")
+          f"no progress for {config.patience} epochs; {minutes:.1f} minutes of training")
 else:
-    print(f"EarlyStopping did not stop the run: validation accuracy last improved in epoch "
-          f"{early_stopping.best_epoch + 1} of {config.epochs}, fewer than "
-          f"patience={config.patience} epochs before the end of the schedule")"""),
-    ("md", """## 6. 평가 / Evaluation: Top-1 and Top-5 error
+    print(f"{minutes:.1f} minutes of training. EarlyStopping did not stop the run: validation "
+          f"accuracy last improved in epoch {early_stopping.best_epoch + 1} of "
+          f"{config.epochs}, fewer than patience={config.patience} epochs from the end")"""),
+    ("md", """## 7. 평가 / Evaluation: Top-1 and Top-5 error
 
-논문은 오류율(error rate)을 보고한다. Top-1 오류는 가장 확률이 높은 클래스가 틀린 비율,
-Top-5 오류는 정답이 상위 다섯 개 안에 없는 비율이다. `train.finish`는 가장 좋은 체크포인트를
-검증 이미지 전체의 가운데 조각과 논문의 10-crop으로 평가하고 `metrics.json`과 그림을 실행
-폴더에 쓴다. 여기서의 손실은 레이블 스무딩이 없는 교차 엔트로피다.
+논문은 오류율(error rate)을 보고한다. Top-1 오류는 확률이 가장 높은 클래스가 틀린 비율이고,
+Top-5 오류는 정답이 상위 다섯 클래스 안에 없는 비율이다. 저장된 `best.keras`를 Keras만으로
+다시 읽어 검증 이미지 전체를 가운데 조각과 논문의 10-crop으로 평가한다. 여기서의 손실은
+레이블 스무딩이 없는 교차 엔트로피다. 설정과 결과는 함께 읽는 PDF를 위해 실행 폴더에 쓴다.
 
 The paper reports error rates: Top-1 (the most probable class is wrong) and Top-5 (the true
-class is not among the five most probable). `train.finish` evaluates the best checkpoint on
-every validation image, centre crop and the paper's ten crops, and writes `metrics.json` and
-the plots into the run folder (its loss is plain cross-entropy, without label smoothing)."""),
-    ("code", """metrics = train.finish(run)
+class is not among the five most probable). The saved `best.keras` is read back with Keras
+alone and evaluated on every validation image, centre crop and the paper's ten crops (its
+loss is plain cross-entropy, without label smoothing). The settings and the figures go into
+the run folder, for the companion PDF."""),
+    ("code", """best = keras.saving.load_model(run_dir / "best.keras")
+metrics = evaluate.evaluate_split(best, val_data, config.image_size, 2 * config.batch_size)
 print(f"{metrics['examples']} validation images, the best checkpoint:")
 print(f"  centre crop: {evaluate.error_text(metrics, 1)}, {evaluate.error_text(metrics, 5)}")
 print(f"  ten crops:   {evaluate.error_text(metrics['ten_crop'], 1)}, "
-      f"{evaluate.error_text(metrics['ten_crop'], 5)}")"""),
-    ("md", """## 7. 그래프와 해석 / Plots, and what they say
+      f"{evaluate.error_text(metrics['ten_crop'], 5)}")
+record = {**dataclasses.asdict(config), "precision_used": policy, "machine_details": machine,
+          "machine": machine["gpu"] or f"{machine['cpu']}, {machine['threads']} cores",
+          "command": "AlexNet.ipynb", "class_names": class_names, "dataset_root": str(root)}
+(run_dir / "config.json").write_text(json.dumps(record, indent=2) + "\\n")
+(run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\\n")"""),
+    ("md", """## 8. 그래프와 해석 / Plots, and what they say
 
-손실과 정확도 곡선. 아래 문장은 이 실행의 `history.csv`에서 만들어진다. / Loss and
-accuracy per epoch; the words below are made from this run's `history.csv`."""),
-    ("code", """run_history = runfolder.read_history(run.run_dir)
+왼쪽은 손실, 오른쪽은 Top-1 정확도다. 그 아래는 논문이 보고하는 방식대로 Top-1과 Top-5
+오류율을 에포크마다 그렸다. 그림 아래의 문장은 이 실행의 `history.csv`에서 만들어진다.
+
+Loss and Top-1 accuracy per epoch, then the Top-1 and Top-5 error rates as the paper reports
+them; the words below are made from this run's `history.csv`."""),
+    ("code", """run_history = runs.read_history(run_dir)
 plots.curves(run_history)
+plots.errors(run_history)
 plt.show()
-for text in reading.curves(run_history):
+for text in reading.curves(run_history, variant=config.variant):
     print(text)"""),
     ("md", """혼동 행렬(confusion matrix)의 행은 정답, 열은 예측이다. / The confusion matrix: rows
 are the true classes, columns the predictions."""),
@@ -231,51 +323,44 @@ are the true classes, columns the predictions."""),
 plt.show()
 for text in reading.confusions(metrics):
     print(text)"""),
-    ("md", """가장 자신 있게 틀린 검증 이미지들. 제목은 예측한 클래스와 그 확률, 그리고 정답이다.
-/ The validation images the network got wrong most confidently: its guess and probability,
-and the true class."""),
-    ("code", """best = runfolder.load_model(run.run_dir / "best.keras")
-probabilities, truth = evaluate.predict(best, inputs.eval_batches())
+    ("md", """논문의 그림 4(왼쪽)처럼 검증 이미지 몇 장과 그 상위 다섯 예측을 막대로 그렸다.
+논문처럼 빨간 막대가 정답이다. 그 아래는 네트워크가 가장 자신 있게 틀린 검증 이미지들로,
+제목은 예측한 클래스와 그 확률, 그리고 정답이다.
+
+Ours of the paper's Figure 4 (left): validation images with their five most probable classes
+as bars, the true class in red as in the paper. Then the images the network got wrong most
+confidently: its guess and probability, and the true class."""),
+    ("code", """probabilities, truth = evaluate.predict(best, batches.evaluation(
+    val_data, 2 * config.batch_size, config.image_size))
+crops = augment.centre_crop(config.image_size)
+shown = list(range(0, len(truth), max(1, len(truth) // 8)))[:8]  # across the classes
+plots.top5_bars(keras.ops.convert_to_numpy(crops(val_data.images[shown])),
+                  probabilities[shown], truth[shown], class_names)
 wrong = reading.mistakes(probabilities, truth, count=8)
-features.gallery(inputs.eval_images(wrong), probabilities[wrong], truth[wrong],
-                 inputs.class_names);"""),
-    ("md", """첫 합성곱 층의 필터: 논문의 그림 3처럼 방향이 있는 경계와 색 얼룩을 배운다. 이어서 한
-이미지가 층을 지날 때의 특징 맵(feature map)(각 층의 처음 여덟 채널)이다: 앞쪽 층은 경계와
-색에, 뒤쪽 층은 더 작고 추상적인 부분에 반응한다.
+features.gallery(keras.ops.convert_to_numpy(crops(val_data.images[wrong])),
+                 probabilities[wrong], truth[wrong], class_names);"""),
+    ("md", """첫 합성곱 층의 필터와, 한 이미지가 층을 지날 때의 특징 맵(feature map)이다(각 층의
+처음 여덟 채널). 뒤쪽 층일수록 맵은 작아지지만 맵의 한 점이 보는 입력 영역(수용 영역, receptive
+field)은 넓어진다. 짧게 학습한 필터가 논문의 그림 3처럼 뚜렷한 경계와 색 얼룩이 되는지는
+그림에서 직접 확인해야 한다.
 
-The first layer's filters: oriented edges and colour blobs, as in the paper's Figure 3. Then
-one image through the layers (the first eight channels of each): early layers answer edges
-and colours, later ones smaller and more abstract parts."""),
+The first layer's filters, then one image through the layers (the first eight channels of
+each): later maps are smaller, but each of their points sees a larger region of the input
+(its receptive field). Whether filters trained this briefly become the paper's Figure 3
+edges and colour blobs is for the figure to show."""),
     ("code", """features.conv1_filters(keras.ops.convert_to_numpy(best.get_layer("conv1").kernel))
-features.feature_maps(best, inputs.eval_images([0])[0]);"""),
-    ("md", """## 8. 왜 이 레시피인가 / Why this recipe
+image = keras.ops.convert_to_numpy(crops(val_data.images[:1]))[0]
+features.feature_maps(best, image);"""),
+    ("md", """## 9. 다른 실행과 비교 / Beside the other runs
 
-아래 표는 `results/`에 있는 실행들이다(모두 파일에서 읽는다). `quick`은 세 시드(seed)로 잰
-레시피이고, 나머지는 `modern` 레시피를 128 px, 20 에폭으로 학습하며 한 가지씩 바꾼 실험
-(ablation)과 논문 레시피다. 읽는 법:
+아래 표는 `results/`에 있는 실행들을 파일에서 읽어 이 실행과 함께 놓은 것이다. 각 실행을
+어떻게 만들었고 무엇을 보여 주는지는 `docs/results.md`와 함께 읽는 PDF에 있다.
 
-- **배치 정규화와 He 초기화**: 논문의 N(0, 0.01) 초기화와 편향 1로는 Imagenette에서 첫 에폭에
-  발산했다(`paper-first-steps-cpu.txt`). He 초기화 하나만 바꾸면 논문 네트워크도 학습된다
-  (`imagenette-paper-cpu-128`).
-- **데이터 증강과 드롭아웃**: 9,469장을 20 에폭만 학습하면 네트워크가 아직 과적합하지
-  않는다. 그래서 증강을 끈 실행의 Top-1이 오히려 높다. 대신 학습 정확도와 검증 정확도의
-  간격이 벌어진다(`train (last)`와 `val (last)`). 방어 수단은 학습이 길어질 때 값을 한다.
-  `quick`이 약한 증강(`basic`)을 쓰는 이유다.
-- **짧은 워밍업과 코사인 감쇠**: `modern`의 5 에폭 워밍업은 80 에폭용이다. 20 에폭에서는
-  학습률이 최고일 때 검증 정확도가 무너졌다(`imagenette-modern-cpu-128`의 곡선).
-
-The table lists the runs under `results/`, read from their files: `quick` over three seeds,
-ablations of `modern` at 128 px and 20 epochs (one change each), and the paper's recipe.
-BatchNorm and He initialisation: the paper's N(0, 0.01) weights diverged on Imagenette in the
-first epoch; with He initialisation alone the paper's network trains. Augmentation and
-dropout: at 20 epochs on 9,469 images the network does not overfit yet, so turning
-augmentation off scores *higher* top-1 while the train/validation gap opens: the defences
-pay off in longer training, which is why `quick` augments lightly. A short warm-up: the
-5-epoch warm-up of `modern` (sized for 80 epochs) made validation collapse at the peak rate
-in 20-epoch runs."""),
+The runs under `results/`, read from their files, with this one last; how each was made and
+what it shows: `docs/results.md` and the companion PDF."""),
     ("code", """folders = [path.parent for path in sorted(Path("results").glob("*/metrics.json"))
            if not path.parent.name.endswith("-notebook")]  # this run is the last row
-Markdown(reading.runs_table([*folders, run.run_dir]))"""),
+Markdown(reading.runs_table([*folders, run_dir]))"""),
     ("md", """## 9. ImageNet
 
 같은 셀로 ILSVRC-2012를 학습한다: `DATA`를 그 폴더로, `RECIPE = "modern"`(또는
@@ -290,11 +375,10 @@ prepare /data/ILSVRC2012 /data/ilsvrc-shards`). Details: `docs/imagenet.md`, `Al
 
 
 def cells(executed: str) -> list:
-    model_source = MODEL_FILE.read_text()
     made = []
     for kind, text in CELLS:
         if kind == "md":
-            text = text.replace("{executed}", executed).replace("{model_source}", model_source)
+            text = text.replace("{executed}", executed)
             made.append(new_markdown_cell(text))
         else:
             made.append(new_code_cell(text))
@@ -339,6 +423,7 @@ def main() -> None:
         notebook.cells = cells(EXECUTED.format(when=NOT_EXECUTED))
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                            "language": "python"}
+        notebook.metadata["language_info"] = {"name": "python", "file_extension": ".py"}
     nbformat.write(notebook, path)
     print(f"wrote {path}")
 

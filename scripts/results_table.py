@@ -8,7 +8,9 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
-    from alexnet.report import evidence  # after parsing: --help answers without loading Keras
+    from alexnet.harness.report import (
+        evidence,  # after parsing: --help answers without loading Keras
+    )
 
     folders = sorted(path.parent for path in (PROJECT / "results").glob("*/metrics.json"))
     print(evidence.results_table(folders))

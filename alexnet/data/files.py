@@ -5,14 +5,13 @@ CMYK and greyscale JPEGs (TensorFlow decodes these), and truncated, empty or
 non-image files and decompression bombs (it does not, or it should not try).
 ``problem`` finds the second kind from the header and the file's tail, without
 decoding the pixels, so listing a dataset stays cheap. Garbage inside a
-well-formed file takes a full decode to find: ``problem(..., full=True)`` and
-``prepare`` (``load_rgb``) do one.
+well-formed file takes a full decode to find: ``problem(..., full=True)``, the decoding of
+batches (batches.py) and ``prepare`` (harness/shards.py) do one.
 """
 
 from __future__ import annotations
 
 import errno
-import io
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -97,60 +96,6 @@ def _full_decode_problem(path: Path) -> str | None:
     except (OSError, SyntaxError, ValueError) as error:
         return f"not decodable ({error})"
     return None
-
-
-def decode_problem(contents: bytes) -> str | None:
-    """Why an encoded image cannot be decoded, by Pillow, or None when it decodes whole."""
-    if not contents:
-        return "empty file"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(contents)) as image:
-                image.load()
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        return "too large"
-    except (OSError, SyntaxError, ValueError) as error:
-        return f"not decodable ({error})"
-    return None
-
-
-def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decodes a whole image as RGB, or raises ValueError naming the file and why."""
-    reason = None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            if image.width * image.height > max_pixels:
-                reason = f"too large ({image.width}x{image.height} is over {max_pixels:,} pixels)"
-            else:
-                image.load()  # raises on truncated data (ImageFile.LOAD_TRUNCATED_IMAGES is off)
-                return image.convert("RGB")
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        reason = f"too large (over {max_pixels:,} pixels)"
-    except (OSError, SyntaxError, ValueError) as error:
-        path = Path(path)
-        if isinstance(error, OSError) and error.errno is not None:  # from the file system
-            reason = unreadable(path, error)
-        else:
-            reason = "empty file" if path.stat().st_size == 0 else f"not decodable ({error})"
-    raise ValueError(f"{path}: {reason}")
-
-
-def resized_jpeg(path: str | Path, shorter_side: int, quality: int = 90,
-                 max_pixels: int = MAX_PIXELS) -> bytes:
-    """The image re-encoded as RGB JPEG with its shorter side at most ``shorter_side``
-    (smaller images keep their size: the pipeline resizes them anyway). Raises
-    ValueError for unusable files."""
-    image = load_rgb(path, max_pixels)
-    scale = shorter_side / min(image.size)
-    if scale < 1:
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality)
-    return out.getvalue()
 
 
 def checked(files: list[str], full: bool = False, max_pixels: int = MAX_PIXELS,

@@ -1,9 +1,7 @@
-"""AlexNet's variants and their layers: ``alexnet.py`` (the networks), ``layers.py`` (what
-Keras lacks: LRN, grouped convolutions), ``fast.py`` (CPU swap-ins), ``summary.py``
-(MACs, where each layer sits), ``port.py`` (torchvision weights).
+"""The networks: ``alexnet.py`` (the three variants), ``layers.py`` (what Keras lacks:
+LRN, grouped convolutions without XLA), ``summary.py`` (MACs, where each layer sits).
 
-This file loads no Keras, so that the command line can offer the choices below quickly;
-``alexnet.check_settings`` holds a model's settings against them.
+This file loads no Keras, so that the command line offers these choices quickly.
 """
 
 VARIANTS = ("paper", "owt", "bn")
@@ -13,4 +11,3 @@ DEFAULT_IMAGE_SIZE = {"paper": 227, "owt": 224, "bn": 224}
 # twice ImageNet's 227, which already takes about 8 GB a batch of 128 in training.
 MIN_IMAGE_SIZE = {"paper": 67, "owt": 63, "bn": 63}
 MAX_IMAGE_SIZE = 512
-

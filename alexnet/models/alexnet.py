@@ -11,7 +11,11 @@
 
 Every model takes RGB pixels in [0, 255] and normalises them itself (its first layer), so
 a saved ``best.keras`` classifies a decoded photo as it is. It returns float32 softmax
-probabilities.
+probabilities. Weight decay is Keras' L2 kernel regularizer at half the decay: its
+gradient, 2 * (wd / 2) * w, joins the loss's before momentum, as in the paper's update
+rule (sec. 5) and PyTorch's SGD; biases and BatchNorm's gamma and beta are not decayed.
+The ``bn`` and ``owt`` models are Keras layers only, so a saved one loads with
+``keras.saving.load_model`` alone; ``paper`` needs ``import alexnet.models.layers``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from alexnet.models import DEFAULT_IMAGE_SIZE, INITS, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, VARIANTS, fast
+from alexnet.models import DEFAULT_IMAGE_SIZE, INITS, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, VARIANTS
 from alexnet.models.layers import GroupedConv2D, LocalResponseNormalization
 
 # ImageNet's RGB mean and standard deviation on the 0-255 scale (torchvision's).
@@ -42,8 +46,8 @@ PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
 def check_settings(variant: str, image_size: int | None = None, init: str = "he",
                    num_classes: int = 10, dropout: float = 0.5) -> int:
     """Raises a ValueError naming the setting out of bounds; returns the image size
-    (the variant's default for None). The one check, for ``build`` and, before a run
-    makes its folder, ``train.start``."""
+    (the variant's default for None). The one check of a network's settings: ``build``
+    calls it, and the command line before it makes a run folder."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
     if init not in INITS:
@@ -76,28 +80,26 @@ def preprocessing(name: str = "preprocess") -> layers.Normalization:
 
 
 def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = None,
-          init: str = "he", dropout: float = 0.5, speedups: bool = True) -> keras.Model:
+          init: str = "he", dropout: float = 0.5, weight_decay: float = 0.0) -> keras.Model:
     """One AlexNet variant for ``image_size`` square RGB images (default 227 for
-    ``paper``, else 224). ``speedups``: this machine's faster swap-ins for Conv2D and
-    BatchNormalization (fast.py; same weights, saved as Keras' own layers)."""
-    Conv2D, BatchNormalization = fast.swap_ins() if speedups else (
-        layers.Conv2D, layers.BatchNormalization)
+    ``paper``, else 224), its kernels decayed by ``weight_decay`` (see above)."""
     batchnorm = variant == "bn"
+    decay = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
 
     def conv(x, filters, kernel, name, strides=1, groups=1):
         kernel_init, bias_init = initializers(init, name)
-        x = (GroupedConv2D if groups > 1 else Conv2D)(
+        x = (GroupedConv2D if groups > 1 else layers.Conv2D)(
             filters, kernel, strides, padding="valid" if kernel == 11 else "same",
             groups=groups, use_bias=not batchnorm, kernel_initializer=kernel_init,
-            bias_initializer=bias_init, name=name)(x)
+            bias_initializer=bias_init, kernel_regularizer=decay, name=name)(x)
         if batchnorm:  # momentum 0.9 (PyTorch's 0.1): 0.99 lags at ~40 steps an epoch
-            x = BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
         return layers.ReLU(name=f"{name}_relu")(x)
 
     def dense(x, units, name):
         kernel_init, bias_init = initializers(init, name)
         x = layers.Dense(units, use_bias=not batchnorm, kernel_initializer=kernel_init,
-                         bias_initializer=bias_init, name=name)(x)
+                         bias_initializer=bias_init, kernel_regularizer=decay, name=name)(x)
         if batchnorm:
             x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
         return layers.ReLU(name=f"{name}_relu")(x)
@@ -136,6 +138,6 @@ def build(variant: str = "bn", num_classes: int = 10, image_size: int | None = N
         x = dense(layers.Dropout(dropout, name="drop7")(x), 4096, "fc7")
     kernel_init, bias_init = initializers(init, "fc8")
     x = layers.Dense(num_classes, kernel_initializer=kernel_init, bias_initializer=bias_init,
-                     name="fc8")(x)
+                     kernel_regularizer=decay, name="fc8")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="softmax")(x)
     return keras.Model(inputs, outputs, name=f"alexnet_{variant}")

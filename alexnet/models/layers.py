@@ -1,12 +1,12 @@
-"""The layers of the 2012 network that Keras lacks, in ``keras.ops`` (every backend)."""
+"""The layers of the 2012 network that Keras lacks or makes slow, in ``keras.ops`` (every
+backend). Registered under the package name ``alexnet``: a saved ``paper`` model loads
+after ``import alexnet.models.layers``."""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
 from keras import ops
-
-from alexnet.models.fast import TapwiseConv2D
 
 
 @keras.saving.register_keras_serializable(package="alexnet")
@@ -55,14 +55,13 @@ class LocalResponseNormalization(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="alexnet")
-class GroupedConv2D(TapwiseConv2D):
+class GroupedConv2D(keras.layers.Conv2D):
     """``Conv2D(groups=g)`` computed as g ordinary convolutions, one per group of input
     and output channels (the paper's two GPU towers), then concatenated.
 
-    Same weights, same result, every backend. Keras' TensorFlow backend would compile a
+    Same weights, same result, every backend. Keras' TensorFlow backend compiles a
     grouped convolution with XLA, which on our CPU made the ``paper`` variant train
-    slower than PyTorch; the ordinary convolutions run on TensorFlow's own kernels
-    (and their kernel gradients as ``TapwiseConv2D``'s above).
+    slower than PyTorch; the ordinary convolutions run on TensorFlow's own kernels.
     """
 
     def convolution_op(self, inputs, kernel):
@@ -73,46 +72,3 @@ class GroupedConv2D(TapwiseConv2D):
                     ops.split(kernel, self.groups, axis=-1), strict=True)
         return ops.concatenate([super(GroupedConv2D, self).convolution_op(x, k)
                                 for x, k in pairs], axis=axis)
-
-
-@keras.saving.register_keras_serializable(package="alexnet")
-class AdaptiveAveragePooling2D(keras.layers.Layer):
-    """Average-pools (H, W) maps to a fixed (out, out) grid, as PyTorch's AdaptiveAvgPool2d
-    and Keras' own layer do (bin i covers rows floor(i*H/out) to ceil((i+1)*H/out)).
-
-    The models use Keras' layers (nearest upsampling for 1x1 maps, where Keras' pooling
-    fails); this one stays for models saved before. Two small matmuls.
-    """
-
-    def __init__(self, output_size: int = 6, **kwargs):
-        super().__init__(**kwargs)
-        self.output_size = output_size
-
-    @staticmethod
-    def bins(size_in: int, size_out: int) -> np.ndarray:
-        weights = np.zeros((size_out, size_in), "float32")
-        for i in range(size_out):
-            start, end = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
-            weights[i, start:end] = 1.0 / (end - start)
-        return weights
-
-    def call(self, x):
-        _, height, width, _ = x.shape
-        if height == width == self.output_size:
-            return x
-        rows = ops.convert_to_tensor(self.bins(height, self.output_size), dtype=x.dtype)
-        cols = ops.convert_to_tensor(self.bins(width, self.output_size), dtype=x.dtype)
-        return ops.einsum("oh,bhwc,pw->bopc", rows, x, cols)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.output_size, self.output_size, input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "output_size": self.output_size}
-
-
-# Names that models saved before this layout carry in their .keras files (the runs under
-# results/, users' runs): the same layers, now Keras' own.
-keras.saving.get_custom_objects().update({
-    "alexnet>Conv2D": keras.layers.Conv2D,
-    "alexnet>FusedBatchNormalization": keras.layers.BatchNormalization})

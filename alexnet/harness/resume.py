@@ -17,8 +17,9 @@ from pathlib import Path
 
 import keras
 
-from alexnet import runfolder
-from alexnet.training.config import TrainConfig
+from alexnet import runs
+from alexnet.harness import runfolder
+from alexnet.recipes import TrainConfig
 
 STATE_DIR = "state"
 STATE_FILE = "state.json"
@@ -33,7 +34,16 @@ COUNTERS = {
 def read_state(run_dir: Path) -> dict | None:
     """The last committed state of a run, or None if it has not finished an epoch."""
     path = Path(run_dir) / STATE_DIR / STATE_FILE
-    return runfolder.read_json(path, "resume state") if path.is_file() else None
+    return runs.read_json(path, "resume state") if path.is_file() else None
+
+
+def initial_epoch(run_dir: Path, epochs: int) -> int:
+    """Where ``fit`` starts (its ``initial_epoch``): after the last committed epoch, or at
+    the end if the run had stopped early."""
+    state = read_state(run_dir)
+    if state is None:
+        return 0
+    return epochs if state["stopped"] else min(state["epoch"], epochs)
 
 
 def _plain(value):
@@ -96,8 +106,6 @@ class ResumeState(keras.callbacks.Callback):
                 peer.best_weights = runfolder.load_model(self.best_path).get_weights()
         self.rows = state["history"]
         runfolder.write_history(self.write_dir, self.rows)  # if cut short
-        # Where fit starts, as keras.callbacks.BackupAndRestore sets it.
-        self.model._initial_epoch = self.params["epochs"] if state["stopped"] else state["epoch"]
         print(f"Resuming {self.run_dir} after epoch {state['epoch']}"
               f"{' (it had stopped early)' if state['stopped'] else ''}, "
               f"learning rate {_plain(self.model.optimizer.learning_rate):g}")
@@ -109,9 +117,6 @@ class ResumeState(keras.callbacks.Callback):
         self.rows = [row for row in self.rows if row["epoch"] < epoch]
         self.rows.append({"epoch": epoch, **{k: _plain(v) for k, v in (logs or {}).items()}})
         self.save(epoch + 1)
-
-    def on_train_end(self, logs=None):
-        self.model._initial_epoch = None  # a later fit() starts where it is told
 
     def save(self, epochs_done: int) -> None:
         """Commits weights and optimizer, then state.json; then rewrites history.csv."""
@@ -165,7 +170,7 @@ def resume_changes(run_dir: Path, options: dict, recipe: str | None = None) -> d
     """The settings given with ``--resume RUN_DIR`` that change the run (``--epochs``,
     ``--strategy``, ``--time-limit``); every other flag given (``--recipe`` too) must equal
     the saved value, else one error names each differing flag with its saved and given values."""
-    saved = runfolder.load_config(run_dir)
+    saved = runs.load_config(run_dir)
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     differing = []
     for name, value in {**options, **({"recipe": recipe} if recipe else {})}.items():
@@ -184,7 +189,7 @@ def resume_changes(run_dir: Path, options: dict, recipe: str | None = None) -> d
 def resume_config(run_dir: Path, **changes) -> TrainConfig:
     """The config of the run in ``run_dir``, to continue it; ``changes`` (e.g. more
     ``epochs``, another ``strategy``) override the saved values."""
-    saved = runfolder.load_config(run_dir)
+    saved = runs.load_config(run_dir)
     fields = {field.name for field in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{**{k: v for k, v in saved.items() if k in fields}, **changes,
                           "out": str(run_dir)})

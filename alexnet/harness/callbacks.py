@@ -1,9 +1,10 @@
-"""The callbacks of a training run, and the list ``fit`` gets.
+"""The callbacks of a command-line run, and the list ``fit`` gets.
 
-Keras' own where they do the job (ModelCheckpoint, EarlyStopping, ReduceLROnPlateau,
-TerminateOnNaN, TensorBoard); ours where Keras lacks it: the run's time, estimated a few
-steps in; an epoch timer with a time limit; a stop when the validation loss is not finite;
-a disk-space check; and the resume state (resume.py).
+The notebook's (``recipe_callbacks``: Keras' ModelCheckpoint, EarlyStopping and, for the
+plateau schedule, ReduceLROnPlateau; the core's epoch timer), and around them Keras'
+TerminateOnNaN and TensorBoard and ours where Keras lacks it: the run's time, estimated
+a few steps in; a stop when the validation loss is not finite; a disk-space check; and
+the resume state (resume.py).
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 import errno
 import importlib.util
 import math
-import os
 import time
 from pathlib import Path
 
 import keras
 
-from alexnet import runfolder
-from alexnet.training import resume
-from alexnet.training.config import TrainConfig
+from alexnet import runs
+from alexnet.harness import resume, runfolder
+from alexnet.recipes import TrainConfig
+from alexnet.training import EpochTimer
 
 
 class TimeEstimate(keras.callbacks.Callback):
@@ -33,12 +34,12 @@ class TimeEstimate(keras.callbacks.Callback):
     after the first ``warmup`` (which trace the step and set up the kernels), so that the
     figure holds the input pipeline and the callbacks as the epochs will."""
 
-    def __init__(self, inputs, batch_size: int, run_dir: Path, steps: int = 4,
-                 warmup: int = 2):
+    def __init__(self, val_batches, train_images: int, batch_size: int, val_images: int,
+                 val_batch_size: int, run_dir: Path, steps: int = 4, warmup: int = 2):
         super().__init__()
-        self.val_batches, self.run_dir = inputs.val_batches(), Path(run_dir)
-        self.steps_per_epoch = math.ceil(len(inputs.train) / batch_size)
-        self.val_steps = math.ceil(len(inputs.val) / inputs.val_batch_size)
+        self.val_batches, self.run_dir = val_batches, Path(run_dir)
+        self.steps_per_epoch = math.ceil(train_images / batch_size)
+        self.val_steps = math.ceil(val_images / val_batch_size)
         self.first = min(warmup, self.steps_per_epoch - 1)  # the steps timed, in epoch 1
         self.last = min(self.first + steps, self.steps_per_epoch) - 1
         self.start = self.first_epoch = self.val_step_seconds = None
@@ -79,7 +80,7 @@ class TimeEstimate(keras.callbacks.Callback):
               f" s a validation step; an epoch ({self.steps_per_epoch} + {self.val_steps} "
               f"steps) takes about {duration(epoch)}, {epochs} epoch(s) about "
               f"{duration(epochs * epoch)}.", flush=True)
-        runfolder.save_config(self.run_dir, {**runfolder.load_config(self.run_dir),
+        runfolder.save_config(self.run_dir, {**runs.load_config(self.run_dir),
                                              "estimate": self.estimate})
 
 
@@ -90,30 +91,6 @@ def duration(seconds: float) -> str:
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Adds ``epoch_seconds`` and ``learning_rate`` to each epoch's logs (so history.csv
-    records speed and schedule) and stops training after the epoch that passes
-    ``time_limit`` minutes, if given."""
-
-    def __init__(self, time_limit: float | None = None):
-        super().__init__()
-        self.time_limit, self.elapsed = time_limit, 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self.start
-        self.elapsed += seconds
-        if logs is not None:
-            logs["epoch_seconds"] = seconds
-            logs.setdefault("learning_rate", float(keras.ops.convert_to_numpy(
-                self.model.optimizer.learning_rate)))
-        if self.time_limit and self.elapsed > 60 * self.time_limit:
-            print(f"\nStopping: time limit of {self.time_limit} minutes reached")
-            self.model.stop_training = True
 
 
 class StopOnNonFiniteValidation(keras.callbacks.Callback):
@@ -140,8 +117,7 @@ class DiskSpace(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         need = 4 * 4 * self.model.count_params() + (16 << 20)
-        stats = os.statvfs(self.run_dir)
-        free = stats.f_bavail * stats.f_frsize
+        free = runfolder.free_bytes(self.run_dir)
         if free < need:
             kept = f"epoch {epoch} is kept" if epoch else "no epoch was saved yet"
             raise OSError(errno.ENOSPC, f"{self.run_dir}: {free / 1e6:.0f} MB free, epoch "
@@ -150,10 +126,11 @@ class DiskSpace(keras.callbacks.Callback):
 
 
 def recipe_callbacks(config: TrainConfig, best_path: Path) -> list[keras.callbacks.Callback]:
-    """The callbacks a Keras user writes (the notebook builds the same in plain sight):
-    the best checkpoint by validation accuracy, early stopping that restores the best
-    weights, and, with the plateau schedule, learning-rate drops when val_loss stalls."""
+    """The callbacks the notebook's cell makes: the epoch timer (the core's), the best
+    checkpoint by validation accuracy, early stopping that restores the best weights,
+    and, with the plateau schedule, learning-rate drops when val_loss stalls."""
     chosen = [
+        EpochTimer(config.time_limit),
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max",
                                         save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
@@ -166,31 +143,20 @@ def recipe_callbacks(config: TrainConfig, best_path: Path) -> list[keras.callbac
 
 
 def run_callbacks(run_dir: Path, config: TrainConfig, write_dir: Path | None = None,
-                  chosen: list[keras.callbacks.Callback] | None = None,
                   ) -> list[keras.callbacks.Callback]:
-    """A run's callbacks: timing, stops on a NaN loss, the ``chosen`` ones (default
-    ``recipe_callbacks``), TensorBoard logs in ``<run>/logs`` (where TensorFlow is
-    installed: Keras writes them with it), and last the resume state, which also writes
-    ``history.csv`` and keeps the chosen callbacks' counters.
-
-    ``fit`` with these continues the run in ``run_dir`` from its last completed epoch
-    if it has one. A ``ModelCheckpoint`` among ``chosen`` writes to a temporary name that
-    the resume state renames over its file once whole (Keras' writes in place, so a crash
-    mid-save would tear the best model). ``write_dir``: where this process writes
-    (default ``run_dir``; a scratch folder on multi-worker workers other than the chief).
-    """
+    """A run's callbacks: stops on a non-finite loss, the notebook's (``recipe_callbacks``,
+    its checkpoint written to a temporary name that the resume state renames over
+    ``best.keras`` once whole: Keras writes in place, so a crash mid-save would tear it),
+    TensorBoard logs in ``<run>/logs``, and last the resume state, which also writes
+    ``history.csv`` and keeps the other callbacks' counters. ``write_dir``: where this
+    process writes (default ``run_dir``; a scratch folder on multi-worker workers other
+    than the chief)."""
     write_dir = Path(write_dir or run_dir)
-    if chosen is None:
-        chosen = recipe_callbacks(config, write_dir / "best.keras")
-    commits = []  # every ModelCheckpoint writes a temporary file that ResumeState renames
-    for callback in chosen:
-        if isinstance(callback, keras.callbacks.ModelCheckpoint):
-            final = Path(callback.filepath)
-            callback.filepath = str(final.with_name(f"{final.stem}{runfolder.TMP}{final.suffix}"))
-            commits.append((Path(callback.filepath), final))
-    peers = [EpochTimer(config.time_limit), keras.callbacks.TerminateOnNaN(raise_error=True),
-             StopOnNonFiniteValidation(), DiskSpace(write_dir), *chosen]
-    if importlib.util.find_spec("tensorboard") and importlib.util.find_spec("tensorflow"):
+    best = write_dir / "best.keras"
+    temporary = best.with_name(f"best{runfolder.TMP}.keras")
+    peers = [keras.callbacks.TerminateOnNaN(raise_error=True), StopOnNonFiniteValidation(),
+             DiskSpace(write_dir), *recipe_callbacks(config, temporary)]
+    if importlib.util.find_spec("tensorboard"):
         peers.append(keras.callbacks.TensorBoard(write_dir / "logs", write_graph=False))
     return [*peers, resume.ResumeState(run_dir, peers, best_path=Path(run_dir) / "best.keras",
-                                       write_dir=write_dir, commits=commits)]
+                                       write_dir=write_dir, commits=[(temporary, best)])]

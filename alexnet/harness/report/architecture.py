@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import keras
 
+from alexnet.harness.report import artifacts
+from alexnet.harness.report import model_figures as figures
 from alexnet.models import VARIANTS
 from alexnet.models.summary import count_macs, layer_macs
-from alexnet.report import artifacts
-from alexnet.report import model_figures as figures
 
 # Published ImageNet (ILSVRC-2012 validation) figures, errors in percent.
 PUBLISHED = [

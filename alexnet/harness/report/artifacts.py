@@ -20,11 +20,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from alexnet import evaluate, runfolder
-from alexnet.data import pipeline
-from alexnet.data.augment import ten_crops
+from alexnet import evaluate
+from alexnet.data import batches
+from alexnet.data.augment import centre_crop
 from alexnet.data.datasets import VAL_FOLDERS, Dataset
 from alexnet.data.splits import Split, split_settings
+from alexnet.harness import runfolder
 from alexnet.models.alexnet import build
 
 FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidden layer
@@ -80,8 +81,7 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
     size = net.input_shape[1]
 
     def arrays(split: Split) -> tuple[np.ndarray, list[str]]:
-        batches = pipeline.batches(split, size, 64, training=False)
-        images = np.concatenate([np.asarray(x) for x, _ in batches])
+        images = np.concatenate([np.asarray(x) for x, _ in batches.evaluation(split, 64, size)])
         return images, [os.path.relpath(f, root) for f in split.files]
 
     settings = split_settings(config)  # the run's own validation images
@@ -130,7 +130,7 @@ def mistakes_from_checkpoint(run_dir: Path, config: dict, root: Path,
     val = Dataset.open(root).split("val", config["class_names"], limit=config.get("limit"),
                                    **split_settings(config))  # as metrics.json's evaluation
     probabilities, labels = evaluate.predict(
-        net, pipeline.batches(val, net.input_shape[1], 64, training=False), -(-len(val) // 64))
+        net, batches.evaluation(val, 64, net.input_shape[1]), -(-len(val) // 64))
     dropped = {file for file, _ in val.skipped}  # images the pipeline could not decode
     files = [os.path.relpath(f, root) for f in val.files if f not in dropped]
     return write_mistakes(run_dir, select_mistakes(probabilities, labels, files,
@@ -201,25 +201,24 @@ def resolve_image(path: str, roots: list[Path]) -> Path | None:
     return None
 
 
-def export_run(run_dir: Path, inputs) -> None:
-    """For a run trained on in-memory ``inputs`` (data/inputs.ArrayInputs):
-    ``predictions.npz`` (the best model's centre-crop probabilities on the validation
-    images), ``mistakes.json`` from them, and ``export_model_artifacts`` for 8 validation
-    queries against up to 2,000 training images. Any Keras backend."""
+def export_run(run_dir: Path, train: batches.Squares, val: batches.Squares,
+               image_size: int) -> None:
+    """For a run trained on decoded squares (a pack): ``predictions.npz`` (the best
+    model's centre-crop probabilities on the validation images), ``mistakes.json`` from
+    them, and ``export_model_artifacts`` for 8 validation queries against up to 2,000
+    training images."""
     best = runfolder.load_model(Path(run_dir) / "best.keras")
-    probabilities, labels = evaluate.predict(best, inputs.eval_batches())
+    probabilities, labels = evaluate.predict(best, batches.evaluation(val, 256, image_size))
+    files = list(val.split.files)
     np.savez_compressed(Path(run_dir) / "predictions.npz",
                         probabilities=probabilities.astype("float16"), labels=labels,
-                        files=np.array(inputs.val.files))
-    write_mistakes(run_dir, select_mistakes(probabilities, labels, list(inputs.val.files),
-                                            inputs.class_names))
+                        files=np.array(files))
+    write_mistakes(run_dir, select_mistakes(probabilities, labels, files,
+                                            val.split.class_names))
 
-    def crops(images: np.ndarray, split: Split, count: int) -> tuple[np.ndarray, list]:
-        rows = np.linspace(0, len(split) - 1, min(count, len(split))).astype(int)
-        batches = [keras.ops.convert_to_numpy(
-                       ten_crops(images[rows[i:i + 256]], inputs.image_size)[:, 4])
-                   for i in range(0, len(rows), 256)]
-        return np.concatenate(batches), [split.files[r] for r in rows]
+    def crops(data: batches.Squares, count: int) -> tuple[np.ndarray, list]:
+        rows = np.linspace(0, len(data) - 1, min(count, len(data))).astype(int)
+        images = keras.ops.convert_to_numpy(centre_crop(image_size)(data.images[rows]))
+        return images, [data.split.files[r] for r in rows]
 
-    export_model_artifacts(best, run_dir, *crops(inputs.val_images, inputs.val, 8),
-                           *crops(inputs.train_images, inputs.train, 2000))
+    export_model_artifacts(best, run_dir, *crops(val, 8), *crops(train, 2000))

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from alexnet import plots
-from alexnet.report import evidence
-from alexnet.runfolder import read_history
+from alexnet.harness.report import evidence
+from alexnet.runs import read_history
 
 BASELINE = "imagenette-modern-cpu-128"  # the modern recipe, 128 px, 20 epochs, on the CPU
 # Ablations of the baseline: folder suffix, what it tests, the change (train's flags),

@@ -3,13 +3,14 @@
     config.json   the settings, the classes, the dataset root, the machine, the command
     history.csv   one row per epoch (Keras' CSVLogger format), from the resume state
     best.keras    the model with the best validation accuracy (raw RGB pixels in)
-    metrics.json  the best model on the validation images (evaluate.py)
-    state/        what ``--resume`` continues from (training/resume.py)
+    metrics.json  the best model on the validation images (core: evaluate.py)
+    state/        what ``--resume`` continues from (resume.py)
     .lock         held by the one process that trains into the folder
 
 Every file is written to a temporary name, flushed and renamed, so a reader sees the old
 version or the new one, never a torn one; a failed write leaves no temporary file. A file
-that cannot be read gives one line naming it and what is wrong.
+that cannot be read gives one line naming it and what is wrong (the core's ``runs``
+reads the small files back).
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ import zipfile
 from pathlib import Path
 
 import keras
-import numpy as np
 
-from alexnet.data import augment  # noqa: F401  registers Augment: --in-memory models load
-from alexnet.models.alexnet import preprocessing
+from alexnet.models import layers  # noqa: F401  registers the paper variant's layers
 
 TMP = ".tmp"  # marks a file being written (before any .keras/.h5 suffix)
 LOCK = ".lock"
@@ -39,10 +38,25 @@ def default_dir(variant: str, image_size: int) -> Path:
     return CHECKPOINT_DIR / f"{variant}-{image_size}px-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def outermost_new(folder: Path) -> Path | None:
-    """The outermost of ``folder`` and its parents that does not exist yet (None: all do)."""
-    missing = [path for path in (folder, *folder.parents) if not path.exists()]
-    return missing[-1] if missing else None
+RUN_FILES = ("config.json", "history.csv", "metrics.json", "best.keras", "state")
+
+
+def make_dirs(folder: Path) -> list[Path]:
+    """Makes ``folder`` and its missing parents; returns the ones this call made,
+    innermost first (what a failed start may take away again, if still empty). A path
+    that exists but is not a folder gives one line naming it."""
+    folder = Path(folder)
+    for path in (folder, *folder.parents):
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"--out {folder}: {path} is a file, not a folder")
+    made = [path for path in (folder, *folder.parents) if not path.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def holds_run(folder: Path) -> bool:
+    """Whether ``folder`` holds any of a run's files (a new run must not overwrite them)."""
+    return any((Path(folder) / name).exists() for name in RUN_FILES)
 
 
 def commit(tmp: Path, final: Path) -> None:
@@ -64,7 +78,7 @@ def write_atomic(path: Path, write, needed: int = 0) -> None:
     path = Path(path)
     tmp = path.with_name(f"{path.name.split('.')[0]}{TMP}{''.join(path.suffixes)}")
     try:
-        free = _free_bytes(path.parent)
+        free = free_bytes(path.parent)
         if needed and free < needed:
             raise OSError(errno.ENOSPC, f"{free / 1e6:.0f} MB free, {needed / 1e6:.0f} MB "
                                         "needed")
@@ -79,7 +93,7 @@ def write_atomic(path: Path, write, needed: int = 0) -> None:
         raise
 
 
-def _free_bytes(folder: Path) -> int:
+def free_bytes(folder: Path) -> int:
     stats = os.statvfs(folder)
     return stats.f_bavail * stats.f_frsize
 
@@ -88,33 +102,14 @@ def write_text(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text), needed=len(text.encode()))
 
 
-def read_json(path: Path, what: str) -> dict:
-    """A JSON file, or one line naming it: missing, or damaged and where."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no {what}")
-    try:
-        return json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: damaged {what} ({error})") from None
-
-
 def save_config(run_dir: Path, record: dict) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text(run_dir / "config.json", json.dumps(record, indent=2) + "\n")
 
 
-def load_config(run_dir: Path) -> dict:
-    return read_json(Path(run_dir) / "config.json", "config.json (is this a run folder?)")
-
-
 def save_metrics(run_dir: Path, metrics: dict) -> Path:
     write_text(Path(run_dir) / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return Path(run_dir) / "metrics.json"
-
-
-def load_metrics(run_dir: Path) -> dict:
-    return read_json(Path(run_dir) / "metrics.json", "metrics.json")
 
 
 def history_csv(rows: list[dict]) -> str:
@@ -131,26 +126,9 @@ def write_history(run_dir: Path, rows: list[dict]) -> None:
     write_text(Path(run_dir) / "history.csv", history_csv(rows))
 
 
-def read_history(path: Path) -> dict[str, np.ndarray]:
-    """``history.csv`` (a run folder's, or the file) as columns of floats."""
-    path = Path(path)
-    path = path / "history.csv" if path.is_dir() else path
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise ValueError(f"{path}: no epochs recorded")
-    try:  # "NA": a value an epoch did not log (history_csv writes it, as CSVLogger does)
-        return {key: np.array([np.nan if row[key] in ("NA", "") else float(row[key])
-                               for row in rows]) for key in rows[0]}
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{path}: damaged history ({error})") from None
-
-
 def load_model(path: str | Path) -> keras.Model:
-    """A saved ``.keras`` model as a network that takes raw RGB pixels in [0, 255]
-    (``safe_mode``: no code runs from the file). Models saved before the network
-    normalised its own inputs, and models trained ``--in-memory`` (behind their
-    augmentation layer), are converted here; a damaged file gives one line naming it."""
+    """A saved ``.keras`` model (``safe_mode``: no code runs from the file), uncompiled;
+    a damaged file gives one line naming it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
@@ -164,14 +142,7 @@ def load_model(path: str | Path) -> keras.Model:
             net = keras.saving.load_model(path, compile=False, safe_mode=True)
     except (zipfile.BadZipFile, OSError, KeyError, TypeError) as error:
         raise ValueError(f"{path}: damaged model file ({error})") from None
-    inner = [layer for layer in net.layers
-             if isinstance(layer, keras.Model) and layer.name.startswith("alexnet_")]
-    net = inner[0] if inner else net  # a model trained --in-memory: its network
-    if not net.name.startswith("alexnet_") or any(  # not one of ours, or it normalises
-            isinstance(layer, keras.layers.Normalization) for layer in net.layers[:2]):
-        return net
-    inputs = keras.Input(net.input_shape[1:], name="image")  # it took normalised images
-    return keras.Model(inputs, net(preprocessing()(inputs)), name=net.name)
+    return net
 
 
 class Lock:
@@ -207,8 +178,12 @@ class Lock:
         self.file.flush()
         return self
 
-    def release(self) -> None:
+    def release(self, remove: bool = False) -> None:
+        """Unlocks; with ``remove`` (a run that made its folder and leaves nothing), the
+        lock file goes too, while still held, so no other process holds it then."""
         if self.file is not None:
+            if remove:
+                self.path.unlink(missing_ok=True)
             fcntl.flock(self.file, fcntl.LOCK_UN)
             self.file.close()
             self.file = None

@@ -12,28 +12,71 @@ folder. Reading the manifest needs no TensorFlow.
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
+import re
+import warnings
 from multiprocessing import get_context
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from alexnet.data import files
 from alexnet.data.datasets import SHARD_MANIFEST, VAL_FOLDERS, Dataset
-from alexnet.data.splits import check_split_settings
+from alexnet.data.splits import Split, check_split_settings
 
 MANIFEST = SHARD_MANIFEST
 FORMAT = "alexnet-tfrecord-1"
+
+
+def load_rgb(path: str | Path, max_pixels: int = files.MAX_PIXELS) -> Image.Image:
+    """Decodes a whole image as RGB, or raises ValueError naming the file and why."""
+    reason = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            if image.width * image.height > max_pixels:
+                reason = f"too large ({image.width}x{image.height} is over {max_pixels:,} pixels)"
+            else:
+                image.load()  # raises on truncated data (ImageFile.LOAD_TRUNCATED_IMAGES is off)
+                return image.convert("RGB")
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        reason = f"too large (over {max_pixels:,} pixels)"
+    except (OSError, SyntaxError, ValueError) as error:
+        path = Path(path)
+        if isinstance(error, OSError) and error.errno is not None:  # from the file system
+            reason = files.unreadable(path, error)
+        else:
+            reason = "empty file" if path.stat().st_size == 0 else f"not decodable ({error})"
+    raise ValueError(f"{path}: {reason}")
+
+
+def resized_jpeg(path: str | Path, shorter_side: int, quality: int = 90,
+                 max_pixels: int = files.MAX_PIXELS) -> bytes:
+    """The image re-encoded as RGB JPEG with its shorter side at most ``shorter_side``
+    (smaller images keep their size: the pipeline resizes them anyway). Raises
+    ValueError for unusable files."""
+    image = load_rgb(path, max_pixels)
+    scale = shorter_side / min(image.size)
+    if scale < 1:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
 
 
 def _encode(job: tuple[str, int, int, int]) -> tuple[str, int, bytes | None, str | None]:
     """Worker: one file -> (file, label, JPEG bytes or None, reason or None)."""
     path, label, shorter_side, quality = job
     try:
-        jpeg = files.resized_jpeg(path, shorter_side, quality)
+        jpeg = resized_jpeg(path, shorter_side, quality)
     except ValueError as error:
         return path, label, None, str(error).split(": ", 1)[-1]
     return path, label, jpeg, None
@@ -149,3 +192,45 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
     path = dest / MANIFEST
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+def op_message(error: Exception) -> str:
+    """A TensorFlow op error in one line, its own words without the graph's around them:
+    the message of a Python error raised inside the pipeline (``report``), else the line
+    that says what went wrong (``truncated record at 5222 ...``), without node names."""
+    text = getattr(error, "message", str(error))
+    raised = re.findall(r"^\w+(?:Error|Exception): (.+)$", text, re.MULTILINE)
+    if raised:
+        return raised[-1].strip()
+    said = [line for line in text.splitlines() if line.strip() and not line[0].isspace()
+            and not line.startswith(("Graph execution error", "Detected at node",
+                                     "<stack traces", "Traceback"))]
+    line = said[-1] if said else text.strip()
+    line = re.sub(r"\{\{[^}]*\}\}\s*", "", line)  # {{function_node ...}}
+    return re.sub(r"\s*(\[\[.*\]\]|\[Op:[^\]]*\]).*$", "", line).strip() or text.strip()
+
+
+def damaged_shards(split: Split) -> list[str]:
+    """The TFRecord shards of ``split`` that do not read to their end (truncated or
+    corrupt records); none for a split of image files."""
+    damaged = []
+    for shard in split.files if split.records is not None else []:
+        try:
+            tf.data.TFRecordDataset(shard).reduce(np.int64(0), lambda count, _: count + 1)
+        except tf.errors.DataLossError:
+            damaged.append(shard)
+    return damaged
+
+
+def shard_error(error: Exception, *splits: Split | None) -> OSError:
+    """The one line for a ``DataLossError`` met reading ``splits``: the damaged shards
+    by name, and how to mend them."""
+    splits = [split for split in splits if split is not None and split.records is not None]
+    damaged = [shard for split in splits for shard in damaged_shards(split)]
+    if not damaged:  # it reads whole now (the disk, the network)
+        folders = sorted({str(Path(shard).parent) for split in splits for shard in split.files})
+        return OSError(errno.EIO, f"{', '.join(folders) or 'shards'}: a shard could not be "
+                                  f"read ({op_message(error)})")
+    return OSError(errno.EIO, f"{', '.join(damaged)}: damaged TFRecord shard "
+                              f"({op_message(error)}); delete it and run prepare SRC DEST "
+                              "again, which rewrites missing shards")

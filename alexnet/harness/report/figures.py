@@ -14,17 +14,18 @@ import shutil
 from pathlib import Path
 
 import keras
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from alexnet import plots
-from alexnet.data import pipeline
-from alexnet.data.augment import lookup
+from alexnet.data import augment, batches
+from alexnet.data.ilsvrc import display_names
 from alexnet.data.splits import Split
-from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
-from alexnet.report import model_figures as figures
-from alexnet.report import runs
+from alexnet.harness.report import model_figures as figures
+from alexnet.harness.report import runs
 
 FIGURES = ("architecture", "augmentations", "augmented", "ablation", "curves", "errors",
            "confusion", "per_class", "first_steps", "recipes", "conv1_filters", "neighbours")
@@ -92,19 +93,62 @@ def first_steps(record: dict, classes: int) -> plt.Figure:
     return fig
 
 
+def samples(images: np.ndarray, labels: np.ndarray, class_names: list[str],
+            title: str = "Augmented training samples", columns: int = 8) -> plt.Figure:
+    """A grid of images (0-255) with their class names."""
+    names = display_names(class_names)
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes.flat, images, labels, strict=False):
+        ax.imshow(np.clip(image, 0, 255).astype("uint8"))
+        ax.set_title(names[label], fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def per_class(metrics: dict, max_classes: int = 30) -> plt.Figure:
+    """Validation accuracy of each class, with the overall Top-1 accuracy as a line. With
+    more than ``max_classes`` classes (ImageNet), the best and the worst half of that each."""
+    names = display_names(metrics["class_names"])
+    accuracy = [metrics["per_class_accuracy"][name] for name in metrics["class_names"]]
+    title = ""
+    if len(names) > max_classes:
+        order = np.argsort(accuracy, kind="stable")[::-1]
+        keep = [*order[:max_classes // 2], *order[-(max_classes // 2):]]
+        names, accuracy = [names[k] for k in keep], [accuracy[k] for k in keep]
+        title = f"The {max_classes // 2} best and worst of {len(order)} classes"
+    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(names) + 1.2))
+    bars = ax.barh(range(len(names)), accuracy, color=plots.VALIDATION["color"])
+    ax.bar_label(bars, [f"{a:.0%}" for a in accuracy], padding=2, fontsize=8)
+    ax.axvline(metrics["top1"], color="black", lw=1, linestyle=":")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    overall = f"dotted line: overall {metrics['top1']:.1%}"  # named in the title: no legend
+    ax.set(xlim=(0, 1.1), xlabel="top-1 accuracy (validation)",
+           title=f"{title}, {overall}" if title else overall.capitalize())
+    ax.title.set_fontsize(9)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    fig.tight_layout()
+    return fig
+
+
 def augmentation_grid(path: Path, image_size: int, columns: int = 6) -> plt.Figure:
     """One training image as the augmentations give it: the original, its centre crop
     (``none``), random draws of the paper's crops (``paper``) and of random-resized crops
     (``rrc``), and the paper's five test crops (their mirror images, the other five, left
     out)."""
-    contents = pipeline.read_file(path)
+    square = batches.decode_square(path, augment.resize_size(image_size))
+    layers = {name: augment.augmentation(name, image_size, seed=0)
+              for name in ("none", "paper", "rrc")}
 
     def draw(name: str) -> np.ndarray:
-        spec = lookup(name)
-        return pipeline.train_transform(contents, image_size, spec, encoded=True).numpy()
+        return np.asarray(layers[name](square))
 
-    tests = pipeline.ten_crop_transform(contents, image_size, encoded=True).numpy()[:5]
-    cells = [("original", pipeline.decode(contents).numpy()), ("none: centre", draw("none"))]
+    tests = np.asarray(augment.ten_crops(square[None].astype("float32"), image_size)[0, :5])
+    cells = [("decoded square", square), ("none: centre", draw("none"))]
     cells += [("paper", draw("paper")) for _ in range(columns - 2)]
     cells += [("rrc", draw("rrc")) for _ in range(columns)]
     cells += [("test crop", image) for image in tests] + [("", None)] * (columns - len(tests))
@@ -138,13 +182,15 @@ def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: Split
     made["curves"] = _save(_fit(plots.curves(history)), out / "curves.png")
     made["errors"] = _save(_fit(plots.errors(history), 5), out / "errors.png")
     made["confusion"] = _save(_fit(plots.confusion(metrics), 5), out / "confusion.png")
-    made["per_class"] = _save(plots.per_class(metrics), out / "per_class.png")
+    made["per_class"] = _save(per_class(metrics), out / "per_class.png")
 
     if train is not None:
         augmentation = config.get("augmentation", "basic")
-        images, labels = pipeline.examples(train, config["image_size"], 12, training=True,
-                                         augmentation=augmentation)
-        made["augmented"] = _save(_fit(plots.samples(images, labels, train.class_names,
+        sample = batches.decode(train.spread(12), config["image_size"])
+        layer = augment.augmentation(augmentation, config["image_size"], seed=0)
+        images = np.stack([np.asarray(layer(image)) for image in sample.images])
+        labels = sample.labels
+        made["augmented"] = _save(_fit(samples(images, labels, train.class_names,
                                                      columns=6)), out / "augmented.jpg")
         made["augmentations"] = _save(augmentation_grid(train.files[0], config["image_size"]),
                                       out / "augmentations.jpg")

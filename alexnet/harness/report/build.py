@@ -31,9 +31,7 @@ import numpy as np
 from alexnet.data import augment as augmentation
 from alexnet.data.datasets import Dataset
 from alexnet.data.splits import split_settings
-from alexnet.models import DEFAULT_IMAGE_SIZE
-from alexnet.models.summary import count_macs, layer_macs
-from alexnet.report import (
+from alexnet.harness.report import (
     architecture,
     artifacts,
     editions,
@@ -43,8 +41,10 @@ from alexnet.report import (
     studies,
     study_figures,
 )
-from alexnet.report import figures as report_figures
-from alexnet.training.config import from_recipe
+from alexnet.harness.report import figures as report_figures
+from alexnet.models import DEFAULT_IMAGE_SIZE
+from alexnet.models.summary import count_macs, layer_macs
+from alexnet.recipes import from_recipe
 
 
 def source_digest(run_dir: Path, project: Path) -> str:

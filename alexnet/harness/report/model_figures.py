@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
 from alexnet.data.ilsvrc import display_names
 from alexnet.features import mosaic as _mosaic
-from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
-from alexnet.report.artifacts import resolve_image
+from alexnet.harness.report.artifacts import resolve_image
 
 
 def _shape(shape) -> str:

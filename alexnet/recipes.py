@@ -1,16 +1,17 @@
-"""What defines a run: ``TrainConfig``, whose defaults are the ``modern`` recipe, and the
-other recipes as overrides of it. No Keras here: the command line reads the choices.
+"""The recipes, as plain data: ``TrainConfig``, whose defaults are the ``modern`` recipe,
+and the others as what they change of it. No Keras here: the command line reads them.
 
-One plain dataclass serves the command line and the notebook; it is checked when made (the
-network's own settings, its image size and dropout, by the network's check when a run
-starts: models/alexnet.py) and saved as the run folder's ``config.json`` (runfolder.py).
-Nothing in the package changes a config after it is made.
+One dataclass serves the notebook and the command line (whose ``train`` flags are made
+from its fields) and is saved as a run's ``config.json``. It checks the training settings
+when it is made (``check``); the network checks its own (models/alexnet.py). Nothing in
+the package changes a config after it is made.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from alexnet.data.splits import check_split_settings
 from alexnet.models import DEFAULT_IMAGE_SIZE, INITS, VARIANTS
@@ -20,9 +21,15 @@ STRATEGIES = ("mirrored", "multiworker")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "on", "off")
 CHOICES = {"variant": VARIANTS, "init": INITS,
-           "augmentation": ("basic", "paper", "rrc", "none"),  # data/augment.py's, by name
+           "augmentation": ("basic", "paper", "rrc", "none"),  # data/augment.py's
            "schedule": SCHEDULES, "strategy": STRATEGIES, "precision": PRECISIONS,
            "jit_compile": JIT_COMPILE}
+
+
+def setting(default, help: str, **flag):
+    """A field of ``TrainConfig`` with what its command-line flag says (``help``, and
+    argparse's ``metavar`` where wanted): the flags are made from these fields."""
+    return field(default=default, metadata={"help": help, **flag})
 
 
 @dataclass
@@ -31,48 +38,59 @@ class TrainConfig:
     practitioner would train AlexNet with today (BatchNorm, He initialisation, random-
     resized crops, label smoothing, warm-up then cosine decay), sized for a GPU."""
 
-    data: str = "imagenette"        # a dataset folder, a dataset name, or a packed .npz
-    variant: str = "bn"             # paper | owt | bn (models/alexnet.py)
-    image_size: int | None = None   # None: the variant's own (224, or 227 for paper)
-    epochs: int = 80
-    batch_size: int = 256
-    lr: float = 0.05                # the peak, after the warm-up
-    momentum: float = 0.9
-    weight_decay: float = 5e-5      # added to the gradient, as in the paper (train.PaperSGD)
-    schedule: str = "cosine"        # cosine: warm-up then cosine decay | plateau: lr / 10
-    warmup_epochs: int = 5          # linear warm-up before the cosine decay
-    lr_patience: int = 3            # plateau: epochs without val_loss progress before lr / 10
-    patience: int = 10              # epochs without val_accuracy progress before stopping
-    label_smoothing: float = 0.1
-    dropout: float = 0.5
-    init: str = "he"                # he | glorot | paper (models/alexnet.py)
-    augmentation: str = "rrc"       # basic | paper | rrc | none (data/augment.py)
-    cache: bool = False             # keep decoded images in memory after the first epoch
-    in_memory: bool = False         # decode all images into RAM once, augment on the device
-    mixup: float = 0.0              # MixUp's Beta alpha (0: off); in-memory data only
-    cutmix: float = 0.0             # CutMix's Beta alpha in (0, 1] (0: off); in-memory only
-    limit: int | None = None        # images per class, for quick runs
-    train_fraction: float | None = None  # train on this seeded fraction of each class
-    val_dir: str | None = None      # held-out folder; None: val/, validation/ or test/
-    validation_split: float | None = None  # or hold out this fraction of train/ (per class)
-    time_limit: float | None = None  # minutes; stop after the epoch that passes it
-    seed: int = 0
-    out: str | None = None          # the run folder; default checkpoints/<run-name>
-    strategy: str | None = None     # None (one device) | mirrored | multiworker
-    precision: str = "auto"         # auto: mixed on GPUs and bfloat16 CPUs (devices.py)
-    jit_compile: str = "auto"       # auto | on | off: XLA (devices.py)
-    recipe: str | None = None       # the recipe the settings started from, for the record
+    data: str = setting("imagenette", "a dataset folder, a dataset name to find or "
+                        "download, or a packed .npz")
+    variant: str = setting("bn", "the network: paper (2012) | owt (torchvision) | bn "
+                           "(owt with BatchNorm): alexnet/models/alexnet.py")
+    image_size: int | None = setting(None, "crop size in pixels (default: the variant's, "
+                                     "224; paper 227)")
+    epochs: int = setting(80, "epochs of training")
+    batch_size: int = setting(256, "images per step")
+    lr: float = setting(0.05, "peak learning rate, after the warm-up")
+    momentum: float = setting(0.9, "SGD momentum")
+    weight_decay: float = setting(5e-5, "L2 decay of the kernels, in the gradient before "
+                                  "momentum as in the paper")
+    schedule: str = setting("cosine", "cosine: warm-up then cosine decay | plateau: lr / 10 "
+                            "when val_loss stalls")
+    warmup_epochs: int = setting(5, "linear warm-up before the cosine decay")
+    lr_patience: int = setting(3, "plateau: epochs without val_loss progress before lr / 10")
+    patience: int = setting(10, "epochs without val_accuracy progress before stopping")
+    label_smoothing: float = setting(0.1, "label smoothing of the cross-entropy")
+    dropout: float = setting(0.5, "dropout rate before fc6 and fc7")
+    init: str = setting("he", "weight initialisation: he | glorot | paper (N(0, 0.01))")
+    augmentation: str = setting("rrc", "basic: crops and flips | paper: and PCA lighting | "
+                                "rrc: random-resized crops and flips | none: centre crops "
+                                "(alexnet/data/augment.py)")
+    cache: bool = setting(False, "keep the decoded images in memory after the first epoch")
+    in_memory: bool = setting(False, "decode every image into memory once, before training")
+    mixup: float = setting(0.0, "MixUp's Beta(ALPHA, ALPHA), e.g. 0.2 (0: off)",
+                           metavar="ALPHA")
+    cutmix: float = setting(0.0, "CutMix's Beta(ALPHA, ALPHA) in (0, 1], e.g. 1.0 (0: off)",
+                            metavar="ALPHA")
+    limit: int | None = setting(None, "images per class, for quick runs")
+    train_fraction: float | None = setting(None, "train on a seeded fraction F of each class "
+                                           "(validation stays whole), e.g. 0.1",
+                                           metavar="F")
+    val_dir: str | None = setting(None, "folder of the held-out images (default: val/, "
+                                  "validation/ or test/, the first there is)", metavar="NAME")
+    validation_split: float | None = setting(None, "hold out a seeded fraction F of each "
+                                             "class of train/, e.g. 0.2", metavar="F")
+    time_limit: float | None = setting(None, "stop after the epoch that passes this many "
+                                       "minutes", metavar="MINUTES")
+    seed: int = setting(0, "seed of the weights, the shuffles and the augmentation")
+    out: str | None = setting(None, "the run folder (default: checkpoints/<run-name>)")
+    strategy: str | None = setting(None, "mirrored: every local GPU | multiworker: the "
+                                   "machines TF_CONFIG names (default: one device)")
+    precision: str = setting("auto", "auto: mixed on GPUs and on CPUs with bfloat16 units, "
+                             "else float32")
+    jit_compile: str = setting("auto", "XLA; auto: on for GPUs, off for TensorFlow on a CPU")
+    recipe: str | None = setting(None, "the recipe the settings started from")
 
     def __post_init__(self):
         check(self)
         if self.image_size is None:
             self.image_size = DEFAULT_IMAGE_SIZE[self.variant]
 
-    @property
-    def in_memory_arrays(self) -> bool:
-        """Whether the data is held in memory and augmented on the device: asked for with
-        ``in_memory``, and always for a packed ``.npz``."""
-        return self.in_memory or str(self.data).endswith(".npz")
 
 
 # The other recipes: what they change of TrainConfig's defaults (the modern recipe).
@@ -104,6 +122,12 @@ def check(config: TrainConfig) -> None:
         if not (value in choices or (name == "strategy" and value is None)):
             raise ValueError(f"unknown --{flag(name)} {value!r}: choose one of "
                              f"{', '.join(choices)}")
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"--{flag(item.name)} {value}: must be a finite number")
+    if not 0 <= config.seed < 2**32:
+        raise ValueError(f"--seed {config.seed}: must be in [0, 2**32)")
     for name in ("epochs", "batch_size", "patience", "lr_patience"):
         if getattr(config, name) < 1:
             raise ValueError(f"--{flag(name)} {getattr(config, name)}: must be at least 1")
@@ -114,6 +138,8 @@ def check(config: TrainConfig) -> None:
                          "between 0 and 1, e.g. 0.1")
     if config.train_fraction is not None and str(config.data).endswith(".npz"):
         raise ValueError("--train-fraction thins a dataset folder, not a packed .npz")
+    if config.time_limit is not None and config.time_limit <= 0:
+        raise ValueError(f"--time-limit {config.time_limit}: must be above 0 minutes")
     if config.batch_size > 4096:
         raise ValueError(f"--batch-size {config.batch_size}: at most 4096")
     if not 0 < config.lr <= 10:
@@ -126,15 +152,9 @@ def check(config: TrainConfig) -> None:
         raise ValueError(f"--label-smoothing {config.label_smoothing}: must be in [0, 1)")
     if config.warmup_epochs < 0:
         raise ValueError(f"--warmup-epochs {config.warmup_epochs}: must be at least 0")
-    if config.time_limit is not None and config.time_limit <= 0:
-        raise ValueError(f"--time-limit {config.time_limit}: must be above 0 minutes")
-    if config.strategy and config.in_memory_arrays:
-        raise ValueError("--strategy reads files through tf.data: drop --in-memory")
     for name in ("mixup", "cutmix"):
         if getattr(config, name) < 0:
             raise ValueError(f"--{name} must be at least 0 (0: off)")
-        if getattr(config, name) > 0 and not config.in_memory_arrays:
-            raise ValueError(f"--{name} mixes in-memory batches: add --in-memory")
     if config.cutmix > 1:
         raise ValueError("--cutmix must be at most 1 (Keras' CutMix draws its Beta "
                          "parameter from (0, 1])")
@@ -153,18 +173,10 @@ def from_recipe(recipe: str = GPU_RECIPE, **settings) -> TrainConfig:
     return TrainConfig(**{**RECIPES[recipe], **given, "recipe": recipe})
 
 
-def default_recipe(gpu: bool, settings: dict) -> tuple[str, dict, str]:
+def default_recipe(gpu: bool) -> str:
     """What ``train`` runs without --recipe: ``modern`` on a machine with a GPU, ``quick``
-    without, with ``settings`` over it, and a note for the user. ``quick`` holds the images
-    in memory, which a --strategy cannot share out (its replicas read files through
-    tf.data): given a --strategy and no --in-memory, the recipe reads the files instead."""
-    recipe = GPU_RECIPE if gpu else CPU_RECIPE
-    if (settings.get("strategy") and settings.get("in_memory") is None
-            and RECIPES[recipe].get("in_memory")):
-        return recipe, {**settings, "in_memory": False}, (
-            f"; reading the files, not holding them in memory: --strategy "
-            f"{settings['strategy']} shares them out")
-    return recipe, settings, ""
+    without."""
+    return GPU_RECIPE if gpu else CPU_RECIPE
 
 
 def fields() -> set[str]:

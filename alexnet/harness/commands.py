@@ -1,25 +1,28 @@
 """The command line's commands: ``python -m alexnet COMMAND`` runs ``cmd_COMMAND`` with the
-arguments ``__main__.py`` parsed. ``train`` runs ``training.train.train``, which walks the
+arguments ``__main__.py`` parsed. ``train`` runs ``harness.train.train``, which walks the
 steps in the order the notebook's cells do."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from pathlib import Path
 
-from alexnet import evaluate, plots, runfolder
-from alexnet.data import files, shards
+import keras
+import numpy as np
+
+from alexnet import evaluate, plots, runs, training
+from alexnet.data import batches, files
+from alexnet.data.augment import resize_size
 from alexnet.data.datasets import Dataset, locate
 from alexnet.data.ilsvrc import display_names
-from alexnet.data.inputs import FileInputs
 from alexnet.data.splits import split_settings
-from alexnet.environment import gpu_capability
-from alexnet.models import port, summary
+from alexnet.harness import port, runfolder, shards, train
+from alexnet.harness.resume import resume_changes, resume_config
+from alexnet.models import summary
 from alexnet.models.alexnet import build
-from alexnet.training import train
-from alexnet.training.config import CPU_RECIPE, default_recipe, from_recipe
-from alexnet.training.resume import resume_changes, resume_config
+from alexnet.recipes import CPU_RECIPE, default_recipe, from_recipe
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -30,9 +33,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         config = resume_config(Path(args.resume),
                                **resume_changes(Path(args.resume), options, args.recipe))
     elif args.recipe is None:
-        recipe, options, note = default_recipe(gpu_capability() is not None, options)
+        recipe = default_recipe(training.gpu_capability() is not None)
         print(f"Recipe {recipe!r}" + (" (no GPU here; --recipe modern is the GPU recipe)"
-                                      if recipe == CPU_RECIPE else "") + note)
+                                      if recipe == CPU_RECIPE else ""))
         config = from_recipe(recipe, **options)
     else:
         config = from_recipe(args.recipe, **options)
@@ -51,25 +54,36 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size {args.batch_size}: must be at least 1")
     run_dir = Path(args.model).parent
+    out = Path(args.out) if args.out else run_dir
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out}: a file; --out names the folder that "
+                                 "metrics.json goes into")
     net = runfolder.load_model(args.model)
-    saved = runfolder.load_config(run_dir) if (run_dir / "config.json").is_file() else {}
-    root = locate(args.data or saved.get("dataset_root") or "imagenette")
+    saved = runs.load_config(run_dir) if (run_dir / "config.json").is_file() else {}
+    if not (args.data or saved.get("dataset_root")):
+        raise FileNotFoundError(f"{run_dir / 'config.json'}: none beside the model, so its "
+                                "dataset is unknown: pass --data")
+    root = locate(args.data or saved["dataset_root"], download=False)
     settings = split_settings(saved)  # the run's own validation images
     if args.val_dir:
         settings.update(val_dir=args.val_dir, validation_split=None)
     split = Dataset.open(root).split("val", saved.get("class_names"), limit=args.limit,
                                      **settings)
     print(f"Evaluating on {len(split)} images from {split.source}")
-    inputs = FileInputs(root, None, split, net.input_shape[1], args.batch_size)
-    metrics = evaluate.evaluate_inputs(net, inputs, args.ten_crop)
+    metrics = evaluate.evaluate_split(net, split, net.input_shape[1], args.batch_size,
+                                      args.ten_crop)
     metrics["skipped_files"] = [list(skip) for skip in split.skipped]
-    out = Path(args.out) if args.out else run_dir
+    # the run's own figures stay: a partial evaluation is written beside them
+    partial = "-".join(part for part in (args.val_dir and f"val-{args.val_dir}",
+                                         args.limit and f"limit-{args.limit}") if part)
+    name = f"metrics-{partial}.json" if partial else "metrics.json"
     out.mkdir(parents=True, exist_ok=True)
-    runfolder.save_metrics(out, metrics)
-    plots.confusion(metrics).savefig(out / "confusion.png", dpi=100)
+    runfolder.write_text(out / name, json.dumps(metrics, indent=2) + "\n")
+    plots.confusion(metrics).savefig(out / name.replace("metrics", "confusion")
+                                     .replace(".json", ".png"), dpi=100)
     if split.skipped:
         print(files.report(split.skipped, split.source))
-    print(f"{evaluate.summary(metrics)}\nWrote {out / 'metrics.json'}")
+    print(f"{evaluate.summary(metrics)}\nWrote {out / name}")
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
@@ -81,20 +95,50 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
 def class_names(model_path: str | Path, classes: str | Path | None = None) -> list[str]:
     """Class names for a model's outputs: from ``classes`` (a text file with one name per
-    line, or Keras' ``imagenet_class_index.json``), else the run's ``config.json``."""
+    line, or a JSON index such as Keras' ``imagenet_class_index.json``: ``{"0": name or
+    [wnid, name], ...}`` or a list of names), else the run's ``config.json``."""
     if not classes:
         config = Path(model_path).parent / "config.json"
         if not config.is_file():
             raise FileNotFoundError(f"{config}: no config.json beside the model; "
                                     "pass --classes FILE with the class names")
-        return runfolder.load_config(config.parent)["class_names"]
+        names = runs.load_config(config.parent).get("class_names")
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ValueError(f"{config}: no list of class_names in it; pass --classes FILE")
+        return names
     path = Path(classes)
     if not path.is_file():
         raise FileNotFoundError(f"--classes {path}: no such file")
-    if path.suffix == ".json":
-        index = runfolder.read_json(path, "class index")
-        return [index[str(i)][1] for i in range(len(index))]
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if path.suffix != ".json":
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    index = runs.read_json(path, "class index")
+    if isinstance(index, dict) and all(str(i) in index for i in range(len(index))):
+        index = [index[str(i)] for i in range(len(index))]
+    if isinstance(index, list) and all(isinstance(entry, str) for entry in index):
+        return index
+    if isinstance(index, list) and all(isinstance(entry, list) and len(entry) == 2
+                                       and isinstance(entry[1], str) for entry in index):
+        return [entry[1] for entry in index]
+    raise ValueError(f"--classes {path}: expected a list of names, or {{\"0\": name, ...}} "
+                     "or {\"0\": [wnid, name], ...} with keys 0 to N-1")
+
+
+def load_image(path: str | Path, image_size: int) -> np.ndarray:
+    """One image file as evaluation sees it (the centre crop of its decoded square, uint8
+    RGB); one line naming the file when it cannot be used."""
+    side = resize_size(image_size)
+    try:
+        square = batches.decode_square(path, side)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    offset = (side - image_size) // 2
+    return square[offset:offset + image_size, offset:offset + image_size]
+
+
+def predict_file(net: keras.Model, path: str | Path) -> np.ndarray:
+    """Class probabilities for one image file (the model normalises its pixels itself)."""
+    image = load_image(path, net.input_shape[1])
+    return np.asarray(net.predict_on_batch(image[None].astype("float32")))[0]
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -104,7 +148,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
                                                                   "config.json")
     evaluate.check_class_count(net, names, source)
     for path in args.images:
-        probabilities = evaluate.predict_file(net, path)
+        probabilities = predict_file(net, path)
         print(path)
         for index in probabilities.argsort()[::-1][:5]:
             print(f"  {probabilities[index]:7.2%}  {display_names([names[index]])[0]}")
@@ -127,7 +171,7 @@ def cmd_port(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from alexnet.report import build as report  # only this command loads the PDF machinery
+    from alexnet.harness.report import build as report  # only this command loads the PDF machinery
 
     outputs, notes = report.build(args.run_dir, Path(args.project), args.out,
                                   data_root=args.data)

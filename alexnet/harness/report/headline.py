@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from alexnet.data.ilsvrc import display_names
-from alexnet.report import evidence
-from alexnet.training.config import RECIPES, from_recipe
+from alexnet.harness.report import evidence
+from alexnet.recipes import RECIPES, from_recipe
 
 
 def recipe_settings() -> dict[str, dict]:

@@ -1,6 +1,5 @@
-"""How a run uses the machine: on how many devices (``--strategy``), in which number format
-(``--precision``) and compiled or not (``--jit-compile``). Each is chosen here once, from
-the run's config and the hardware.
+"""How a run uses the machine: on how many devices (``--strategy``) and compiled or not
+(``--jit-compile``); the number format is the core's (``training.precision``).
 
 Devices: tf.distribute, data-parallel. ``mirrored``: every local GPU (or, with none,
 every logical CPU) holds a replica; Keras splits each global batch across them and
@@ -9,13 +8,8 @@ machines ``TF_CONFIG`` names; each worker reads its own shard of the files and t
 gradients are all-reduced over the network; only the chief writes the run folder. Batch
 sizes are global throughout: ``--batch-size 256`` on 8 replicas is 32 per replica.
 
-Precision and XLA need no TensorFlow, so that every Keras backend (and the GPU benchmark,
-which runs on JAX without TensorFlow) sets them the same way. ``auto``: XLA as Keras
-decides (on for GPUs and JAX; off for TensorFlow on CPU, where it measured no faster and
-compiles twice as long: docs/performance.md), and mixed precision where the hardware has
-the units for it: bfloat16 on GPUs from Ampere (compute capability 8.0) on, float16 with
-loss scaling on Volta/Turing; bfloat16 on CPUs with bfloat16 instructions (Intel AMX,
-AVX512-BF16), which trained the ``bn`` network 1.6x faster than float32 on a 2-core Xeon.
+``--jit-compile auto``: XLA as Keras decides (on for GPUs; off for TensorFlow on a CPU,
+where it measured no faster and compiles twice as long: docs/performance.md).
 """
 
 from __future__ import annotations
@@ -24,18 +18,11 @@ import json
 import os
 from collections.abc import Callable
 
-import keras
+import tensorflow as tf
 
+from alexnet.data.batches import Squares
 from alexnet.data.splits import Split
-from alexnet.environment import cpu_has_bfloat16, gpu_capability
-from alexnet.training.config import JIT_COMPILE, PRECISIONS, STRATEGIES
-
-try:  # several devices need TensorFlow; precision and XLA do not (Keras on JAX)
-    import tensorflow as tf
-except ModuleNotFoundError as missing:
-    if missing.name != "tensorflow":
-        raise
-    tf = None
+from alexnet.recipes import STRATEGIES
 
 
 def strategy(name: str | None) -> tf.distribute.Strategy:
@@ -46,9 +33,6 @@ def strategy(name: str | None) -> tf.distribute.Strategy:
     """
     if name is not None and name not in STRATEGIES:
         raise ValueError(f"unknown --strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
-    if tf is None:
-        raise ValueError(f"--strategy {name}: tf.distribute needs TensorFlow (pip install "
-                         "tensorflow)")
     if name is None:
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -129,55 +113,24 @@ def datasets(strategy: tf.distribute.Strategy, global_batch: int,
     return strategy.distribute_datasets_from_function(per_worker)
 
 
-def shard(split: Split, index: int, count: int, global_batch: int) -> Split:
-    """Worker ``index`` of ``count``'s share of ``split``: every ``count``-th image (so
-    every class), cut so that all workers run the same number of full steps (a
-    worker with a step more would wait for the others forever)."""
+def shard(data, index: int, count: int, global_batch: int):
+    """Worker ``index`` of ``count``'s share of a split or of decoded squares: every
+    ``count``-th image (so every class), cut so that all workers run the same number of
+    full steps (a worker with a step more would wait for the others forever)."""
     if count == 1:
-        return split
+        return data
     share = global_batch // count
-    size = (len(split) // count) // share * share
+    size = (len(data) // count) // share * share
     if size == 0:
-        raise ValueError(f"{len(split)} images are too few for {count} workers with "
+        raise ValueError(f"{len(data)} images are too few for {count} workers with "
                          f"--batch-size {global_batch}")
-    return Split(split.files[index::count][:size], split.labels[index::count][:size],
-                 split.class_names)
-
-
-def check(precision: str, jit_compile: str) -> None:
-    """Raises a ValueError naming the setting when either is not one of its choices."""
-    for flag, value, choices in (("--precision", precision, PRECISIONS),
-                                 ("--jit-compile", jit_compile, JIT_COMPILE)):
-        if value not in choices:
-            raise ValueError(f"{flag} {value!r}: choose one of {', '.join(choices)}")
-
-
-def resolve_precision(precision: str = "auto") -> str:
-    """The dtype policy name for a ``--precision`` setting."""
-    check(precision, "auto")
-    if precision != "auto":
-        return precision
-    capability = gpu_capability()
-    if capability is None:
-        return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
-    if capability < (7, 0):
-        return "float32"
-    return "mixed_bfloat16" if capability >= (8, 0) else "mixed_float16"
-
-
-def set_precision(precision: str = "auto") -> str:
-    """Sets the global dtype policy; call it before building the model. Returns the policy.
-
-    Layers then compute in float16/bfloat16 and keep float32 weights; the model's
-    softmax layer stays float32 (models/alexnet.py) and ``mixed_float16`` gets loss scaling
-    from ``Model.compile``.
-    """
-    policy = resolve_precision(precision)
-    keras.mixed_precision.set_global_policy(policy)
-    return policy
+    if isinstance(data, Squares):
+        return Squares(data.images[index::count][:size], data.labels[index::count][:size],
+                       data.split)
+    return Split(data.files[index::count][:size], data.labels[index::count][:size],
+                 data.class_names)
 
 
 def resolve_jit_compile(jit_compile: str = "auto") -> bool | str:
     """``Model.compile``'s ``jit_compile`` for a ``--jit-compile`` setting."""
-    check("auto", jit_compile)
     return {"auto": "auto", "on": True, "off": False}[jit_compile]

@@ -22,9 +22,9 @@ from PIL import Image
 
 from alexnet.data.datasets import Dataset
 from alexnet.data.splits import split_settings
-from alexnet.report import artifacts, evidence, runs
-from alexnet.report.runs import BASELINE, QUICK, TENTH, points
-from alexnet.runfolder import read_history
+from alexnet.harness.report import artifacts, evidence, runs
+from alexnet.harness.report.runs import BASELINE, QUICK, TENTH, points
+from alexnet.runs import read_history
 
 # The small-data study: folder, dropout on, crops (augmentation "basic") on, the flags
 # that differ from the first run's. Each ran SMALLDATA_COMMAND plus its change.

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from alexnet import plots
 from alexnet.data.ilsvrc import display_names
-from alexnet.plots import plt  # pyplot on the backend plots.py selects (Agg outside notebooks)
-from alexnet.report.artifacts import resolve_image
-from alexnet.report.figures import _save
-from alexnet.report.model_figures import _display_image
+from alexnet.harness.report.artifacts import resolve_image
+from alexnet.harness.report.figures import _save
+from alexnet.harness.report.model_figures import _display_image
 
 FIGURES = ("smalldata", "time_to_accuracy", "mistakes")
 # The small-data panels: (dropout, crops) -> title.

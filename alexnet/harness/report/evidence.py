@@ -11,7 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-from alexnet.runfolder import read_history
+from alexnet.runs import read_history
 
 IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = 90
