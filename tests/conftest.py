@@ -164,19 +164,17 @@ def tiny_dataset(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def compiled(net, config=None, steps_per_epoch: int = 1, optimizer=None):
+def compiled(net, config=None, steps_per_epoch: int = 1):
     """``net`` compiled as ``train.compile_model`` compiles a run's model (the recipe's SGD
     and schedule for ``steps_per_epoch`` steps an epoch, cross-entropy, Top-1/Top-5), for
     tests that train a model of their own without a run folder."""
-    from types import SimpleNamespace
-
-    from alexnet.training import train
-    from alexnet.training.config import TrainConfig
+    from alexnet.harness import train
+    from alexnet.recipes import TrainConfig
 
     config = config or TrainConfig()
-    run = train.Run(config, Path("unused"), Path("unused"), model=net,
-                    inputs=SimpleNamespace(train=range(steps_per_epoch * config.batch_size)))
-    return train.compile_model(run, optimizer)
+    run = train.Run(config, Path("unused"), Path("unused"), lock=None, model=net,
+                    train_data=range(steps_per_epoch * config.batch_size))
+    return train.compile_model(run)
 
 
 @pytest.fixture(autouse=True)
@@ -207,11 +205,11 @@ def stub_training(monkeypatch, run_dir: Path, calls: list | None = None) -> list
     include the time estimate, ``fit``, ...)."""
     from types import SimpleNamespace
 
-    from alexnet.training import train
+    from alexnet.harness import train
 
     calls = [] if calls is None else calls
     run = SimpleNamespace(run_dir=run_dir, strategy=None, metrics=None, made=None,
-                          lock=SimpleNamespace(release=lambda: None))
+                          lock=SimpleNamespace(release=lambda **_: None))
 
     def start(config, resume_run=False, command=None):
         calls.append(config)

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from alexnet import models as model
-from alexnet.training import config
+from alexnet import recipes as config
 from conftest import PROJECT
 
 BENCHMARKS = PROJECT / "benchmarks"

@@ -110,8 +110,8 @@ def test_train_without_flags_takes_the_machines_recipe(monkeypatch, tmp_path, ca
     """`python -m alexnet train` alone (README's main job) trains the modern recipe on a
     GPU and the quick one without (the notebook's defaults too), and walks the steps in
     the notebook's order, the time estimate among the callbacks."""
-    from alexnet import commands
-    from alexnet.training import config as settings
+    from alexnet.harness import commands
+    from alexnet import recipes as settings
 
     calls = stub_training(monkeypatch, tmp_path)
     monkeypatch.setattr(commands, "gpu_capability", lambda: gpu)
@@ -131,7 +131,7 @@ def test_train_without_flags_takes_the_machines_recipe(monkeypatch, tmp_path, ca
 def test_a_strategy_alone_is_not_refused_on_a_cpu(monkeypatch, tmp_path, capsys):
     """`train --strategy mirrored` without --recipe on a CPU: the quick recipe, reading
     the files (its in-memory data cannot be shared out), said in the recipe's line."""
-    from alexnet import commands
+    from alexnet.harness import commands
 
     calls = stub_training(monkeypatch, tmp_path)
     monkeypatch.setattr(commands, "gpu_capability", lambda: None)
@@ -158,7 +158,7 @@ def test_the_parsers_choices_are_the_packages():
     from alexnet import models
     from alexnet.__main__ import parser
     from alexnet.data.augment import AUGMENTATIONS
-    from alexnet.training import config
+    from alexnet import recipes as config
 
     commands = next(a for a in parser()._actions if a.dest == "command").choices
     choices = {a.dest: tuple(a.choices) for a in commands["train"]._actions if a.choices}

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from alexnet import environment
+from alexnet.harness import environment
 from conftest import PROJECT
 
 BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
@@ -36,7 +36,7 @@ def test_filter_works_on_file_descriptor_2():
     """C++ writes to file descriptor 2, not to sys.stderr: the filter works there (in a
     child process, so that pytest's own capture is left alone)."""
     code = ("import os, sys\n"
-            "from alexnet import environment\n"
+            "from alexnet.harness import environment\n"
             "with environment.filtered_stderr(int(sys.argv[1])):\n"
             f"    os.write(2, {chr(10).join(LOGGED[:5]) + chr(10)!r}.encode())\n"
             "    print('python line', file=sys.stderr)\n")

@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import evaluate, runfolder
+from alexnet import evaluate
+from alexnet.harness import runfolder
 
 CLASSES = [f"c{i}" for i in range(8)]
 
@@ -61,8 +62,8 @@ def test_a_class_without_images_has_no_accuracy():
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
     """A run folder written by a tiny ``train`` (one epoch, 64 px) on generated images."""
-    from alexnet.training import train
-    from alexnet.training.config import TrainConfig
+    from alexnet.harness import train
+    from alexnet.recipes import TrainConfig
     from conftest import make_imagenette_like
 
     root = make_imagenette_like(tmp_path_factory.mktemp("data"), {"train": 2, "val": 1})

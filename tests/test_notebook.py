@@ -14,10 +14,10 @@ import keras
 import nbformat
 import pytest
 
-from alexnet import commands, plots
-from alexnet.training import callbacks as run_callbacks
-from alexnet.training import train
-from alexnet.training.config import from_recipe
+from alexnet.harness import commands, plots
+from alexnet.harness import callbacks as run_callbacks
+from alexnet.harness import train
+from alexnet.recipes import from_recipe
 from conftest import PROJECT
 
 NOTEBOOK = PROJECT / "AlexNet.ipynb"

@@ -47,7 +47,7 @@ def test_the_layout_imports_light_where_it_says():
     names, model bounds) load no Keras or TensorFlow, so --help answers at once; nor do
     finding a dataset and listing its splits."""
     code = ("import sys\n"
-            "import alexnet.models, alexnet.training.config\n"
+            "import alexnet.models, alexnet.recipes\n"
             "import alexnet.data.datasets, alexnet.data.splits\n"
             "from alexnet.__main__ import parser\n"
             "parser()\n"

@@ -31,13 +31,15 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from alexnet import evaluate, runfolder
+from alexnet import evaluate
+from alexnet import runs
+from alexnet.harness import runfolder
 from alexnet.__main__ import main
 from alexnet.data import files, pipeline
 from alexnet.data.datasets import Dataset
 from alexnet.models.alexnet import build, preprocessing
-from alexnet.training import callbacks, resume, train
-from alexnet.training.config import TrainConfig
+from alexnet.harness import callbacks, resume, train
+from alexnet.recipes import TrainConfig
 from conftest import (
     PROJECT,
     compiled,
@@ -242,7 +244,7 @@ def test_a_corrupt_jpeg_is_skipped_and_named(small, tmp_path, capsys):
         assert re.search(rf"warning: {re.escape(str(path))}: not decodable \(.+\); skipped", err)
         assert re.search(rf"{split}: skipped 1 unusable file\(s\):\n  {re.escape(str(path))}: "
                          r"not decodable \(.+\)", out)
-    assert runfolder.load_metrics(run)["examples"] == 4  # of the 5 validation files
+    assert runs.load_metrics(run)["examples"] == 4  # of the 5 validation files
 
 
 def test_a_valid_image_that_tensorflow_fails_on_stops_the_run(small, tmp_path, capsys,
@@ -386,7 +388,7 @@ def test_a_full_disk_at_an_epochs_save_keeps_the_epoch_before_then_resumes(
     assert main(["train", "--resume", str(run)]) == 0
     assert f"Resuming {run} after epoch 1" in capsys.readouterr().out
     assert resume.read_state(run)["epoch"] == 2 and history_rows(run) == 2
-    assert runfolder.load_metrics(run)["examples"] == 4 and not temporary_files(run)
+    assert runs.load_metrics(run)["examples"] == 4 and not temporary_files(run)
 
 
 # 11. Unreadable files: an image to predict, a shard, a model

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alexnet.report import build as report
-from alexnet.report import evidence, runs
+from alexnet.harness.report import build as report
+from alexnet.harness.report import evidence, runs
 
 
 def write_run(folder: Path, top1: float = 0.75, train: float = 0.7, tied: int = 0,

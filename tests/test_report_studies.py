@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alexnet.report import artifacts, headline, studies, study_figures
-from alexnet.report import build as report
-from alexnet.report.runs import BASELINE, QUICK, TENTH
+from alexnet.harness.report import artifacts, headline, studies, study_figures
+from alexnet.harness.report import build as report
+from alexnet.harness.report.runs import BASELINE, QUICK, TENTH
 from conftest import IMAGENETTE_WNIDS, write_image
 
 

@@ -15,9 +15,9 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import runfolder
+from alexnet.harness import runfolder
 from alexnet.models.alexnet import MEAN, STD, build
-from alexnet.training.train import PaperSGD
+from alexnet.harness.train import PaperSGD
 from conftest import PROJECT, outputs_without_alexnet
 
 
@@ -34,8 +34,8 @@ def test_one_writer_at_a_time(tmp_path):
 
 
 def test_a_second_trainer_is_refused(imagenette_like, tmp_path):
-    from alexnet.training import train
-    from alexnet.training.config import TrainConfig
+    from alexnet.harness import train
+    from alexnet.recipes import TrainConfig
 
     config = TrainConfig(data=str(imagenette_like), out=str(tmp_path / "run"))
     first = train.start(config)
@@ -45,7 +45,7 @@ def test_a_second_trainer_is_refused(imagenette_like, tmp_path):
     finally:
         first.lock.release()
     train.start(config).lock.release()  # the folder holds no run yet: it may start again
-    saved = runfolder.load_config(tmp_path / "run")
+    saved = runs.load_config(tmp_path / "run")
     assert saved["out"] == str(tmp_path / "run") and saved["optimizer"] == "PaperSGD"
 
 
@@ -68,14 +68,14 @@ def test_files_are_written_whole_or_not_at_all(tmp_path):
 
 def test_damaged_or_missing_json_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json: no config.json .is this a run"):
-        runfolder.load_config(tmp_path)
+        runs.load_config(tmp_path)
     (tmp_path / "metrics.json").write_text('{"top1": 0.')
     with pytest.raises(ValueError, match=r"metrics.json: damaged metrics.json \("):
-        runfolder.load_metrics(tmp_path)
+        runs.load_metrics(tmp_path)
     runfolder.save_metrics(tmp_path, {"top1": 0.5})
-    assert runfolder.load_metrics(tmp_path) == {"top1": 0.5}
+    assert runs.load_metrics(tmp_path) == {"top1": 0.5}
     runfolder.save_config(tmp_path / "new", {"variant": "bn"})
-    assert runfolder.load_config(tmp_path / "new") == {"variant": "bn"}
+    assert runs.load_config(tmp_path / "new") == {"variant": "bn"}
 
 
 def test_history_round_trip(tmp_path):
@@ -84,17 +84,17 @@ def test_history_round_trip(tmp_path):
     runfolder.write_history(tmp_path, rows)
     assert (tmp_path / "history.csv").read_text().splitlines()[0] == (
         "epoch,learning_rate,loss,val_loss")  # as Keras' CSVLogger writes it
-    history = runfolder.read_history(tmp_path)
+    history = runs.read_history(tmp_path)
     np.testing.assert_array_equal(history["epoch"], [0, 1])
     np.testing.assert_array_equal(history["loss"], [2.0, 1.0])
     assert np.isnan(history["val_loss"][1])
     assert np.isnan(history["learning_rate"][0])  # written "NA": epoch 0 did not log it
     (tmp_path / "history.csv").write_text("epoch,loss\n0,x\n")
     with pytest.raises(ValueError, match="damaged history"):
-        runfolder.read_history(tmp_path)
+        runs.read_history(tmp_path)
     (tmp_path / "history.csv").write_text("epoch,loss\n")
     with pytest.raises(ValueError, match="no epochs recorded"):
-        runfolder.read_history(tmp_path / "history.csv")
+        runs.read_history(tmp_path / "history.csv")
 
 
 @pytest.mark.parametrize("content, message", [
@@ -269,7 +269,7 @@ def test_an_in_memory_model_loads_with_the_run_folder_module_alone(tmp_path, pix
 
     net = build("bn", 3, 63)
     augment.with_augmentation(net, "basic", seed=0).save(tmp_path / "best.keras")
-    code = ("from alexnet import runfolder\n"
+    code = ("from alexnet.harness import runfolder\n"
             f"net = runfolder.load_model({str(tmp_path / 'best.keras')!r})\n"
             "print(net.name, net.input_shape)\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True,

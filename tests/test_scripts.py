@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet.data import arrays
+from alexnet.harness import packs as arrays
 from alexnet.data.datasets import Dataset
 from alexnet.models.alexnet import build
 from conftest import PROJECT as ROOT

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from alexnet import runfolder
+from alexnet.harness import runfolder
 from alexnet.__main__ import main
 from conftest import PROJECT
 

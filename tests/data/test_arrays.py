@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from alexnet.data import arrays
 from alexnet.data.datasets import Dataset
+from alexnet.harness import packs as arrays
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet.data import files, pipeline
+from alexnet.data import augment, batches, files
 from alexnet.data.datasets import Dataset
 from alexnet.data.splits import Split
 from conftest import huge_header_jpeg
@@ -76,31 +76,43 @@ def test_listing_skips_and_reports_by_name(bad_tree, capsys):
         assert name in report and reason in report
 
 
-@pytest.mark.parametrize("options", [{"training": True, "cache": True},
-                                     {"training": False, "ten_crop": True}])
-def test_epoch_survives_a_corrupt_file_and_names_it(bad_tree, capsys, options):
-    """Decoding whole images (cache, ten-crop) meets the damage: the image is dropped
-    and named. Evaluation sees each good image once; a training epoch keeps its length
-    (another image takes the dropped one's place)."""
+def cached_training(split):
+    return batches.training(split, 64, 3, augment.augmentation("basic", 64, seed=0), cache=True)
+
+
+def ten_crop_evaluation(split):
+    return batches.evaluation(split, 3, 64, ten_crop=True)
+
+
+def in_memory_training(split):
+    return batches.training(batches.decode(split, 64, workers=1), 64, 3,
+                            augment.augmentation("basic", 64, seed=0))
+
+
+@pytest.mark.parametrize("make", [cached_training, ten_crop_evaluation, in_memory_training])
+def test_epoch_survives_a_corrupt_file_and_names_it(bad_tree, capsys, make):
+    """Decoding whole images (Pillow, the one decoder: streamed, cached or decoded into
+    memory) meets the damage: the image is dropped and named. Evaluation and in-memory
+    data see each good image once; a streamed training epoch keeps its length (another
+    image takes the dropped one's place)."""
     split = Dataset.open(bad_tree).folder("train")
     assert len(split) == len(GOOD) + 1
-    ds = pipeline.batches(split, 64, 3, **options)
-    seen = sum(len(x) for x, _ in ds)
-    assert seen == (len(split) if options["training"] else len(GOOD))
+    seen = sum(len(x) for x, _ in make(split))
+    assert seen == (len(split) if make is cached_training else len(GOOD))
     assert ("corrupt.JPEG", "not decodable") in [(Path(f).name, reason.split(" (")[0])
                                                  for f, reason in split.skipped]
     err = capsys.readouterr().err
     assert "corrupt.JPEG: not decodable" in err and "; skipped" in err
 
 
-def test_partial_decoding_never_stops_an_epoch(bad_tree):
-    """A crop window may end before the damage (libjpeg then warns and decodes it), or
-    reach it (an error): either way the epoch completes."""
+def test_decoding_never_stops_an_epoch(bad_tree):
+    """Streamed from disk, a training epoch has the length Keras was told (another image
+    takes a dropped one's place), and evaluation sees every image that decodes."""
     split = Dataset.open(bad_tree).folder("train")
-    train = pipeline.batches(split, 64, 3, training=True)
+    train = batches.training(split, 64, 3, augment.augmentation("basic", 64, seed=0))
     assert int(train.cardinality()) == 2  # known to Keras: 5 images in batches of 3
     assert sum(len(x) for x, _ in train) == len(split)
-    seen = sum(len(x) for x, _ in pipeline.batches(split, 64, 3, training=False))
+    seen = sum(len(x) for x, _ in batches.evaluation(split, 3, 64))
     assert seen in (len(GOOD), len(GOOD) + 1)
 
 
@@ -114,7 +126,7 @@ def test_cmyk_png_and_grey_decode_to_the_right_pixels(bad_tree):
     split = Dataset.open(bad_tree).folder("train")
     split = Split([f for f in split.files if Path(f).name in GOOD],
                   np.zeros(len(GOOD), "int32"), split.class_names)
-    batch = next(iter(pipeline.batches(split, 96, 8, False)))[0]  # pixels, 0-255
+    batch = next(iter(batches.evaluation(split, 8, 96)))[0]  # pixels, 0-255
     crops = {Path(f).name: np.asarray(image).astype(float)
              for f, image in zip(split.files, batch, strict=True)}
     good = crops["good.JPEG"]
@@ -126,8 +138,7 @@ def test_cmyk_png_and_grey_decode_to_the_right_pixels(bad_tree):
 
 
 def test_decode_problem_reads_bytes(bad_tree):
-    """Why bytes that TensorFlow failed on do not decode (Pillow's word), or None when
-    they do: what the pipeline says of a file it drops."""
+    """Why bytes do not decode (Pillow's word), or None when they do."""
     folder = bad_tree / "train" / "tench"
     assert files.decode_problem((folder / "good.JPEG").read_bytes()) is None
     assert files.decode_problem(b"") == "empty file"

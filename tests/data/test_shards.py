@@ -18,7 +18,7 @@ import tensorflow as tf
 from PIL import Image
 
 from alexnet.__main__ import main
-from alexnet.data import pipeline
+from alexnet.data import augment, batches
 from alexnet.data.datasets import Dataset
 from conftest import PROJECT
 
@@ -101,11 +101,11 @@ def test_training_and_evaluation_read_shards_automatically(shards):
     assert (len(train), len(val)) == (9, 3) and train.records == 9
     assert train.class_names == list(WNIDS) and len(train.skipped) == 2
     labels = []
-    for images, one_hot in pipeline.batches(train, 64, 4, training=True, augmentation="paper"):
+    for images, one_hot in batches.training(train, 64, 4, augment.augmentation("paper", 64)):
         assert images.shape[1:] == (64, 64, 3)
         labels += list(np.argmax(one_hot, axis=-1))
     assert sorted(labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    images, one_hot = next(iter(pipeline.batches(val, 64, 8, training=False, ten_crop=True)))
+    images, one_hot = next(iter(batches.evaluation(val, 8, 64, ten_crop=True)))
     assert images.shape == (3, 10, 64, 64, 3) and sorted(np.argmax(one_hot, -1)) == [0, 1, 2]
     assert len(Dataset.open(shards).folder("train", limit=1)) == 3
 

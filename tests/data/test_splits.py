@@ -81,7 +81,7 @@ def test_no_held_out_images_is_one_error_naming_the_options(tmp_path, capsys):
 
 
 def test_settings_are_checked(tmp_path, capsys):
-    from alexnet.training.config import TrainConfig
+    from alexnet.recipes import TrainConfig
 
     root = tree(tmp_path, train=2, val=1)
     for fraction in (0.0, 1.0, 1.5, -0.2):
@@ -148,16 +148,18 @@ def test_train_and_test_layout_trains_and_evaluates(imagenette_like, tmp_path, c
     assert main(["evaluate", "--model", str(run / "best.keras"), "--limit", "2",
                  "--out", str(tmp_path / "eval")]) == 0
     assert "Evaluating on 20 images from test/" in capsys.readouterr().out
-    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["examples"] == 20
+    # a partial evaluation (--limit) is written beside the run's own metrics.json
+    assert json.loads((tmp_path / "eval" / "metrics-limit-2.json").read_text())["examples"] == 20
+    assert not (tmp_path / "eval" / "metrics.json").exists()
 
 
 def test_train_only_with_validation_split(imagenette_like, tmp_path, monkeypatch, capsys):
     """Trains on train/ less a held-out 20 %; config.json records it, and --resume,
     evaluate and the report's figures use exactly those held-out images."""
-    from alexnet.data import pipeline
-    from alexnet.report import artifacts
-    from alexnet.training import train
-    from alexnet.training.resume import resume_config
+    from alexnet.data import batches
+    from alexnet.harness import train
+    from alexnet.harness.report import artifacts
+    from alexnet.harness.resume import resume_config
 
     root = linked(tmp_path / "data", train=imagenette_like / "train")
     expected_train, expected_val = load(root, validation_split=0.2)
@@ -174,16 +176,16 @@ def test_train_only_with_validation_split(imagenette_like, tmp_path, monkeypatch
 
     resumed = train.start(resume_config(run), resume_run=True)
     try:
-        inputs = train.load_data(resumed)
+        train.load_data(resumed)
     finally:
         resumed.lock.release()
-    assert inputs.val.files == expected_val.files
-    assert inputs.train.files == expected_train.files
+    assert resumed.val_data.files == expected_val.files
+    assert resumed.train_data.files == expected_train.files
 
     evaluated = []
-    batches = pipeline.batches
-    monkeypatch.setattr(pipeline, "batches",
-                        lambda split, *a, **k: evaluated.append(split.files) or batches(
+    evaluation = batches.evaluation
+    monkeypatch.setattr(batches, "evaluation",
+                        lambda split, *a, **k: evaluated.append(split.files) or evaluation(
                             split, *a, **k))
     assert main(["evaluate", "--model", str(run / "best.keras"), "--out",
                  str(tmp_path / "eval")]) == 0
@@ -234,8 +236,8 @@ def test_prepare_takes_the_same_layouts(tmp_path, capsys):
 
 
 def test_train_fraction_thins_training_only_seeded_per_class(tmp_path):
-    from alexnet.training import train
-    from alexnet.training.config import TrainConfig
+    from alexnet.harness import train
+    from alexnet.recipes import TrainConfig
 
     root = tree(tmp_path / "data", train=10, val=2)
     train_split, val_split = load(root)
@@ -250,11 +252,11 @@ def test_train_fraction_thins_training_only_seeded_per_class(tmp_path):
                          out=str(tmp_path / "run"))
     run = train.start(config)
     try:
-        inputs = train.load_data(run)
+        train.load_data(run)
     finally:
         run.lock.release()
-    assert inputs.train.files == tenth.files  # the run trains on the fraction...
-    assert inputs.val.files == val_split.files  # ...and is measured on every held-out image
+    assert run.train_data.files == tenth.files  # the run trains on the fraction...
+    assert run.val_data.files == val_split.files  # ...and is measured on every held-out image
     for bad in (0, 1, 1.5):
         with pytest.raises(ValueError, match="--train-fraction"):
             TrainConfig(train_fraction=bad)

@@ -7,13 +7,13 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import runfolder
+from alexnet.harness import runfolder
 from alexnet.data import pipeline
 from alexnet.data.datasets import Dataset
 from alexnet.models import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, VARIANTS
 from alexnet.models.alexnet import MEAN, STD, build
 from alexnet.models.layers import LocalResponseNormalization
-from alexnet.training.config import TrainConfig, from_recipe
+from alexnet.recipes import TrainConfig, from_recipe
 from conftest import compiled
 
 

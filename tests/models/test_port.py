@@ -9,10 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import evaluate, runfolder
+from alexnet import evaluate
+from alexnet.harness import runfolder
 from alexnet.__main__ import main
 from alexnet.commands import class_names
-from alexnet.models import port
+from alexnet.harness import port
 from alexnet.models.alexnet import MEAN, STD
 from conftest import write_image
 

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet import runfolder
+from alexnet.harness import runfolder
 from alexnet.__main__ import main
 from alexnet.models import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from alexnet.models.alexnet import build
-from alexnet.training import resume, train
-from alexnet.training.callbacks import run_callbacks
-from alexnet.training.config import TrainConfig
+from alexnet.harness import resume, train
+from alexnet.harness.callbacks import run_callbacks
+from alexnet.recipes import TrainConfig
 from conftest import compiled
 
 

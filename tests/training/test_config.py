@@ -9,8 +9,8 @@ import dataclasses
 import pytest
 
 from alexnet.models import MAX_IMAGE_SIZE
-from alexnet.training import config as settings
-from alexnet.training.config import RECIPES, TrainConfig, check, default_recipe, from_recipe
+from alexnet import recipes as settings
+from alexnet.recipes import RECIPES, TrainConfig, check, default_recipe, from_recipe
 
 
 def test_the_defaults_are_the_modern_recipe():
@@ -39,7 +39,7 @@ def test_the_networks_settings_are_checked_before_a_run_makes_its_folder(setting
                                                                          tmp_path):
     """The network's own settings are the network's check (models/alexnet.py), which
     ``train.start`` asks first: nothing is made for a setting out of bounds."""
-    from alexnet.training import train
+    from alexnet.harness import train
 
     config = TrainConfig(**setting, out=str(tmp_path / "new" / "run"))  # made: not the net
     with pytest.raises(ValueError, match=message):

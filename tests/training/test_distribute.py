@@ -32,9 +32,9 @@ name, run, out = sys.argv[1:]
 if name == "mirrored":  # two logical CPUs, before TensorFlow starts
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from alexnet.training import devices, train
-from alexnet.training.callbacks import run_callbacks
-from alexnet.training.config import TrainConfig
+from alexnet.harness import devices, train
+from alexnet.harness.callbacks import run_callbacks
+from alexnet.recipes import TrainConfig
 strategy = devices.strategy(None if name == "single" else name)
 import keras, numpy as np
 from pathlib import Path

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import keras
 import numpy as np
 
-from alexnet import runfolder
-from alexnet.training import callbacks, train
-from alexnet.training.config import from_recipe
+from alexnet.harness import runfolder
+from alexnet.harness import callbacks, train
+from alexnet.recipes import from_recipe
 
 
 def trained_weights(data, out, estimate: bool) -> list[np.ndarray]:

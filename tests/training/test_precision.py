@@ -6,8 +6,8 @@ from __future__ import annotations
 import keras
 import pytest
 
-from alexnet.training import devices
-from alexnet.training.config import TrainConfig
+from alexnet.harness import devices
+from alexnet.recipes import TrainConfig
 from conftest import compiled
 
 

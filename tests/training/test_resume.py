@@ -112,7 +112,7 @@ def history_row_of(state: dict, epoch: int) -> dict:
 def saved_run(tmp_path) -> Path:
     """A run folder whose config.json was saved by ``train ... --batch-size 4 --limit 2
     --image-size 95 --lr 0.01 --recipe paper`` (no training needed to check flags)."""
-    from alexnet.training.config import RECIPES, TrainConfig
+    from alexnet.recipes import RECIPES, TrainConfig
 
     run = tmp_path / "run"
     run.mkdir()

@@ -15,13 +15,13 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import runfolder
+from alexnet.harness import runfolder
 from alexnet.data import pipeline
 from alexnet.data.augment import Augment
 from alexnet.data.datasets import Dataset
-from alexnet.training import resume, train
-from alexnet.training.config import TrainConfig, from_recipe
-from alexnet.training.train import PaperSGD
+from alexnet.harness import resume, train
+from alexnet.recipes import TrainConfig, from_recipe
+from alexnet.harness.train import PaperSGD
 
 
 @pytest.fixture(scope="module")
