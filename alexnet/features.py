@@ -8,7 +8,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 
 
 def mosaic(kernel: np.ndarray, columns: int) -> np.ndarray:
@@ -54,7 +54,7 @@ def feature_maps(net: keras.Model, image: np.ndarray, layers: tuple[str, ...] = 
     for row, name, maps in zip(axes, layers, outputs, strict=True):
         for ax in row:
             ax.axis("off")
-        row[0].imshow(image)
+        row[0].imshow(np.clip(image, 0, 255).astype("uint8"))
         row[0].set_title(f"{name.split('_')[0]} {maps.shape[1]}x{maps.shape[2]}", fontsize=7)
         for c, ax in enumerate(row[1:]):
             ax.imshow(np.asarray(maps[0, :, :, c], "float32"), cmap="viridis")

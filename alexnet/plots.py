@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from alexnet.data import augment
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 
 # One style per series in every figure: training dashed, validation solid, each in its
 # own colour; figures of several runs keep the styles and give each run a colour of

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names, korean_names
 from alexnet.runs import load_config, load_metrics, read_history
 
 COLLAPSE = 0.05  # a drop of validation accuracy below its best so far worth naming
 GAP = 0.05  # a lead of training over validation accuracy above which overfitting shows
 BATCHNORM_VARIANTS = ("bn",)  # the variants with BatchNormalization (models/alexnet.py)
 
-# The ten Imagenette classes in Korean, as the Korean edition names them.
-KOREAN_NAMES = {
-    "n01440764": "텐치", "n02102040": "잉글리시 스프링어", "n02979186": "카세트 플레이어",
-    "n03000684": "전기톱", "n03028079": "교회", "n03394916": "프렌치 호른",
-    "n03417042": "쓰레기차", "n03425413": "주유기", "n03445777": "골프공",
-    "n03888257": "낙하산",
-}
 # How a digit is read at the end of a number: 영, 일, 이, 삼, 사, 오, 육, 칠, 팔, 구;
 # the final consonant of that syllable ("" for none).
 _DIGIT_END = {"0": "ㅇ", "1": "ㄹ", "2": "", "3": "ㅁ", "4": "", "5": "", "6": "ㄱ",
@@ -30,13 +23,6 @@ _FINALS = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "�
            "ㄿ", "ㅀ", "ㅁ", "ㅂ", "ㅄ", "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ")
 _PAIRS = {"은": ("은", "는"), "이": ("이", "가"), "을": ("을", "를"), "과": ("과", "와"),
           "으로": ("으로", "로"), "이다": ("이다", "다")}
-
-
-def korean_names(class_names: list[str]) -> list[str]:
-    """Class names as the Korean text prints them: the Imagenette classes in Korean,
-    others as display_names gives them."""
-    return [KOREAN_NAMES.get(wnid, name)
-            for wnid, name in zip(class_names, display_names(class_names), strict=True)]
 
 
 def final_sound(text: str) -> str:

@@ -181,13 +181,11 @@ def _pairs(data: Squares | Split, image_size: int, shuffle: bool, seed: int | No
 
 
 def training(data: Squares | Split, image_size: int, batch_size: int,
-             augment: keras.layers.Layer, seed: int | None = None, mixers: tuple = (),
-             cache: bool = False):
+             augment: keras.layers.Layer, seed: int | None = None, cache: bool = False):
     """Shuffled ``(images, one-hot labels)`` batches, each image through ``augment``
-    (augment.py's ``augmentation``) in turn, then each batch through one of ``mixers``
-    (Keras' ``MixUp`` or ``CutMix``, at random) if any; an epoch is ``len(data)`` images.
-    ``data``: squares in memory, or a split read from disk (then ``cache`` keeps the
-    decoded squares after the first epoch)."""
+    (augment.py's ``augmentation``) in turn; an epoch is ``len(data)`` images. ``data``:
+    squares in memory, or a split read from disk (then ``cache`` keeps the decoded
+    squares after the first epoch)."""
     split = data.split if isinstance(data, Squares) else data
     classes = len(split.class_names)
     ds = _pairs(data, image_size, True, seed, cache)
@@ -195,18 +193,7 @@ def training(data: Squares | Split, image_size: int, batch_size: int,
     if not isinstance(data, Squares):  # an image left out is replaced by one of the next pass
         ds = ds.repeat(2).take(len(data)).apply(tf.data.experimental.assert_cardinality(
             len(data)))
-    ds = ds.batch(batch_size)
-    if mixers:
-        ds = ds.map(lambda x, y: _mix(mixers, x, y))
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _mix(mixers, images, labels):
-    mixed = [lambda m=m: tuple(m({"images": images, "labels": labels}).values())
-             for m in mixers]
-    if len(mixed) == 1:
-        return mixed[0]()
-    return tf.cond(tf.random.uniform(()) < 0.5, mixed[0], mixed[1])
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def evaluation(data: Squares | Split, batch_size: int, image_size: int,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alexnet.data import files, ilsvrc
+from alexnet.data import files
 from alexnet.data.splits import Split, Splits, check_split_settings, hold_out
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -144,6 +144,8 @@ class Dataset:
         manifest's, or ImageNet's label files' (ilsvrc.py)."""
         if self.manifest:
             return self.manifest.get("descriptions", {})
+        from alexnet.data import ilsvrc  # ImageNet's label files: its layouts only
+
         return ilsvrc.descriptions(self.root, self.images)
 
     def val_folder(self, val_dir: str | None = None) -> str:
@@ -237,6 +239,8 @@ class Dataset:
             return folder, class_names, [_files(folder / name) for name in class_names]
         # flat: ILSVRC2012_val_00000001.JPEG ... labelled by a label file
         images = [f for f in _files(folder) if f.suffix.lower() in IMAGE_EXTENSIONS]
+        from alexnet.data import ilsvrc  # ImageNet's label files: its layouts only
+
         labelled = ilsvrc.flat_classes(self.root, folder, images, class_names)
         if labelled is None:
             raise DatasetNotFoundError(f"{folder}: images without class folders need labels: "

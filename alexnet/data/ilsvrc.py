@@ -4,7 +4,7 @@ A flat ``val/`` (no class folders) is labelled by a label file: the Kaggle archi
 ``LOC_val_solution.csv`` (class words in ``LOC_synset_mapping.txt``), or the official
 devkit's ``ILSVRC2012_validation_ground_truth.txt`` with ``meta.mat``. datasets.py finds
 the folders (the Kaggle archive's deep one too) and asks here only for a flat split or for
-class words, so Imagenette's folders never read a label file. No TensorFlow here.
+class words (loading this module then), so Imagenette's folders never read a label file.
 """
 
 from __future__ import annotations
@@ -112,20 +112,3 @@ def flat_classes(root: Path, folder: Path, images: list[Path],
                          f"{len(class_names)} training classes")
     return class_names, [[f for f, w in zip(images, wnids, strict=True) if w == name]
                          for name in class_names]
-
-
-# Readable names of the wnids we ship data for (Imagenette's ten).
-IMAGENETTE_NAMES = {
-    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
-    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
-    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
-    "n03888257": "parachute",
-}
-
-
-def display_names(class_names: list[str],
-                  descriptions: dict[str, str] | None = None) -> list[str]:
-    """Readable names: the dataset's ``descriptions`` (first of the comma-separated
-    words), then wnids we know; other names stay as they are."""
-    words = {**IMAGENETTE_NAMES, **{k: v.split(",")[0] for k, v in (descriptions or {}).items()}}
-    return [words.get(name, name) for name in class_names]

@@ -16,7 +16,7 @@ from alexnet import evaluate, plots, runs, training
 from alexnet.data import batches, files
 from alexnet.data.augment import resize_size
 from alexnet.data.datasets import Dataset, locate
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 from alexnet.data.splits import split_settings
 from alexnet.harness import port, runfolder, shards, train
 from alexnet.harness.resume import resume_changes, resume_config

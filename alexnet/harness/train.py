@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import functools
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
+import tensorflow as tf
 
 from alexnet import evaluate, plots, runs, training
 from alexnet.data import augment, batches
@@ -147,7 +149,8 @@ def load_data(run: Run) -> None:
                          f"classes but {root} has {len(train.class_names)}")
     print(f"Data: {len(train)} training images of {len(train.class_names)} classes in {root}; "
           f"validation: {len(val)} images from {val.source or 'the pack'}")
-    if config.in_memory and not isinstance(run.train_data, batches.Squares):
+    if config.in_memory and not isinstance(run.train_data, batches.Squares) \
+            and fits_in_memory(len(train) + len(val), config.image_size):
         run.train_data = batches.decode(train, config.image_size)
         run.val_data = batches.decode(val, config.image_size)
     run.class_names = train.class_names
@@ -162,6 +165,24 @@ def load_data(run: Run) -> None:
     if saved:
         record = {**saved, **record, "command": saved.get("command") or run.command}
     runfolder.save_config(run.write_dir, record)
+
+
+def fits_in_memory(images: int, image_size: int) -> bool:
+    """Whether ``images`` decoded squares take under half the memory available (Linux's
+    MemAvailable, which counts the page cache that can be given back); if not, one line
+    says so, and each epoch reads the files instead (ImageNet)."""
+    need = images * 3 * augment.resize_size(image_size) ** 2
+    try:
+        available = next(int(line.split()[1]) * 1024 for line in
+                         Path("/proc/meminfo").read_text().splitlines()
+                         if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if need < available / 2:
+        return True
+    print(f"--in-memory left out: the decoded images would take about {need / 1e9:.1f} GB of "
+          f"the {available / 1e9:.1f} GB available; each epoch reads the files")
+    return False
 
 
 def build_model(run: Run) -> keras.Model:
@@ -210,19 +231,33 @@ def make_callbacks(run: Run, estimate: bool = True) -> list[keras.callbacks.Call
 
 
 def train_batches(run: Run, shard: int = 0, shards: int = 1, batch_size: int | None = None):
-    """The run's training batches (core: ``batches.training``), or worker ``shard`` of
-    ``shards``' share of them at ``batch_size`` a replica (multi-worker training)."""
+    """The run's training batches (core: ``batches.training``), each batch then mixed by
+    Keras' ``MixUp`` or ``CutMix`` (one of them at random where both are asked for); or
+    worker ``shard`` of ``shards``' share of them at ``batch_size`` a replica."""
     config = run.config
-    mixers = [layer for alpha, layer in (
-        (config.mixup, lambda: keras.layers.MixUp(config.mixup, seed=config.seed)),
-        (config.cutmix, lambda: keras.layers.CutMix((config.cutmix, config.cutmix),
-                                                    seed=config.seed))) if alpha > 0]
-    return batches.training(
+    ds = batches.training(
         devices.shard(run.train_data, shard, shards, config.batch_size), config.image_size,
         batch_size or config.batch_size,
         augment.augmentation(config.augmentation, config.image_size, seed=config.seed),
-        seed=(config.seed + run.first_epoch) % 2**32, mixers=tuple(m() for m in mixers),
-        cache=config.cache)
+        seed=(config.seed + run.first_epoch) % 2**32, cache=config.cache)
+    exact = {"seed": config.seed, "dtype": "float32"}  # pixels, not the model's policy
+    mixers = [keras.layers.MixUp(config.mixup, **exact)] if config.mixup else []
+    if config.cutmix:
+        mixers.append(keras.layers.CutMix((config.cutmix, config.cutmix), **exact))
+    if not mixers:
+        return ds
+
+    def mix(images, labels):
+        def through(layer):
+            out = layer({"images": images, "labels": labels})
+            return out["images"], out["labels"]
+
+        if len(mixers) == 1:
+            return through(mixers[0])
+        return tf.cond(tf.random.uniform(()) < 0.5, lambda: through(mixers[0]),
+                       lambda: through(mixers[1]))
+
+    return ds.map(mix, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def val_batches(run: Run, shard: int = 0, shards: int = 1, batch_size: int | None = None):

@@ -22,7 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from alexnet import plots
 from alexnet.data import augment, batches
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 from alexnet.data.splits import Split
 from alexnet.harness.report import model_figures as figures
 from alexnet.harness.report import runs

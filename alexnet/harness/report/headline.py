@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 from alexnet.harness.report import evidence
 from alexnet.recipes import RECIPES, from_recipe
 

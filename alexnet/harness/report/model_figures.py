@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 from PIL import Image
 
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 from alexnet.features import mosaic as _mosaic
 from alexnet.harness.report.artifacts import resolve_image
 

@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from alexnet import plots
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 from alexnet.harness.report.artifacts import resolve_image
 from alexnet.harness.report.figures import _save
 from alexnet.harness.report.model_figures import _display_image
