@@ -77,14 +77,13 @@ from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
-from IPython.display import Markdown
+import numpy as np
 from keras import layers
 
-from alexnet import evaluate, features, plots, reading, runs, training
+from alexnet import evaluate, features, plots, reading, training
 from alexnet.data import augment, batches
 from alexnet.data.datasets import Dataset, locate
 from alexnet.models.alexnet import MEAN, STD, build
-from alexnet.models.summary import comparison_table, compare_variants
 from alexnet.recipes import from_recipe
 
 plt.rcParams["figure.dpi"] = 72
@@ -213,12 +212,6 @@ else:  # paper or owt: the package's definition
     net = build(config.variant, len(class_names), config.image_size, init=config.init,
                 dropout=config.dropout, weight_decay=config.weight_decay)
 net.summary(line_length=90)"""),
-    ("md", """세 변형을 1000개 클래스 기준으로 나란히 놓으면 다음과 같다. 이미지 한 장당 곱셈-누적
-횟수(MAC)와 LRN, 배치 정규화, 두 갈래 층의 위치는 만들어진 모델에서 읽었다.
-
-The three variants side by side, for 1000 classes (multiply-accumulates per image; LRN,
-BatchNorm and the two towers, read off the built models):"""),
-    ("code", """Markdown(comparison_table(compare_variants()))"""),
     ("md", """## 4. 컴파일 / `compile`
 
 최적화기(optimizer)는 모멘텀 0.9의 SGD(`keras.optimizers.SGD`)다. 학습률(learning rate)은
@@ -307,11 +300,11 @@ record = {**dataclasses.asdict(config), "precision_used": policy, "machine_detai
     ("md", """## 8. 그래프와 해석 / Plots, and what they say
 
 왼쪽은 손실, 오른쪽은 Top-1 정확도다. 그 아래는 논문이 보고하는 방식대로 Top-1과 Top-5
-오류율을 에포크마다 그렸다. 그림 아래의 문장은 이 실행의 `history.csv`에서 만들어진다.
+오류율을 에포크마다 그렸다. 그림 아래의 문장은 이 실행의 기록(`history.history`)에서 만들어진다.
 
 Loss and Top-1 accuracy per epoch, then the Top-1 and Top-5 error rates as the paper reports
-them; the words below are made from this run's `history.csv`."""),
-    ("code", """run_history = runs.read_history(run_dir)
+them; the words below are made from this run's history."""),
+    ("code", """run_history = {key: np.array(values) for key, values in history.history.items()}
 plots.curves(run_history)
 plots.errors(run_history)
 plt.show()
@@ -351,16 +344,6 @@ edges and colour blobs is for the figure to show."""),
     ("code", """features.conv1_filters(keras.ops.convert_to_numpy(best.get_layer("conv1").kernel))
 image = keras.ops.convert_to_numpy(crops(val_data.images[:1]))[0]
 features.feature_maps(best, image);"""),
-    ("md", """## 9. 다른 실행과 비교 / Beside the other runs
-
-아래 표는 `results/`에 있는 실행들을 파일에서 읽어 이 실행과 함께 놓은 것이다. 각 실행을
-어떻게 만들었고 무엇을 보여 주는지는 `docs/results.md`와 함께 읽는 PDF에 있다.
-
-The runs under `results/`, read from their files, with this one last; how each was made and
-what it shows: `docs/results.md` and the companion PDF."""),
-    ("code", """folders = [path.parent for path in sorted(Path("results").glob("*/metrics.json"))
-           if not path.parent.name.endswith("-notebook")]  # this run is the last row
-Markdown(reading.runs_table([*folders, run_dir]))"""),
     ("md", """## 9. ImageNet
 
 같은 셀로 ILSVRC-2012를 학습한다: `DATA`를 그 폴더로, `RECIPE = "modern"`(또는
