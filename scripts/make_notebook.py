@@ -16,7 +16,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 PROJECT = Path(__file__).resolve().parent.parent
 
 EXECUTED = """**이 노트북의 실행 기록 / How this copy was executed.** {when}"""
-NOT_EXECUTED = "(not executed yet)"
+NOT_EXECUTED = "(아직 실행하지 않았다 / not executed yet)"
 
 CELLS = [
     ("md", """# AlexNet in Keras 3
@@ -38,6 +38,13 @@ package (datasets, augmentation, batches, the networks, evaluation, plots); the 
 (`python -m alexnet train`) calls the same functions in the same order and adds what long
 runs need around them (run folders, resume, several devices).
 
+**역사 / History.** AlexNet은 ILSVRC-2012 대회에서 상위 5개 오류율(top-5 error) 15.3 %로
+우승했다. 2위 팀의 26.2 %보다 10 %p 넘게 낮은 결과였고, 이 차이가 GPU로 학습한 깊은
+합성곱 신경망의 시대를 열었다. ReLU, 드롭아웃, 데이터 증강, 두 GPU에 나눈 학습이 그 논문의
+재료다. AlexNet won ILSVRC-2012 with a top-5 error of 15.3 %, against 26.2 % for the next
+entry: the result that started the era of deep convolutional networks trained on GPUs,
+with ReLUs, dropout, data augmentation and a network split over two GPUs.
+
 {executed}"""),
     ("md", """## 0. 설정 / Parameters
 
@@ -56,19 +63,23 @@ DATA = "imagenette"   # a dataset folder, or a name looked up in $ALEXNET_DATA a
 EPOCHS = None         # None: the recipe's
 IMAGE_SIZE = None     # crop size in pixels; None: the recipe's
 BATCH_SIZE = None     # None: the recipe's
+DROPOUT = None        # dropout before fc6 and fc7; None: the recipe's
+AUGMENTATION = None   # basic | paper | rrc | none; None: the recipe's
 LIMIT = None          # images per class; None: all
 SEED = 0              # the weights, the shuffles and the augmentation
 PRECISION = "auto"    # auto: bfloat16 where the hardware has it | float32"""),
-    ("md", """(테스트용 셀: 읽지 않고 넘어가도 된다 / For the tests; a reader may skip it.) CI는
-`ALEXNET_NB_*` 환경 변수로 이 노트북을 아주 작게 실행한다. CI runs this notebook tiny
-through `ALEXNET_NB_*` environment variables, which override the parameters here."""),
+    ("md", """테스트용 셀이니 읽지 않고 넘어가도 된다. CI는 `ALEXNET_NB_*` 환경 변수로 위의 값을
+바꿔 이 노트북을 아주 작게 실행한다.
+
+For the tests; a reader may skip it. CI runs this notebook tiny through `ALEXNET_NB_*`
+environment variables, which override the parameters above."""),
     ("code", """import os
 
 for name in ("RECIPE", "DATA", "EPOCHS", "IMAGE_SIZE", "BATCH_SIZE", "LIMIT", "PRECISION"):
     if os.environ.get(f"ALEXNET_NB_{name}"):
         value = os.environ[f"ALEXNET_NB_{name}"]
         globals()[name] = value if name in ("RECIPE", "DATA", "PRECISION") else int(value)"""),
-    ("code", """import alexnet  # noqa: F401, I001  first: it loads TensorFlow quietly (alexnet/__init__.py)
+    ("code", """import alexnet  # noqa: F401, I001  first: it loads TensorFlow quietly
 import dataclasses
 import json
 import math
@@ -88,7 +99,8 @@ from alexnet.recipes import from_recipe
 
 plt.rcParams["figure.dpi"] = 72
 config = from_recipe(RECIPE, data=DATA, epochs=EPOCHS, image_size=IMAGE_SIZE,
-                     batch_size=BATCH_SIZE, limit=LIMIT, seed=SEED, precision=PRECISION)
+                     batch_size=BATCH_SIZE, dropout=DROPOUT, augmentation=AUGMENTATION,
+                     limit=LIMIT, seed=SEED, precision=PRECISION)
 keras.utils.set_random_seed(config.seed)
 policy = training.precision(config.precision)
 keras.mixed_precision.set_global_policy(policy)  # before the layers are made
@@ -354,6 +366,40 @@ features.feature_maps(best, image);"""),
 The same cells train on ILSVRC-2012: set `DATA` to its folder and `RECIPE = "modern"` (or
 `"paper"`) on a GPU; converting it once to TFRecord shards is faster (`python -m alexnet
 prepare /data/ILSVRC2012 /data/ilsvrc-shards`). Details: `docs/imagenet.md`, `AlexNet.pdf`."""),
+    ("md", """## 연습 문제 / Exercises
+
+맨 위의 설정 셀에서 한 가지만 바꾸고 노트북을 처음부터 다시 실행한 뒤, 위의 결과와 비교한다.
+
+1. `AUGMENTATION = "none"`: 무작위 자르기와 뒤집기를 끈다. 곡선 그림에서 학습 정확도와 검증
+   정확도의 격차가 어떻게 변하는지, 그리고 Top-1 정확도가 오르는지 내리는지 본다. 8 에포크
+   안에 과적합이 보이는가?
+2. `DROPOUT = 0.5`: 논문의 드롭아웃 비율이다. 짧은 학습에서 학습 정확도와 검증 정확도가 둘 다
+   어떻게 달라지는지 본다. 이 레시피가 0.25를 쓰는 이유를 확인할 수 있다.
+3. `EPOCHS = 16`: 학습을 두 배로 늘린다. 검증 정확도가 계속 오르는지, 학습 정확도만 오르는지
+   (과적합의 시작) 보고, 늘어난 시간과 얻은 정확도를 견주어 본다.
+4. `IMAGE_SIZE = 96` 또는 `160`: 에포크 시간이 픽셀 수에 비례해 변하는지(96 px 이미지의
+   픽셀 수는 128 px 이미지의 약 56 %) 보고, 정확도가 얼마나 떨어지거나 오르는지 본다.
+5. `SEED = 1`, `SEED = 2`: 같은 레시피를 다른 시드로 돌린다. Top-1이 시드에 따라 얼마나
+   흔들리는지 보면, 두 설정의 차이가 이 흔들림보다 커야 의미가 있다는 것을 알 수 있다.
+6. `PRECISION = "float32"`: bfloat16 연산 장치가 있는 CPU라면 에포크 시간이 얼마나 길어지는지,
+   정확도는 거의 같은지 본다. 그런 장치가 없는 컴퓨터에서는 `auto`가 이미 float32다.
+
+Change one value in the parameter cell at the top, run the notebook again from the start,
+and compare with the results above.
+
+1. `AUGMENTATION = "none"`: no random crops or flips. Watch the gap between training and
+   validation accuracy in the curves, and whether top-1 rises or falls: does the network
+   overfit within 8 epochs?
+2. `DROPOUT = 0.5`, the paper's rate: how training and validation accuracy both change in a
+   short run, and why this recipe uses 0.25.
+3. `EPOCHS = 16`: twice the training. Does validation accuracy keep rising, or only training
+   accuracy (overfitting begins)? Weigh the minutes against the points gained.
+4. `IMAGE_SIZE = 96` or `160`: does the epoch time follow the number of pixels (96 px is about
+   56 % of 128 px), and how much accuracy is lost or gained?
+5. `SEED = 1`, `SEED = 2`: the same recipe from other seeds. How far top-1 moves between seeds
+   is the spread any difference between two settings must beat.
+6. `PRECISION = "float32"`: on a CPU with bfloat16 units, how much longer an epoch takes and
+   whether accuracy stays the same; on one without, `auto` is float32 already."""),
 ]
 
 
@@ -375,12 +421,22 @@ def executed_words(run_dir: Path, command: str) -> str:
     lines = (run_dir / "history.csv").read_text().splitlines()
     header = lines[0].split(",")
     seconds = sum(float(line.split(",")[header.index("epoch_seconds")]) for line in lines[1:])
-    return (f"`{command}` on {config['machine']} (no GPU), on the full dataset "
-            f"({config.get('dataset_root')}): {len(lines) - 1} epochs, "
-            f"{seconds / 60:.1f} minutes of training; best checkpoint **{metrics['top1']:.1%} "
-            f"top-1** ({metrics['ten_crop']['top1']:.1%} with ten crops), "
-            f"{metrics['top5']:.1%} top-5 on {metrics['examples']:,} validation images "
-            f"(`results/{run_dir.name}`). 위 명령으로 이 노트북을 처음부터 끝까지 실행했다.")
+    details = config.get("machine_details", {})
+    units = ("AMX" if details.get("amx_bf16") else "AVX512-BF16"
+             if details.get("avx512_bf16") else None)
+    precision = config.get("precision_used", config.get("precision"))
+    where = f"{config['machine']}" + (f" ({units})" if units else "")
+    return (f"이 노트북은 `{command}`로 {where}에서 처음부터 끝까지 실행했다. 정밀도는 "
+            f"{precision}, 전체 데이터셋에서 {len(lines) - 1} 에포크, 학습 시간 "
+            f"{seconds / 60:.1f}분, 가장 좋은 체크포인트의 검증 이미지 "
+            f"{metrics['examples']:,}장 Top-1 정확도는 **{metrics['top1']:.1%}**(10-crop "
+            f"{metrics['ten_crop']['top1']:.1%}), Top-5 정확도는 {metrics['top5']:.1%}다"
+            f"(`results/{run_dir.name}`). This copy was executed from start to end by "
+            f"`{command}` on {where}, in {precision}, on the full dataset: "
+            f"{len(lines) - 1} epochs, {seconds / 60:.1f} minutes of training; best checkpoint "
+            f"**{metrics['top1']:.1%} top-1** ({metrics['ten_crop']['top1']:.1%} with ten "
+            f"crops), {metrics['top5']:.1%} top-5 on {metrics['examples']:,} validation "
+            "images.")
 
 
 def main() -> None:
