@@ -13,15 +13,29 @@ from pathlib import Path
 import numpy as np
 
 
-def read_json(path: Path, what: str) -> dict:
-    """A JSON file, or one line naming it: missing, or damaged and where."""
+def read_json(path: Path, what: str, shape: type | tuple[type, ...] = dict):
+    """A JSON file of the ``shape`` expected (an object unless told), or one line naming
+    it: missing, damaged and where, or of another shape."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {what}")
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: damaged {what} ({error})") from None
+    if not isinstance(record, shape):
+        expected = {dict: "an object", list: "a list"}
+        wanted = " or ".join(expected.get(kind, kind.__name__)
+                             for kind in (shape if isinstance(shape, tuple) else (shape,)))
+        raise ValueError(f"{path}: damaged {what} (a JSON {_kind(record)}, expected "
+                         f"{wanted})")
+    return record
+
+
+def _kind(value) -> str:
+    """A JSON value's kind in JSON's words."""
+    return {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def load_config(run_dir: Path) -> dict:

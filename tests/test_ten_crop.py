@@ -10,7 +10,7 @@ import numpy as np
 
 from alexnet import evaluate
 from alexnet.__main__ import main
-from alexnet.data import pipeline
+from alexnet.data import augment, batches
 from alexnet.data.datasets import Dataset
 from alexnet.models.alexnet import preprocessing
 
@@ -37,8 +37,9 @@ def test_evaluate_ten_crop_writes_both_and_averages_softmax(tiny_dataset, tmp_pa
     # The reference, by hand: ten crops of each image (raw pixels), softmax averaged.
     probabilities = []
     for file in split.files:
-        crops = pipeline.ten_crop_transform(pipeline.decode(open(file, "rb").read()), 64)
-        probabilities.append(net.predict_on_batch(np.asarray(crops, "float32")).mean(axis=0))
+        square = batches.decode_square(file, augment.resize_size(64)).astype("float32")
+        crops = np.asarray(augment.ten_crops(square[None], 64))[0]
+        probabilities.append(net.predict_on_batch(crops).mean(axis=0))
     expected = evaluate.metrics_from_predictions(np.array(probabilities, "float64"),
                                                  split.labels, split.class_names)
     ten = metrics["ten_crop"]

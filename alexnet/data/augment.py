@@ -24,7 +24,13 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-AUGMENTATIONS = ("basic", "paper", "rrc", "none")
+# The training augmentations, and what each does in words (for the figures and the PDF).
+WORDS = {"basic": "random crops and horizontal flips",
+         "paper": "random crops, horizontal flips and PCA colour augmentation",
+         "rrc": "random-resized crops and horizontal flips",
+         "none": "centre crops only (no augmentation)"}
+AUGMENTATIONS = tuple(WORDS)
+RRC_SCALE, RRC_RATIO = (0.25, 1.0), (3 / 4, 4 / 3)  # random-resized crops: area, aspect
 # ImageNet's RGB covariance on the 0-1 scale (eigenvalues, eigenvectors as columns), as
 # fb.resnet.torch and torchvision's reference scripts use for the paper's "fancy PCA".
 EIGENVALUES = (0.2175, 0.0188, 0.0045)
@@ -99,7 +105,7 @@ class RandomResizedCrop(layers.Layer):
     resized to ``size`` square: Inception's crops, torchvision's RandomResizedCrop, which
     Keras lacks. Its 8 % lower bound is harsh for small images; 25 % is ours."""
 
-    def __init__(self, size: int, scale=(0.25, 1.0), ratio=(3 / 4, 4 / 3),
+    def __init__(self, size: int, scale=RRC_SCALE, ratio=RRC_RATIO,
                  seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.size, self.scale, self.ratio, self.seed = size, tuple(scale), tuple(ratio), seed

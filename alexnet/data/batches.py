@@ -56,13 +56,12 @@ def decode_square(source: str | Path | bytes, side: int) -> np.ndarray:
                                      f"{MAX_PIXELS:,} pixels)")
                 image.draft("RGB", (side, side))  # JPEG: decode at the scale needed
                 image.load()
-                if image.mode.startswith("I"):  # 16- or 32-bit greyscale: top 8 bits
-                    image = Image.fromarray((np.asarray(image, "uint32") >> 8)
-                                            .clip(0, 255).astype("uint8"))
-                image = image.convert("RGB")
+                image = rgb(image)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ValueError(f"too large (over {MAX_PIXELS:,} pixels)") from None
     except (OSError, SyntaxError) as error:
+        if isinstance(error, OSError) and error.errno is not None:  # the file system's
+            raise ValueError(f"unreadable ({error.strerror})") from None
         raise ValueError(f"not decodable ({error})") from None
     scale = side / min(image.size)
     size = max(side, round(image.width * scale)), max(side, round(image.height * scale))
@@ -71,11 +70,31 @@ def decode_square(source: str | Path | bytes, side: int) -> np.ndarray:
     return np.asarray(image.crop((left, top, left + side, top + side)))
 
 
+def rgb(image: Image.Image) -> Image.Image:
+    """A decoded image as 8-bit RGB, the same way on every path (``prepare``'s too):
+    16- or 32-bit greyscale keeps its top 8 bits, every other mode is converted."""
+    if image.mode.startswith("I"):
+        image = Image.fromarray((np.asarray(image, "uint32") >> 8).clip(0, 255)
+                                .astype("uint8"))
+    return image.convert("RGB")
+
+
 def skip(split: Split, file: str, reason: str) -> None:
     """Names a file that cannot be used, once, and lists it in ``split.skipped``."""
     if file not in {f for f, _ in split.skipped}:
         split.skipped.append((file, reason))
         print(f"warning: {file}: {reason}; skipped", file=sys.stderr)
+
+
+def _check_some_decode(split: Split) -> None:
+    """One line naming the split and a file when none of its images could be decoded
+    (in memory, or met while streaming: then raised inside the pipeline, whose error
+    the command line reduces to this line)."""
+    failed = dict(split.skipped)
+    if all(file in failed for file in split.files):
+        first = split.files[0] if split.files else None
+        raise ValueError(f"{split.source or 'split'}: none of its {len(split.files)} images "
+                         "could be decoded" + (f" ({first}: {failed[first]})" if first else ""))
 
 
 @dataclass
@@ -107,8 +126,7 @@ def decode(split: Split, image_size: int, workers: int | None = None) -> Squares
         images = list(pool.map(one, split.files))
     kept = np.array([image is not None for image in images], bool)
     if not kept.any():
-        raise ValueError(f"{split.source or 'split'}: none of its {len(images)} images "
-                         "could be decoded")
+        _check_some_decode(split)
     print(f"Decoded {kept.sum()} images into {side} px squares in "
           f"{time.perf_counter() - start:.0f} s", flush=True)
     images = np.stack([image for image in images if image is not None])
@@ -129,7 +147,7 @@ def _streamed(split: Split, image_size: int, shuffle: bool, seed: int | None):
         if shuffle:
             ds = ds.shuffle(len(split.files), seed=seed, reshuffle_each_iteration=True)
         ds = ds.interleave(tf.data.TFRecordDataset, num_parallel_calls=tf.data.AUTOTUNE,
-                           deterministic=not shuffle).take(len(split)).map(_parse)
+                           deterministic=True).take(len(split)).map(_parse)
         if shuffle:
             ds = ds.shuffle(min(SHUFFLE_BUFFER, len(split)), seed=seed,
                             reshuffle_each_iteration=True)
@@ -140,6 +158,8 @@ def _streamed(split: Split, image_size: int, shuffle: bool, seed: int | None):
             return decode_square(source if split.records is not None else name, side), True
         except ValueError as error:
             skip(split, name, str(error))
+            if split.records is None and len(split.skipped) >= len(split.files):
+                _check_some_decode(split)
             return np.zeros((side, side, 3), "uint8"), False
 
     def decoded(source, label, name):
@@ -147,7 +167,7 @@ def _streamed(split: Split, image_size: int, shuffle: bool, seed: int | None):
         image.set_shape((side, side, 3))
         return image, label, ok
 
-    ds = ds.map(decoded, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+    ds = ds.map(decoded, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.filter(_readable).map(_image_and_label)
 
 

@@ -131,10 +131,13 @@ class Dataset:
             path = root / SHARD_MANIFEST
             try:
                 manifest = json.loads(path.read_text())
-                folders = frozenset(manifest["splits"])
-            except (ValueError, KeyError, TypeError) as error:
+            except (ValueError, UnicodeDecodeError) as error:
                 raise ValueError(f"{path}: not a shard manifest ({error})") from None
-            return cls(root, root, manifest, folders)
+            problem = _manifest_problem(manifest)
+            if problem:
+                raise ValueError(f"{path}: not a shard manifest ({problem}); run prepare "
+                                 "SRC DEST again to rewrite it")
+            return cls(root, root, manifest, frozenset(manifest["splits"]))
         images = root / KAGGLE_IMAGES if (root / KAGGLE_IMAGES).is_dir() else root
         return cls(root, images, None, frozenset(p.name for p in images.iterdir() if p.is_dir()))
 
@@ -253,6 +256,12 @@ class Dataset:
         and unusable images are left out, counted and named."""
         paths, labels, skipped = [], [], []
         for label, class_files in enumerate(per_class):
+            own = (folder, folder / class_names[label])  # flat, or one folder per class
+            nested = [p for p in class_files if p.parent not in own]
+            skipped += [(str(p), "in a subfolder of its class folder, which is not read: move "
+                                 "it up to use it") for p in nested
+                        if p.suffix.lower() in IMAGE_EXTENSIONS]
+            class_files = [p for p in class_files if p.parent in own]
             images = [p for p in class_files if p.suffix.lower() in IMAGE_EXTENSIONS]
             skipped += [(str(p), f"not a {'/'.join(IMAGE_EXTENSIONS)} file") for p in class_files
                         if p.suffix.lower() not in IMAGE_EXTENSIONS]
@@ -291,10 +300,35 @@ class Dataset:
         if limit is not None:
             records = min(records, limit * len(self.manifest["class_names"]))
         return Split([str(self.root / s["file"]) for s in info["shards"]], np.zeros(0, "int32"),
-                     self.manifest["class_names"], [tuple(s) for s in info["skipped"]], records,
+                     self.manifest["class_names"],
+                     [tuple(s) for s in info.get("skipped", [])], records,
                      f"{split}/ shards" + (f" ({info['source']})" if "source" in info else ""))
 
 
+def _manifest_problem(manifest) -> str | None:
+    """What a shard folder's manifest.json lacks of what ``_shards`` reads, or None."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    if not (isinstance(manifest.get("class_names"), list)
+            and all(isinstance(name, str) for name in manifest["class_names"])):
+        return "no list of class_names"
+    if not isinstance(manifest.get("splits"), dict):
+        return "no splits"
+    for name, info in manifest["splits"].items():
+        if not (isinstance(info, dict) and isinstance(info.get("images"), int)
+                and isinstance(info.get("shards"), list)
+                and all(isinstance(s, dict) and isinstance(s.get("file"), str)
+                        for s in info["shards"])
+                and isinstance(info.get("skipped", []), list)):
+            return f"split {name!r} lacks its images, shards or skipped files"
+    return None
+
+
 def _files(folder: Path) -> list[Path]:
-    """The regular files of a folder, sorted (hidden files such as .DS_Store left out)."""
-    return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_dir())
+    """The files of a folder, sorted, then those in its subfolders (which ``_split`` names
+    as skipped, not read); hidden files and folders such as .DS_Store left out."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    nested = [path for sub in entries if sub.is_dir() for path in sorted(sub.rglob("*"))
+              if not any(part.startswith(".") for part in path.relative_to(sub).parts)
+              and not path.is_dir()]
+    return [p for p in entries if not p.is_dir()] + nested

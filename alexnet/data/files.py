@@ -12,6 +12,7 @@ batches (batches.py) and ``prepare`` (harness/shards.py) do one.
 from __future__ import annotations
 
 import errno
+import stat
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,9 +33,14 @@ def problem(path: str | Path, max_pixels: int = MAX_PIXELS, full: bool = False) 
     and the last few kilobytes; ``full`` decodes the image too."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError as error:
         return unreadable(path, error)
+    if stat.S_ISDIR(status.st_mode):
+        return "unreadable (Is a directory)"
+    if not stat.S_ISREG(status.st_mode):  # a named pipe or a device would hang a read
+        return "not a regular file"
+    size = status.st_size
     if size == 0:
         return "empty file"
     try:

@@ -70,8 +70,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     split = Dataset.open(root).split("val", saved.get("class_names"), limit=args.limit,
                                      **settings)
     print(f"Evaluating on {len(split)} images from {split.source}")
-    metrics = evaluate.evaluate_split(net, split, net.input_shape[1], args.batch_size,
-                                      args.ten_crop)
+    try:
+        metrics = evaluate.evaluate_split(net, split, net.input_shape[1], args.batch_size,
+                                          args.ten_crop)
+    except Exception as error:
+        if type(error).__name__ != "DataLossError":  # tf.data: a truncated or corrupt shard
+            raise
+        raise shards.shard_error(error, split) from None
     metrics["skipped_files"] = [list(skip) for skip in split.skipped]
     # the run's own figures stay: a partial evaluation is written beside them
     partial = "-".join(part for part in (args.val_dir and f"val-{args.val_dir}",
@@ -111,7 +116,7 @@ def class_names(model_path: str | Path, classes: str | Path | None = None) -> li
         raise FileNotFoundError(f"--classes {path}: no such file")
     if path.suffix != ".json":
         return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    index = runs.read_json(path, "class index")
+    index = runs.read_json(path, "class index", (dict, list))
     if isinstance(index, dict) and all(str(i) in index for i in range(len(index))):
         index = [index[str(i)] for i in range(len(index))]
     if isinstance(index, list) and all(isinstance(entry, str) for entry in index):

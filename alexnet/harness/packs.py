@@ -119,14 +119,29 @@ def unpack(path: Path, workers: int | None = None) -> dict[str, tuple[np.ndarray
     labels: dict[str, list] = {}
     first = None
     for part in pack_files(path):
-        with np.load(part) as archive:
+        try:
+            archive = np.load(part)
+        except (OSError, ValueError, EOFError) as error:
+            raise ValueError(f"{part}: not a packed dataset ({error})") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{part}: not a packed dataset (one array, not an .npz archive)")
+        with archive:
+            names = set(archive.files)
+            missing = sorted({"size", "class_names", "split_names"} - names)
+            splits = [str(n) for n in archive["split_names"]] if not missing else []
+            missing += [f"{n}_{kind}" for n in splits
+                        for kind in ("blobs", "offsets", "labels", "files")
+                        if f"{n}_{kind}" not in names]
+            if missing or not {"train", "val"} <= set(splits):
+                raise ValueError(f"{part}: not a packed dataset (no "
+                                 f"{', '.join(missing) or 'train and val splits'})")
             size, class_names = int(archive["size"]), [str(c) for c in archive["class_names"]]
             if first not in (None, (size, class_names)):
                 raise ValueError(f"{part}: {size} px and {len(class_names)} classes, unlike "
                                  f"the pack's first part ({first[0]} px, {len(first[1])} "
                                  "classes); parts of different packs?")
             first = size, class_names
-            for name in map(str, archive["split_names"]):
+            for name in splits:
                 blobs, offsets = archive[f"{name}_blobs"], archive[f"{name}_offsets"]
                 jobs.setdefault(name, []).extend(
                     (blobs[a:b].tobytes(), size)

@@ -31,10 +31,29 @@ COUNTERS = {
 }
 
 
+# What state.json holds, and of which JSON kind.
+STATE_KEYS = {"epoch": int, "weights": str, "stopped": bool, "callbacks": dict,
+              "history": list}
+
+
 def read_state(run_dir: Path) -> dict | None:
-    """The last committed state of a run, or None if it has not finished an epoch."""
+    """The last committed state of a run, or None if it has not finished an epoch; a
+    state.json without its keys (or of other kinds) gives one line naming it."""
     path = Path(run_dir) / STATE_DIR / STATE_FILE
-    return runs.read_json(path, "resume state") if path.is_file() else None
+    if not path.is_file():
+        return None
+    state = runs.read_json(path, "resume state")
+    wrong = [f"{key} ({'missing' if key not in state else type(state[key]).__name__})"
+             for key, kind in STATE_KEYS.items()
+             if not (isinstance(state.get(key), kind)
+                     and (kind is not int or not isinstance(state[key], bool)))]
+    if wrong or state["epoch"] < 0 \
+            or not all(isinstance(row, dict) and isinstance(row.get("epoch"), int)
+                       for row in state["history"]) \
+            or not all(isinstance(values, dict) for values in state["callbacks"].values()):
+        raise ValueError(f"{path}: damaged resume state ({', '.join(wrong) or 'bad values'}"
+                         "); the run cannot continue from it: start a new --out")
+    return state
 
 
 def initial_epoch(run_dir: Path, epochs: int) -> int:
@@ -190,6 +209,25 @@ def resume_config(run_dir: Path, **changes) -> TrainConfig:
     """The config of the run in ``run_dir``, to continue it; ``changes`` (e.g. more
     ``epochs``, another ``strategy``) override the saved values."""
     saved = runs.load_config(run_dir)
-    fields = {field.name for field in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{**{k: v for k, v in saved.items() if k in fields}, **changes,
-                          "out": str(run_dir)})
+    fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
+    settings = {k: v for k, v in saved.items() if k in fields}
+    for name, value in settings.items():
+        if name not in changes and not _of_type(value, fields[name].type):
+            raise ValueError(f"{Path(run_dir) / 'config.json'}: damaged config.json "
+                             f"({name} is {json.dumps(value)}, not {fields[name].type})")
+    return TrainConfig(**{**settings, **changes, "out": str(run_dir)})
+
+
+def _of_type(value, annotation) -> bool:
+    """Whether a saved JSON value fits a TrainConfig field's annotation ("int", "float |
+    None", "str", "bool", ...): an int is a float too, a bool is not a number."""
+    kinds = {"int": int, "float": (int, float), "str": str, "bool": bool}
+    for name in str(annotation).replace(" ", "").split("|"):
+        if name == "None" and value is None:
+            return True
+        kind = kinds.get(name)
+        if kind is None:  # a type this check does not know: trust it
+            return True
+        if isinstance(value, kind) and (name == "bool" or not isinstance(value, bool)):
+            return True
+    return False

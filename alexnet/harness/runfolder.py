@@ -150,9 +150,11 @@ class Lock:
     operating system releases however the process ends (``kill -9`` included). A second
     trainer is refused at once, with one line naming the folder and the process."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, busy: str = "a run is training into this folder",
+                 remedy: str = "wait for it, or choose another --out"):
         self.path = Path(run_dir) / LOCK
-        self.file = None
+        self.file, self.created = None, False
+        self.busy, self.remedy = busy, remedy  # the refusal's words (prepare has its own)
 
     def __enter__(self) -> Lock:
         return self.acquire()
@@ -162,6 +164,7 @@ class Lock:
 
     def acquire(self) -> Lock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.created = not self.path.exists()  # a failed start takes away only its own
         self.file = open(self.path, "a+")
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -169,9 +172,9 @@ class Lock:
             self.file.seek(0)
             holder = self.file.read().strip() or "another process"
             self.file.close()
-            raise OSError(errno.EBUSY, f"{self.path.parent}: a run is training into this "
-                                       f"folder ({holder}); wait for it, or choose another "
-                                       "--out") from None
+            self.file = None
+            raise OSError(errno.EBUSY, f"{self.path.parent}: {self.busy} ({holder}); "
+                                       f"{self.remedy}") from None
         self.file.seek(0)
         self.file.truncate()
         self.file.write(f"process {os.getpid()} on {os.uname().nodename}\n")
@@ -179,8 +182,8 @@ class Lock:
         return self
 
     def release(self, remove: bool = False) -> None:
-        """Unlocks; with ``remove`` (a run that made its folder and leaves nothing), the
-        lock file goes too, while still held, so no other process holds it then."""
+        """Unlocks; with ``remove`` (a failed start whose lock file is its own), the lock
+        file goes too, while still held, so no other process holds it then."""
         if self.file is not None:
             if remove:
                 self.path.unlink(missing_ok=True)

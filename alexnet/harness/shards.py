@@ -4,10 +4,16 @@ Each image is decoded in full (which verifies it), resized to a shorter side of
 256 (never enlarged) and stored as an RGB JPEG with its label, in shards of about
 1,000 images; training shards are in shuffled order. Unusable files are skipped
 and listed. A shard is written to a temporary name and renamed when complete,
-with a small record of its counts beside it, so an interrupted run redoes only
-unfinished shards. ``manifest.json`` (counts per class, skipped files, shard
+with a small record beside it (its counts, and the name, size, modification time and
+label of each of its files), so a rerun redoes only the shards that are unfinished or
+whose files changed. ``manifest.json`` (counts per class, skipped files, shard
 sizes) is written last; its presence is how ``Dataset.open`` knows a shard
 folder. Reading the manifest needs no TensorFlow.
+
+Only files ``prepare`` wrote are replaced: a ``manifest.json`` or a shard it did not
+write, or a destination inside the source's split folders, is refused with one line
+naming it; a second ``prepare`` into a folder one is writing to is refused at once
+(a lock, as a run folder's).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import io
 import json
 import os
 import re
+import stat
 import warnings
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,9 +33,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from alexnet.data import files
+from alexnet.data import batches, files
 from alexnet.data.datasets import SHARD_MANIFEST, VAL_FOLDERS, Dataset
 from alexnet.data.splits import Split, check_split_settings
+from alexnet.harness import runfolder
 
 MANIFEST = SHARD_MANIFEST
 FORMAT = "alexnet-tfrecord-1"
@@ -38,6 +46,8 @@ def load_rgb(path: str | Path, max_pixels: int = files.MAX_PIXELS) -> Image.Imag
     """Decodes a whole image as RGB, or raises ValueError naming the file and why."""
     reason = None
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a named pipe or a device: never read
+            raise ValueError(f"{path}: not a regular file")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
@@ -45,11 +55,13 @@ def load_rgb(path: str | Path, max_pixels: int = files.MAX_PIXELS) -> Image.Imag
                 reason = f"too large ({image.width}x{image.height} is over {max_pixels:,} pixels)"
             else:
                 image.load()  # raises on truncated data (ImageFile.LOAD_TRUNCATED_IMAGES is off)
-                return image.convert("RGB")
+                return batches.rgb(image)  # as training and evaluation convert it
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         reason = f"too large (over {max_pixels:,} pixels)"
     except (OSError, SyntaxError, ValueError) as error:
         path = Path(path)
+        if str(error).endswith(": not a regular file"):
+            raise
         if isinstance(error, OSError) and error.errno is not None:  # from the file system
             reason = files.unreadable(path, error)
         else:
@@ -136,7 +148,74 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
                   "add --validation-split 0.2 to hold out part of it")
     for name in held_out:
         splits[name] = dataset.folder(name, train.class_names, check=None)
+    _check_destination(src, dataset.images, dest, list(splits))
     dest.mkdir(parents=True, exist_ok=True)
+    with runfolder.Lock(dest, busy="a prepare is writing shards into this folder",
+                        remedy="wait for it, or choose another DEST"):
+        _check_own(dest, splits, shard_size)
+        return _convert(src, dest, dataset, splits, settings, shard_size, shorter_side,
+                        quality, workers, seed, train)
+
+
+def _check_destination(src: Path, images: Path, dest: Path, splits: list[str]) -> None:
+    """Refuses a DEST that is SRC, or inside a split folder it reads (the shards would
+    become images of a class, or a class of their own)."""
+    target = dest.resolve()
+    for folder in (src, images, *(images / name for name in splits)):
+        folder = folder.resolve()
+        if target == folder or (folder != src.resolve() and folder != images.resolve()
+                                and folder in target.parents):
+            where = "the source dataset's folder" if target == folder else \
+                f"inside the source dataset's {folder}"
+            raise ValueError(f"{dest}: {where} (its images would change); give a DEST "
+                             "outside SRC's split folders")
+
+
+def _written_by_prepare(path: Path) -> bool:
+    """Whether ``path`` (a manifest.json) is one ``prepare`` wrote."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(record, dict) and record.get("format") == FORMAT
+
+
+def _check_own(dest: Path, splits: dict[str, Split], shard_size: int) -> None:
+    """Refuses, naming it, a manifest.json or shard in ``dest`` that ``prepare`` did not
+    write (a shard it wrote has its record in ``.parts/``)."""
+    manifest = dest / MANIFEST
+    if manifest.exists() and not _written_by_prepare(manifest):
+        raise FileExistsError(f"{manifest}: not written by prepare; it would be replaced: "
+                              "move it away, or choose another DEST")
+    for name, split in splits.items():
+        count = max(1, -(-len(split) // shard_size))
+        for index in range(count):
+            shard = f"{name}-{index:05d}-of-{count:05d}.tfrecord"
+            if (dest / shard).exists() and not (dest / ".parts" / f"{shard}.json").is_file():
+                raise FileExistsError(f"{dest / shard}: not written by prepare (no record in "
+                                      f"{dest / '.parts'}); it would be replaced: move it "
+                                      "away, or choose another DEST")
+
+
+def _content(split: Split, rows, src: Path) -> list:
+    """What a shard holds, to tell whether a rerun may keep it: each file's name
+    (relative to SRC), size, modification time (ns) and label."""
+    content = []
+    for i in rows:
+        file = split.files[i]
+        try:
+            status = os.stat(file)
+            size, mtime = status.st_size, status.st_mtime_ns
+        except OSError:  # a broken link: skipped, and so recorded
+            size = mtime = None
+        content.append([os.path.relpath(file, src), size, mtime, int(split.labels[i])])
+    return content
+
+
+def _convert(src: Path, dest: Path, dataset: Dataset, splits: dict[str, Split],
+             settings: dict, shard_size: int, shorter_side: int, quality: int,
+             workers: int | None, seed: int, train: Split) -> Path:
+    """Writes the shards of ``splits`` and the manifest (``prepare``, holding the lock)."""
     parts = dest / ".parts"
     parts.mkdir(exist_ok=True)
     workers = workers or os.cpu_count() or 1
@@ -154,9 +233,15 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
             for index, chunk in enumerate(np.array_split(order, count)):
                 shard = f"{name}-{index:05d}-of-{count:05d}.tfrecord"
                 record = parts / f"{shard}.json"
+                content = _content(split, chunk, src)
                 if (dest / shard).is_file() and record.is_file():
-                    done = json.loads(record.read_text())
-                    if done["settings"] == settings and done["files"] == len(chunk):
+                    try:
+                        done = json.loads(record.read_text())
+                        same = (done["settings"] == settings and done["files"] == len(chunk)
+                                and done["content"] == content)
+                    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                        same = False  # a record of an older format, or damaged: redo
+                    if same:
                         shards.append(done)
                         progress.add(len(chunk))
                         continue
@@ -173,24 +258,26 @@ def prepare(src: str | Path, dest: str | Path, shorter_side: int = 256,
                             per_class[label] += 1
                         progress.add(1)
                 done = {"file": shard, "settings": settings, "files": len(chunk),
-                        "images": sum(per_class), "per_class": per_class, "skipped": skipped}
+                        "images": sum(per_class), "per_class": per_class, "skipped": skipped,
+                        "content": content}
                 (parts / f"{shard}.json.partial").write_text(json.dumps(done))
                 os.replace(parts / f"{shard}.json.partial", record)
                 os.replace(dest / f"{shard}.partial", dest / shard)
                 shards.append(done)
-            skipped = [s for shard in shards for s in shard["skipped"]]
+            skipped = [list(s) for shard in shards for s in shard["skipped"]]
             per_class = np.sum([shard["per_class"] for shard in shards], axis=0)
             manifest["splits"][name] = {
                 "images": int(per_class.sum()),
                 "per_class": dict(zip(split.class_names, map(int, per_class), strict=True)),
-                "skipped": skipped,
+                # those left out when listed (named then), and when converted
+                "skipped": [list(s) for s in split.skipped] + skipped,
                 "shards": [{"file": s["file"], "images": s["images"]} for s in shards],
                 **({"source": split.source} if split.source != f"{name}/" else {}),
             }
             if skipped:
                 print(files.report(skipped, name))
     path = dest / MANIFEST
-    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    runfolder.write_text(path, json.dumps(manifest, indent=1) + "\n")
     return path
 
 

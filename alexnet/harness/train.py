@@ -116,7 +116,7 @@ def abandon(run: Run) -> None:
     nothing behind, and a folder another run has come to live in stays."""
     if run.made:  # the run folder is this run's own: what it wrote goes
         (run.write_dir / "config.json").unlink(missing_ok=True)
-    run.lock.release(remove=bool(run.made))
+    run.lock.release(remove=run.lock.created)
     for folder in run.made:
         with contextlib.suppress(OSError):
             folder.rmdir()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from alexnet.data.datasets import IMAGE_EXTENSIONS, Dataset, DatasetNotFoundError
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 from conftest import write_image
 
 

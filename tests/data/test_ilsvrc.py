@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from alexnet.data.datasets import Dataset, DatasetNotFoundError
-from alexnet.data.ilsvrc import display_names
+from alexnet.data.names import display_names
 from alexnet.data.splits import Split
 
 CLASSES = 6  # samples used; each gives 2 train and 2 val images

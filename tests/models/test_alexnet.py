@@ -7,9 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet.harness import runfolder
-from alexnet.data import pipeline
+from alexnet.data import batches
 from alexnet.data.datasets import Dataset
+from alexnet.harness import runfolder
 from alexnet.models import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, VARIANTS
 from alexnet.models.alexnet import MEAN, STD, build
 from alexnet.models.layers import LocalResponseNormalization
@@ -124,7 +124,7 @@ def imagenette_batch(imagenette_like):
     """10 Imagenette-like images (one per class) at 112 px, raw pixels: small enough for
     CPU tests."""
     split = Dataset.open(imagenette_like).folder("train", limit=1)
-    images, labels = next(iter(pipeline.batches(split, 112, 10, training=False)))
+    images, labels = next(iter(batches.evaluation(split, 10, 112)))
     assert float(np.max(images)) > 100  # pixels on the 0-255 scale, as the model takes them
     return images, labels
 
@@ -158,7 +158,7 @@ def test_trains_saves_and_reloads(variant, imagenette_batch, tmp_path):
 def test_loss_falls_when_fitting_a_fixed_batch(imagenette_like):
     keras.utils.set_random_seed(0)
     train_split = Dataset.open(imagenette_like).split("train", limit=2)
-    images, labels = next(iter(pipeline.batches(train_split, 96, 20, training=False)))
+    images, labels = next(iter(batches.evaluation(train_split, 20, 96)))
     net = compiled(build("bn", 10, 96), TrainConfig(lr=0.01, image_size=96))
     losses = [float(net.train_on_batch(images, labels)[0]) for _ in range(8)]
     assert losses[-1] < 0.7 * losses[0], losses

@@ -145,29 +145,3 @@ def test_grouped_conv_equals_keras_grouped_conv():
                                    tape.gradient(losses[0], theirs).numpy(), rtol=1e-5,
                                    atol=1e-5)
     assert isinstance(keras.layers.deserialize(keras.layers.serialize(ours)), GroupedConv2D)
-
-
-def test_layers_of_older_model_files_deserialize_as_keras_own():
-    """Models saved before this layout name their convolutions ``alexnet>Conv2D``, their
-    BatchNorm ``alexnet>FusedBatchNormalization`` and their pooling
-    ``alexnet>AdaptiveAveragePooling2D``: they deserialize as the same layers, now Keras'
-    own (the pooling: the same bins), with their settings."""
-    def old(name: str, layer: keras.layers.Layer) -> dict:
-        saved = keras.layers.serialize(layer)
-        return {**saved, "module": "alexnet.layers", "class_name": name,
-                "registered_name": f"alexnet>{name}"}
-
-    conv = keras.layers.deserialize(old("Conv2D", keras.layers.Conv2D(4, 3, strides=2)))
-    assert type(conv) is keras.layers.Conv2D and conv.strides == (2, 2)
-    norm = keras.layers.deserialize(old("FusedBatchNormalization",
-                                        keras.layers.BatchNormalization(momentum=0.9)))
-    assert type(norm) is keras.layers.BatchNormalization and norm.momentum == 0.9
-    pool = keras.layers.deserialize({  # as the package's own layer saved itself
-        "module": "alexnet.layers", "class_name": "AdaptiveAveragePooling2D",
-        "registered_name": "alexnet>AdaptiveAveragePooling2D",
-        "config": {"name": "avgpool", "trainable": True, "dtype": "float32", "output_size": 6}})
-    assert pool.name == "avgpool" and pool.compute_output_shape((2, 7, 7, 3)) == (2, 6, 6, 3)
-    # PyTorch's bins: 7x7 -> 6x6 averages overlapping 2x2 windows
-    x = np.arange(2 * 7 * 7 * 3, dtype="float32").reshape(2, 7, 7, 3)
-    expected = (x[:, :-1, :-1] + x[:, 1:, :-1] + x[:, :-1, 1:] + x[:, 1:, 1:]) / 4
-    np.testing.assert_allclose(np.asarray(pool(x)), expected, rtol=1e-6)

@@ -9,11 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from alexnet import evaluate
-from alexnet.harness import runfolder
 from alexnet.__main__ import main
-from alexnet.commands import class_names
-from alexnet.harness import port
+from alexnet.harness import port, runfolder
+from alexnet.harness.commands import class_names, predict_file
 from alexnet.models.alexnet import MEAN, STD
 from conftest import write_image
 
@@ -112,8 +110,15 @@ def test_port_command_and_imagenet_class_names(torch_net, tmp_path):
     index.write_text(json.dumps({str(i): [f"n{i:08d}", f"class {i}"] for i in range(10)}))
     names = class_names(out, index)
     assert names == [f"class {i}" for i in range(10)]
+    # a JSON list of names, or {"0": name, ...}, reads the same
+    for form in ([f"class {i}" for i in range(10)], {str(i): f"class {i}" for i in range(10)}):
+        index.write_text(json.dumps(form))
+        assert class_names(out, index) == names
+    index.write_text(json.dumps({"1": "one", "2": "two"}))
+    with pytest.raises(ValueError, match="with keys 0 to N-1"):
+        class_names(out, index)
     image = write_image(tmp_path / "photo.jpg", size=(300, 240))
-    probabilities = evaluate.predict_file(net, image)
+    probabilities = predict_file(net, image)
     assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
 
 

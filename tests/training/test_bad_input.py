@@ -1,5 +1,5 @@
 """Bad input to training: each gets a one-line error naming the file or setting, and
-nothing already written is lost. (Broken image files: see the input-pipeline tests.)"""
+nothing already written is lost. (Broken image files: tests/data/test_batches.py.)"""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from alexnet.harness import runfolder
 from alexnet.__main__ import main
+from alexnet.harness import resume, runfolder, train
+from alexnet.harness.callbacks import run_callbacks
 from alexnet.models import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from alexnet.models.alexnet import build
-from alexnet.harness import resume, train
-from alexnet.harness.callbacks import run_callbacks
 from alexnet.recipes import TrainConfig
 from conftest import compiled
 
@@ -72,12 +71,24 @@ def test_image_size_limit(capsys, variant):
         assert f"--image-size {size}: variant {variant!r} takes {smallest} to 512 pixels" in line
 
 
+def save_state(run_dir, epoch: int = 1) -> None:
+    """state/state.json as the resume state commits it after ``epoch`` epochs."""
+    runfolder.make_dirs(run_dir / resume.STATE_DIR)
+    (run_dir / resume.STATE_DIR / resume.STATE_FILE).write_text(json.dumps({
+        "epoch": epoch, "weights": f"epoch-{epoch:04d}.weights.h5", "stopped": False,
+        "callbacks": {}, "history": [{"epoch": e, "loss": 1.0} for e in range(epoch)]}))
+
+
 def test_existing_run_is_not_overwritten_and_resume_keeps_settings(capsys, tiny_dataset, tmp_path):
     run = tmp_path / "run"
-    (run / "state").mkdir(parents=True)
-    (run / "state" / "state.json").write_text('{"epoch": 1}')
+    save_state(run)
     line = error_line(capsys, ["train", "--data", str(tiny_dataset), "--out", str(run)])
     assert f"{run} already holds a run" in line and f"--resume {run}" in line
+    (run / "history.csv").write_text("epoch,loss\n0,1.0\n")  # any of a run's files
+    (run / resume.STATE_DIR / resume.STATE_FILE).unlink()
+    line = error_line(capsys, ["train", "--data", str(tiny_dataset), "--out", str(run)])
+    assert f"{run} already holds a run" in line
+    save_state(run)
     save_config(run, TrainConfig(data=str(tiny_dataset), out=str(run)), ["a"], tiny_dataset)
     line = error_line(capsys, ["train", "--resume", str(run), "--lr", "0.1"])
     assert "only --epochs, --strategy and --time-limit may change" in line
@@ -88,6 +99,7 @@ def test_checkpoint_class_count_differs_from_data(capsys, tiny_dataset, tmp_path
     run = tmp_path / "run"
     config = TrainConfig(data=str(tiny_dataset), out=str(run))
     save_config(run, config, ["cat", "dog"], tiny_dataset)  # a run trained on 2 classes
+    save_state(run)
     line = error_line(capsys, ["train", "--resume", str(run)])
     assert f"{run}: its checkpoints have 2 classes but {tiny_dataset} has 3" in line
 
@@ -97,11 +109,12 @@ def test_unwritable_output_folder(capsys, tiny_dataset, tmp_path):
     blocker.write_text("not a folder")
     line = error_line(capsys, ["train", "--data", str(tiny_dataset), "--image-size", "95",
                                "--out", str(blocker / "run")])
-    assert str(blocker / "run") in line and "Not a directory" in line
+    assert str(blocker / "run") in line and f"{blocker} is a file, not a folder" in line
 
 
 # In-process training of a small model with the project's callbacks: fast, and it
-# exercises what the notebook does (fit with callbacks.run_callbacks).
+# exercises what a run does (fit with callbacks.run_callbacks: the notebook's callbacks and
+# the run's own).
 
 CLASSES = 6
 
@@ -119,9 +132,10 @@ def data(scale: float = 1.0, batches: int = 4) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
 
 
-def fit(net: keras.Model, dataset, epochs: int, callbacks: list) -> keras.callbacks.History:
+def fit(net: keras.Model, dataset, epochs: int, callbacks: list,
+        initial_epoch: int = 0) -> keras.callbacks.History:
     return net.fit(dataset, steps_per_epoch=4, epochs=epochs, validation_data=data(),
-                   shuffle=False, callbacks=callbacks, verbose=0)
+                   shuffle=False, callbacks=callbacks, verbose=0, initial_epoch=initial_epoch)
 
 
 class Diverge(keras.callbacks.Callback):
@@ -138,22 +152,14 @@ class Diverge(keras.callbacks.Callback):
                 weight.assign(np.full(weight.shape, np.nan, "float32"))
 
 
-class Inputs:
-    """What ``train.fit`` reads of a run's inputs: ``data()``'s four batches an epoch."""
-
-    train = range(32)
-
-    def train_batches(self, seed=None):
-        return data()
-
-    def val_batches(self):
-        return data()
-
-
-def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
+def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path, monkeypatch):
+    # what ``train.fit`` feeds the model: ``data()``'s four batches an epoch
+    monkeypatch.setattr(train, "train_batches", lambda run, *args, **kwargs: data())
+    monkeypatch.setattr(train, "val_batches", lambda run, *args, **kwargs: data())
     run_dir, config = tmp_path / "run", TrainConfig(schedule="plateau", lr_patience=1, epochs=3)
     net = small_model(config)
-    run = train.Run(config, run_dir, run_dir, model=net, inputs=Inputs(),
+    run = train.Run(config, run_dir, run_dir, lock=None, model=net, train_data=range(32),
+                    val_data=range(32),
                     callbacks=[Diverge(epoch=2), *run_callbacks(run_dir, config)])
     with pytest.raises(FloatingPointError, match=rf"NaN or Inf loss encountered at batch 0.*"
                                                  rf"training stopped; {re.escape(str(run_dir))}"):
@@ -165,8 +171,9 @@ def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
     assert (run_dir / "history.csv").read_text().count("\n") == 2  # header and epoch 1
     assert not list(run_dir.rglob("*.tmp*"))
 
-    # The notebook resumes by fitting again with the same callbacks: it restores the
-    # weights, the optimizer and the callbacks' counters, then runs the remaining epochs.
+    # Resuming fits again with the same callbacks from the last committed epoch (fit's
+    # ``initial_epoch``, as train.fit gives it): the resume state restores the weights,
+    # the optimizer and the callbacks' counters, then the remaining epochs run.
     seen = {}
 
     class Probe(keras.callbacks.Callback):
@@ -181,7 +188,9 @@ def test_nan_loss_stops_keeps_last_good_epoch_then_resumes(tmp_path):
     net = small_model(config)
     callbacks = run_callbacks(run_dir, config)
     net.probe_peers = callbacks
-    fitted = fit(net, data().repeat(), 3, [*callbacks, Probe()])
+    assert resume.initial_epoch(run_dir, 3) == 1
+    fitted = fit(net, data().repeat(), 3, [*callbacks, Probe()],
+                 initial_epoch=resume.initial_epoch(run_dir, 3))
     first = state["history"][0]
     assert seen == {"iterations": 4, "rlr_best": pytest.approx(first["val_loss"]),
                     "es_best": pytest.approx(first["val_accuracy"]), "es_weights": True,
@@ -229,6 +238,7 @@ def test_full_disk_keeps_last_saved_epoch(tmp_path, monkeypatch):
     restored.load_weights(run / "state" / state["weights"])  # intact: epoch 1
     assert int(restored.optimizer.iterations.numpy()) == 4
     # The next start clears the torn temporary file and resumes from epoch 1.
-    fitted = fit(restored, data().repeat(), 2, run_callbacks(run, config))
+    fitted = fit(restored, data().repeat(), 2, run_callbacks(run, config),
+                 initial_epoch=resume.initial_epoch(run, 2))
     assert len(fitted.history["loss"]) == 1 and not list(run.rglob("*.tmp*"))
     assert json.loads((run / "state" / "state.json").read_text())["epoch"] == 2

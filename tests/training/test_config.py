@@ -8,8 +8,8 @@ import dataclasses
 
 import pytest
 
-from alexnet.models import MAX_IMAGE_SIZE
 from alexnet import recipes as settings
+from alexnet.models import MAX_IMAGE_SIZE
 from alexnet.recipes import RECIPES, TrainConfig, check, default_recipe, from_recipe
 
 
@@ -68,8 +68,13 @@ def test_the_networks_settings_are_checked_before_a_run_makes_its_folder(setting
     ({"precision": "fp8"}, "unknown --precision 'fp8'"),
     ({"jit_compile": "yes"}, "unknown --jit-compile 'yes'"),
     ({"strategy": "tpu"}, "unknown --strategy 'tpu'"),
-    ({"strategy": "mirrored", "in_memory": True}, "--strategy reads files .* drop --in-memory"),
-    ({"cutmix": 1.5, "in_memory": True}, "--cutmix must be at most 1"),
+    ({"cutmix": 1.5}, "--cutmix must be at most 1"),
+    ({"mixup": -0.2}, "--mixup must be at least 0"),
+    ({"lr": float("nan")}, "--lr nan: must be a finite number"),
+    ({"momentum": float("inf")}, "--momentum inf: must be a finite number"),
+    ({"time_limit": float("inf")}, "--time-limit inf: must be a finite number"),
+    ({"seed": -1}, r"--seed -1: must be in \[0, 2\*\*32\)"),
+    ({"seed": 2**32}, r"--seed 4294967296: must be in \[0, 2\*\*32\)"),
 ])
 def test_every_setting_is_checked(setting, message):
     with pytest.raises(ValueError, match=message):
@@ -82,22 +87,24 @@ def test_the_check_is_one_function_for_all_callers():
     config.epochs = 0  # a config changed after it was made is checked again where asked
     with pytest.raises(ValueError, match="--epochs 0"):
         check(config)
-    assert TrainConfig(data="pack.npz").in_memory_arrays  # a pack is always in memory
-    assert not TrainConfig().in_memory_arrays
+    TrainConfig(seed=2**32 - 1)  # the largest seed there is
+    TrainConfig(time_limit=None, train_fraction=None)  # None: not set, not a number
 
 
-def test_without_a_recipe_the_machine_chooses_and_a_strategy_reads_files():
-    """`train` without --recipe: modern with a GPU, quick without. quick holds the images
-    in memory, which --strategy cannot share out: with a strategy (and no --in-memory)
-    it reads the files instead, and says so; asked for both, the check refuses."""
-    assert default_recipe(True, {}) == ("modern", {}, "")
-    assert default_recipe(False, {"epochs": 3}) == ("quick", {"epochs": 3}, "")
-    recipe, settings, note = default_recipe(False, {"strategy": "mirrored"})
-    config = from_recipe(recipe, **settings)
-    assert (config.recipe, config.strategy, config.in_memory) == ("quick", "mirrored", False)
-    assert "--strategy mirrored" in note
-    assert default_recipe(True, {"strategy": "mirrored"}) == (
-        "modern", {"strategy": "mirrored"}, "")
-    recipe, settings, _ = default_recipe(False, {"strategy": "mirrored", "in_memory": True})
-    with pytest.raises(ValueError, match="drop --in-memory"):
-        from_recipe(recipe, **settings)
+def test_without_a_recipe_the_machine_chooses_and_anything_combines():
+    """`train` without --recipe: modern with a GPU, quick without. A strategy shares out
+    in-memory squares as it does files (devices.shard), and MixUp and CutMix mix either
+    kind of batches: none of them needs or refuses another."""
+    assert default_recipe(True) == "modern" and default_recipe(False) == "quick"
+    config = from_recipe(default_recipe(False), strategy="mirrored")
+    assert (config.recipe, config.strategy, config.in_memory) == ("quick", "mirrored", True)
+    config = TrainConfig(mixup=0.2, cutmix=1.0)
+    assert (config.in_memory, config.mixup, config.cutmix) == (False, 0.2, 1.0)
+    TrainConfig(strategy="multiworker", in_memory=True, mixup=0.2)
+
+
+def test_every_field_says_what_its_flag_does():
+    """The command line's train flags are made from the fields: each has its help."""
+    for item in dataclasses.fields(TrainConfig):
+        assert item.metadata.get("help"), item.name
+    assert settings.fields() == {item.name for item in dataclasses.fields(TrainConfig)}

@@ -32,13 +32,12 @@ name, run, out = sys.argv[1:]
 if name == "mirrored":  # two logical CPUs, before TensorFlow starts
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from alexnet.harness import devices, train
+from alexnet.harness import devices, resume, train
 from alexnet.harness.callbacks import run_callbacks
 from alexnet.recipes import TrainConfig
 strategy = devices.strategy(None if name == "single" else name)
 import keras, numpy as np
 from pathlib import Path
-from types import SimpleNamespace
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(96, 8, 8, 3)).astype("float32")
@@ -58,9 +57,10 @@ def fit(epochs):
                                 keras.layers.Conv2D(4, 3, activation="relu"),
                                 keras.layers.Flatten(),
                                 keras.layers.Dense(6, activation="softmax")])
-        train.compile_model(train.Run(config, Path(run), write_dir, model=net, strategy=strategy,
-                                      inputs=SimpleNamespace(train=range(len(x)))))
+        train.compile_model(train.Run(config, Path(run), write_dir, lock=None, model=net,
+                                      strategy=strategy, train_data=range(len(x))))
     history = net.fit(data, validation_data=data, epochs=epochs, verbose=0,
+                      initial_epoch=resume.initial_epoch(Path(run), epochs),
                       callbacks=run_callbacks(Path(run), config, write_dir))
     return net, history.history["loss"]
 
@@ -160,7 +160,36 @@ def test_multiworker_needs_tf_config(monkeypatch, capsys):
     from alexnet.__main__ import main
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    # --recipe modern: the CPU's default recipe (quick) holds its data in memory, which
-    # --strategy refuses (it reads files through tf.data)
-    assert main(["train", "--recipe", "modern", "--strategy", "multiworker"]) == 2
-    assert "--strategy multiworker needs TF_CONFIG" in capsys.readouterr().err
+    for recipe in ([], ["--recipe", "modern"]):  # the CPU's (quick: in memory) and the GPU's
+        assert main(["train", *recipe, "--strategy", "multiworker"]) == 2
+        assert "--strategy multiworker needs TF_CONFIG" in capsys.readouterr().err
+
+
+def test_each_worker_gets_its_share_of_files_or_squares():
+    """``devices.shard``: worker k of n takes every n-th image (so every class) of a split
+    or of decoded squares (--in-memory), cut so that every worker runs the same number of
+    full steps; too few images for the workers is one line."""
+    from alexnet.data.batches import Squares
+    from alexnet.data.splits import Split
+    from alexnet.harness import devices
+
+    labels = np.arange(23, dtype="int32") % 3
+    split = Split([f"img{i}.jpg" for i in range(23)], labels, ["a", "b", "c"])
+    squares = Squares(np.arange(23, dtype="uint8")[:, None, None, None] * np.ones(
+        (1, 4, 4, 3), "uint8"), labels, split)
+    assert devices.shard(split, 0, 1, 8) is split and devices.shard(squares, 0, 1, 8) is squares
+    shares = [devices.shard(split, k, 2, 8) for k in range(2)]
+    assert [len(s) for s in shares] == [8, 8]  # 11 each, cut to whole steps of 4 a worker
+    assert shares[0].files == [f"img{i}.jpg" for i in range(0, 16, 2)]
+    assert shares[1].files == [f"img{i}.jpg" for i in range(1, 16, 2)]
+    assert all(s.class_names == split.class_names and set(s.labels) == {0, 1, 2}
+               for s in shares)
+    in_memory = [devices.shard(squares, k, 2, 8) for k in range(2)]
+    for share, files in zip(in_memory, shares, strict=True):
+        assert isinstance(share, Squares) and len(share) == 8
+        np.testing.assert_array_equal(share.images[:, 0, 0, 0],
+                                      [int(f[3:-4]) for f in files.files])
+        np.testing.assert_array_equal(share.labels, files.labels)
+    with pytest.raises(ValueError, match="23 images are too few for 2 workers with "
+                                         "--batch-size 64"):
+        devices.shard(split, 0, 2, 64)

@@ -4,13 +4,11 @@ and training exactly as it would have been without it."""
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import keras
 import numpy as np
 
-from alexnet.harness import runfolder
-from alexnet.harness import callbacks, train
+from alexnet.harness import callbacks, runfolder, train
 from alexnet.recipes import from_recipe
 
 
@@ -54,10 +52,9 @@ def test_an_epoch_of_one_step_is_still_timed(tmp_path, capsys):
     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     net.compile("sgd", "categorical_crossentropy")
     batch = (np.zeros((2, 4), "float32"), np.eye(2, dtype="float32"))
-    inputs = SimpleNamespace(val_batches=lambda: [batch], train=range(10), val=range(2),
-                             val_batch_size=2)
     runfolder.save_config(tmp_path, {"lr": 0.1})
-    timer = callbacks.TimeEstimate(inputs, batch_size=10, run_dir=tmp_path)
+    timer = callbacks.TimeEstimate([batch], train_images=10, batch_size=10, val_images=2,
+                                   val_batch_size=2, run_dir=tmp_path)
     timer.set_model(net)
     timer.set_params({"epochs": 3})
     timer.on_train_begin()
@@ -73,10 +70,9 @@ def test_an_epoch_of_one_step_is_still_timed(tmp_path, capsys):
 def test_the_estimate_reads_naturally(tmp_path, capsys):
     """What the old estimate's text test held: the figures, the epoch's steps, the run in
     hours; an epoch's seconds are its steps' times, the run's its epochs'."""
-    inputs = SimpleNamespace(val_batches=lambda: [], train=range(37), val=range(16),
-                             val_batch_size=1)
     runfolder.save_config(tmp_path, {})
-    timer = callbacks.TimeEstimate(inputs, batch_size=1, run_dir=tmp_path)
+    timer = callbacks.TimeEstimate([], train_images=37, batch_size=1, val_images=16,
+                                   val_batch_size=1, run_dir=tmp_path)
     timer.set_params({"epochs": 80})
     timer.val_step_seconds, timer.first_epoch = 3.0, 0
     timer.report(8.0)

@@ -1,7 +1,7 @@
 """Resume: a real ``python -m alexnet train`` killed with SIGKILL mid-epoch continues
 from its last completed epoch, as if it had never stopped, when the same command is
 run again with ``--resume`` added; flags given with ``--resume`` must equal the saved
-settings, except ``--epochs`` and ``--strategy``."""
+settings, except ``--epochs``, ``--strategy`` and ``--time-limit``."""
 
 from __future__ import annotations
 

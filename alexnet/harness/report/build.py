@@ -46,6 +46,16 @@ from alexnet.models import DEFAULT_IMAGE_SIZE
 from alexnet.models.summary import count_macs, layer_macs
 from alexnet.recipes import from_recipe
 
+BUILT = ".built-by-alexnet-report"  # in a build folder the report made (and may clear)
+
+
+def _check_build_dir(build_dir: Path) -> None:
+    """Refuses, naming it, a build folder the report did not make (no ``BUILT`` mark in
+    it): the build replaces the folder, and must not take the user's files with it."""
+    if build_dir.exists() and not (build_dir / BUILT).is_file():
+        raise FileExistsError(f"{build_dir}: a folder the report did not make is there (no "
+                              f"{BUILT} in it); move it away, or give another --out")
+
 
 def source_digest(run_dir: Path, project: Path) -> str:
     """SHA-256 of everything the document is built from: the run folder's input files,
@@ -126,7 +136,7 @@ def evidence_data(others: dict, config: dict, history: dict, train_images: int |
                      "variant": recipe["variant"], "image_size": str(size),
                      "settings": {key: f"{value:g}" if isinstance(value, float) else str(value)
                                   for key, value in recipe.items()},
-                     "augmentation": augmentation.lookup(recipe["augmentation"]).words,
+                     "augmentation": augmentation.WORDS[recipe["augmentation"]],
                      "projection": projection},
     }
 
@@ -161,7 +171,7 @@ def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, his
                 "batch_size": str(config.get("batch_size", "?")),
                 "lr": str(config.get("lr", "?")), "init": str(config.get("init", "?")),
                 "dropout": str(config.get("dropout", "?")),
-                "augmentation": augmentation.lookup(config.get("augmentation", "basic")).words,
+                "augmentation": augmentation.WORDS[config.get("augmentation", "basic")],
                 "augmentation_name": str(config.get("augmentation", "basic")),
                 "minutes": (f"{np.sum(history['epoch_seconds']) / 60:.1f}"
                             if "epoch_seconds" in history else "?"),
@@ -182,7 +192,8 @@ def document_data(run_dir: Path, project: Path, config: dict, metrics: dict, his
                   "ten_top5": evidence.percent(ten.get("top5")) if ten else None,
                   # the same as accuracies, as the notebook shows them
                   "top1_acc": evidence.percent(1 - metrics["top1_error"]),
-                  "top5_acc": evidence.percent(1 - metrics["top5_error"]),
+                  "top5_acc": evidence.percent(None if metrics["top5_error"] is None
+                                               else 1 - metrics["top5_error"]),
                   "ten_top1_acc": evidence.percent(1 - ten["top1"]) if ten else None,
                   "ten_top5_acc": (evidence.percent(1 - ten["top5"])
                                    if ten and ten.get("top5") is not None else None),
@@ -216,6 +227,8 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     results_dir, docs_dir = project / "results", project / "docs"
     run_dir = Path(run_dir)
     out = Path(out) if out else project / "AlexNet.pdf"
+    build_dir = Path(build_dir) if build_dir else out.parent / "build" / "report"
+    _check_build_dir(build_dir)  # before any work
     config, metrics, history = evidence.read_run(run_dir)
     roots = artifacts.image_roots(config, project, data_root)
     root = artifacts.find_dataset(roots)
@@ -224,9 +237,10 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     train = None if root is None else Dataset.open(root).split(
         "train", config["class_names"], **split_settings(config))
 
-    build_dir = Path(build_dir) if build_dir else out.parent / "build" / "report"
-    shutil.rmtree(build_dir, ignore_errors=True)
+    _check_build_dir(build_dir)
+    shutil.rmtree(build_dir, ignore_errors=True)  # the report's own, of an earlier build
     shutil.copytree(docs_dir, build_dir, ignore=shutil.ignore_patterns("build"))
+    (build_dir / BUILT).touch()  # marks the folder as the report's own, to clear next time
     (build_dir / "figures").mkdir()
     paper = artifacts.reference_model("paper")
     others = runs.collect(results_dir, config, notes)

@@ -34,7 +34,7 @@ SMALLDATA = ((f"{TENTH}-dropout-crops", True, True, ""),
              (f"{TENTH}-neither", False, False, "--dropout 0 --augmentation none"))
 SMALLDATA_FRACTION, SMALLDATA_EPOCHS = 0.1, 50
 SMALLDATA_COMMAND = ("python -m alexnet train --recipe quick --train-fraction 0.1 --epochs 50 "
-                     "--patience 50 --seed 0 --data imagenette")
+                     "--patience 50 --dropout 0.5 --seed 0 --data imagenette")
 # The quick recipe's runs: folder, seed, how it was run (the command line or the notebook).
 QUICK_RUNS = ((f"{QUICK}-seed0", 0, "cli"), (f"{QUICK}-seed1", 1, "cli"),
               (f"{QUICK}-seed2", 2, "cli"), (f"{QUICK}-notebook", 0, "notebook"))
