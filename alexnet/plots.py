@@ -254,3 +254,48 @@ def augmentations(path: str | Path, image_size: int = 224, columns: int = 5,
         row[1].set_title(name, fontsize=8, loc="left")
     fig.tight_layout(pad=0.3)
     return fig
+
+
+TRUE_CLASS, OTHER_CLASS = "tab:red", "tab:blue"  # top5_bars' bars, as the paper colours them
+
+
+def top5_bars(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarray,
+              class_names: list[str], count: int = 8, columns: int = 4) -> plt.Figure:
+    """Ours of the paper's Figure 4 (left half): validation images, each with its true
+    class under it and its five most probable classes as horizontal bars, the most
+    probable on top; the true class's bar is red, the others blue, and an image whose true
+    class is not among the five says so. Fewer than five classes: all of them."""
+    names = display_names(class_names)
+    count = min(count, len(images))
+    columns = max(1, min(columns, count))
+    rows = int(np.ceil(count / columns))
+    top = min(5, probabilities.shape[1])
+    fig = plt.figure(figsize=(2.6 * columns, 3.0 * rows + 0.3), layout="constrained")
+    cells = fig.add_gridspec(rows, columns, hspace=0.08)
+    for i in range(count):
+        image_ax, bars_ax = (fig.add_subplot(spec) for spec in cells[
+            i // columns, i % columns].subgridspec(2, 1, height_ratios=[1.2, 1], hspace=0))
+        image_ax.axis("off")
+        image_ax.imshow(np.clip(images[i], 0, 255).astype("uint8"))
+        truth = int(labels[i])
+        image_ax.set_title(names[truth], fontsize=9, fontweight="bold")
+        order = np.argsort(-probabilities[i], kind="stable")[:top]
+        bars_ax.barh(range(top), probabilities[i][order], height=0.7,
+                     color=[TRUE_CLASS if k == truth else OTHER_CLASS for k in order])
+        bars_ax.set_yticks(range(top), [names[k] for k in order], fontsize=8)
+        for tick, k in zip(bars_ax.get_yticklabels(), order, strict=True):
+            if k == truth:
+                tick.set_color(TRUE_CLASS)
+                tick.set_fontweight("bold")
+        bars_ax.invert_yaxis()  # the most probable class on top
+        bars_ax.set_xlim(0, 1)
+        bars_ax.set_xticks([0, 0.5, 1])
+        bars_ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        bars_ax.tick_params(axis="x", labelsize=7)
+        for side in ("top", "right"):
+            bars_ax.spines[side].set_visible(False)
+        if truth not in order:
+            bars_ax.set_xlabel("true class not in the top 5", fontsize=7, color=TRUE_CLASS)
+    fig.suptitle("Validation images and their top-5 predictions (red: the true class)",
+                 fontsize=10)
+    return fig
