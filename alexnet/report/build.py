@@ -258,7 +258,8 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     record |= studied["record"] | {
         "recipe_settings": headline.recipe_settings(),
         "smoothing_floor": headline.smoothing_floor(config),
-        "errors": headline.errors(metrics, made["mistakes"] is not None)}
+        "errors": headline.errors(metrics, made["mistakes"] is not None),
+        "curve": headline.curve(history)}
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
     out.parent.mkdir(parents=True, exist_ok=True)
