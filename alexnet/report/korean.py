@@ -58,6 +58,7 @@ LABELS = {
     # runs.py's ablation labels
     "baseline": "기준 실행", "no dropout": "드롭아웃 없음", "no augmentation": "데이터 증강 없음",
     "LRN instead of BatchNorm": "배치 정규화 대신 LRN", "notebook": "노트북",
+    "wd5e-4": "가중치 감쇠 5e-4",  # as AlexNet.typ's ko-labels name it
     # model_figures.py
     "input": "입력", "flatten": "펼치기", "connects across the towers": "두 타워를 가로질러 연결",
     "query": "질의", "file\nnot found": "파일\n없음",
