@@ -95,7 +95,10 @@ def test_the_font_is_nanumgothic_from_the_package():
     with korean.style():
         path = font_manager.findfont(font_manager.FontProperties(family=korean.FONT),
                                      fallback_to_default=False)
+        families = list(plots.plt.rcParams["font.family"])
     assert Path(path).name == "NanumGothic.ttf"
+    assert path.startswith(str(korean.editions.korean_font_dir()))  # the package's file
+    assert families == [korean.LATIN, korean.FONT]  # Hangul falls back to NanumGothic
 
 
 def test_run_figures_in_korean():

@@ -1,10 +1,12 @@
 """The Korean edition's figures: the same figures as the English edition's, drawn again in
 NanumGothic with their words in Korean.
 
-``style()`` sets matplotlib's font to NanumGothic (the .ttf files of the
-``koreanize-matplotlib`` package, registered with matplotlib's font_manager; the package
-itself is not imported, which would change matplotlib's settings), with DejaVu Sans
-behind it for the few signs NanumGothic lacks (the minus sign U+2212). ``translate(fig)``
+``style()`` sets Hangul in NanumGothic (the .ttf files of the ``koreanize-matplotlib``
+package, registered with matplotlib's font_manager; the package itself is not imported,
+which would change matplotlib's settings). Latin letters, digits and signs stay in DejaVu
+Sans, matplotlib's own and the English edition's font, which has no Hangul: matplotlib
+falls back to NanumGothic glyph by glyph. NanumGothic's own arrow (→) prints as a speck
+at these sizes, and it lacks the minus sign (U+2212). ``translate(fig)``
 rewrites every text of a drawn figure (titles, axis labels, legends, tick labels,
 annotations) through ``words``: whole labels from LABELS, composed ones by PATTERNS, and
 the ten Imagenette class names in Korean (reading.KOREAN_NAMES). Code names (`bn`,
@@ -31,7 +33,7 @@ from alexnet.reading import KOREAN_NAMES, josa
 from alexnet.report import editions
 
 FONT = "NanumGothic"
-FALLBACK = "DejaVu Sans"  # matplotlib's own font: the signs NanumGothic lacks
+LATIN = "DejaVu Sans"  # matplotlib's own font: Latin, digits and signs, as in English
 
 # English display names of the Imagenette classes -> Korean (longest first, so that no
 # name is replaced inside a longer one).
@@ -165,10 +167,10 @@ def register_fonts() -> str:
 
 @contextlib.contextmanager
 def style():
-    """matplotlib set for a Korean figure, while the block runs: NanumGothic, with DejaVu
-    Sans for the signs it lacks. Draw and save the figure inside it (tick labels take
-    their font when the figure is drawn)."""
-    with plt.rc_context({"font.family": [register_fonts(), FALLBACK]}):
+    """matplotlib set for a Korean figure, while the block runs: DejaVu Sans, then
+    NanumGothic for the Hangul it lacks. Draw and save the figure inside it (tick labels
+    take their font when the figure is drawn)."""
+    with plt.rc_context({"font.family": [LATIN, register_fonts()]}):
         yield
 
 
@@ -209,7 +211,7 @@ def _cmaps() -> list[set[int]]:
     from fontTools.ttLib import TTFont  # matplotlib's own dependency
 
     files = [Path(editions.korean_font_dir()) / f"{FONT}.ttf",
-             Path(font_manager.findfont(FALLBACK, fallback_to_default=False))]
+             Path(font_manager.findfont(LATIN, fallback_to_default=False))]
     return [set(TTFont(str(file), fontNumber=0).getBestCmap()) for file in files]
 
 
