@@ -4,6 +4,7 @@ the grid of augmentations."""
 from __future__ import annotations
 
 import keras
+import matplotlib
 import numpy as np
 
 from alexnet import plots
@@ -92,3 +93,65 @@ def test_the_grid_draws_the_augmentation_that_trains(sample_photo):
         assert len(drawn) == 3, name
         for mine, theirs in zip(drawn, expected, strict=True):
             np.testing.assert_array_equal(mine, theirs)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def test_top5_bars_draws_each_image_with_its_five_most_probable_classes(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 24, 24, 3)).astype("uint8")
+    probabilities = softmax(rng.normal(size=(6, 7)) * 2)
+    labels = np.array([int(np.argmax(p)) for p in probabilities])  # right: top of the bars
+    labels[1] = int(np.argsort(probabilities[1])[0])  # the least probable: not in the top 5
+    names = [f"class{k}" for k in range(7)]
+    fig = plots.top5_bars(images, probabilities, labels, names, count=8, columns=4)
+    image_axes = [ax for ax in fig.axes if ax.images]
+    bar_axes = [ax for ax in fig.axes if ax.patches]
+    assert len(image_axes) == len(bar_axes) == 6  # count is capped at the images given
+    for i, (image_ax, bars_ax) in enumerate(zip(image_axes, bar_axes, strict=True)):
+        assert image_ax.get_title() == names[labels[i]]
+        order = np.argsort(-probabilities[i])[:5]
+        widths = [bar.get_width() for bar in bars_ax.patches]
+        assert np.allclose(widths, probabilities[i][order])
+        ticks = [label.get_text() for label in bars_ax.get_yticklabels()]
+        assert ticks == [names[k] for k in order]
+        assert bars_ax.yaxis_inverted()  # the most probable on top
+        red = [names[k] for k, bar in zip(order, bars_ax.patches, strict=True)
+               if bar.get_facecolor() == matplotlib.colors.to_rgba(plots.TRUE_CLASS)]
+        if labels[i] in order:
+            assert red == [names[labels[i]]] and bars_ax.get_xlabel() == ""
+        else:
+            assert red == [] and "not in the top 5" in bars_ax.get_xlabel()
+    assert red == [names[labels[5]]]
+    assert "top-5" in fig.texts[0].get_text()
+    fig.savefig(tmp_path / "top5.png")
+
+
+def test_top5_bars_with_fewer_than_five_classes_shows_them_all():
+    probabilities = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
+    fig = plots.top5_bars(np.zeros((2, 8, 8, 3)), probabilities, np.array([2, 0]),
+                          ["a", "b", "c"], columns=4)
+    bar_axes = [ax for ax in fig.axes if ax.patches]
+    assert [len(ax.patches) for ax in bar_axes] == [3, 3]
+    assert [t.get_text() for t in bar_axes[0].get_yticklabels()] == ["b", "c", "a"]
+
+
+def test_errors_are_one_minus_the_accuracies_in_percent():
+    history = {"epoch": np.arange(4.0), "accuracy": np.array([0.2, 0.4, 0.6, 0.7]),
+               "val_accuracy": np.array([0.3, 0.5, 0.55, 0.6]),
+               "top5_accuracy": np.array([0.6, 0.8, 0.9, 0.95]),
+               "val_top5_accuracy": np.array([0.7, 0.85, 0.9, 0.92])}
+    axis = plots.errors(history).axes[0]
+    lines = {line.get_label(): line for line in axis.lines}
+    assert set(lines) == {"top-1 validation", "top-1 training", "top-5 validation",
+                          "top-5 training"}
+    for label, key in (("top-1 validation", "val_accuracy"), ("top-1 training", "accuracy"),
+                       ("top-5 validation", "val_top5_accuracy"),
+                       ("top-5 training", "top5_accuracy")):
+        assert np.allclose(lines[label].get_xdata(), [1, 2, 3, 4])  # epochs count from 1
+        assert np.allclose(lines[label].get_ydata(), 100 * (1 - history[key]))
+        assert lines[label].get_linestyle() == ("-" if "validation" in label else "--")
+    assert axis.get_ylim()[0] == 0 and axis.get_ylabel() == "error (%)"

@@ -155,9 +155,11 @@ def test_errors_name_classes_and_confusions():
                "confusion_matrix": [[9, 1, 0, 0], [3, 5, 2, 0], [0, 3, 7, 0], [0, 0, 1, 19]]}
     record = headline.errors(metrics, mistakes=True)
     assert record["weakest"] == [
-        {"class": "English springer", "wnid": wnids[1], "accuracy": "50.0"},
-        {"class": "cassette player", "wnid": wnids[2], "accuracy": "70.0"},
-        {"class": "tench", "wnid": wnids[0], "accuracy": "90.0"}]
+        {"class": "English springer", "class_ko": "잉글리시 스프링어", "wnid": wnids[1],
+         "accuracy": "50.0"},
+        {"class": "cassette player", "class_ko": "카세트 플레이어", "wnid": wnids[2],
+         "accuracy": "70.0"},
+        {"class": "tench", "class_ko": "텐치", "wnid": wnids[0], "accuracy": "90.0"}]
     assert [e["class"] for e in record["strongest"]] == ["chain saw", "tench"]
     assert [(c["true"], c["predicted"], c["count"], c["share"]) for c in record["confusions"]] \
         == [("English springer", "tench", "3", "30.0"),
@@ -165,7 +167,29 @@ def test_errors_name_classes_and_confusions():
             ("English springer", "cassette player", "2", "20.0"),
             ("tench", "English springer", "1", "10.0"),
             ("chain saw", "cassette player", "1", "5.0")]
+    assert record["confusions"][0]["true_ko"] == "잉글리시 스프링어"
+    assert record["confusions"][0]["predicted_ko"] == "텐치"
     assert record["mistakes"] is True
+
+
+def test_curve_says_what_the_validation_curve_did():
+    history = {"val_accuracy": np.array([0.4, 0.55, 0.35, 0.5, 0.6]),
+               "accuracy": np.array([0.3, 0.5, 0.6, 0.7, 0.58]),
+               "learning_rate": np.array([0.01, 0.02, 0.02, 0.01, 0.001])}
+    record = headline.curve(history)
+    assert record == {"best_epoch": "5", "epochs": "5", "peak_last": True,
+                      "drop": {"epoch": "3", "points": "20.0", "peak_rate": True,
+                               "regained": "5"},
+                      "collapse": "5", "limit": "5", "gap": "2.0", "gap_kind": "below"}
+    history["accuracy"][-1] = 0.62
+    assert headline.curve(history)["gap_kind"] == "small"
+    history["accuracy"][-1] = 0.7
+    assert headline.curve(history)["gap_kind"] == "large"
+    history["accuracy"][-1] = 0.6
+    assert headline.curve(history)["gap_kind"] == "equal"
+    steady = {"val_accuracy": np.array([0.4, 0.6, 0.58]), "accuracy": np.array([0.3, 0.5, 0.6])}
+    record = headline.curve(steady)
+    assert record["drop"] is None and not record["peak_last"] and record["best_epoch"] == "2"
 
 
 def test_mistakes_are_the_most_confident_of_different_pairs():

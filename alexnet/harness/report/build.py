@@ -5,6 +5,7 @@
 ``best.keras`` when it is there, and ``augmented.png``), draws the figures, writes
 ``report.json`` beside a copy of ``docs/`` and compiles ``docs/AlexNet.typ`` with the
 ``typst`` package (offline, no LaTeX) once per edition, English and Korean (editions.py).
+Each figure is drawn once per edition, the Korean one in Korean (korean.py).
 It needs no trained model.
 
 The parts: evidence.py reads the run folder and the benchmark results, runs.py the other
@@ -12,7 +13,8 @@ runs under ``results/`` (ablations, recipes, first steps), studies.py the small-
 the quick recipe's seeds and every cited run, headline.py the run's errors and the
 recipes' settings, artifacts.py the model files and the run's images; figures.py and
 study_figures.py draw (with plots.py and model_figures.py). ``report.json`` is data only
-(numbers as strings, booleans, names): the document, in two languages, has the words.
+(numbers as strings, booleans, names): the document, in two languages, has the words;
+``figures`` and ``figures_ko`` name each edition's figure files.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from alexnet.harness.report import (
     editions,
     evidence,
     headline,
+    korean,
     runs,
     studies,
     study_figures,
@@ -95,6 +98,18 @@ def _command(config: dict) -> str:
              ("limit", "--limit"), ("seed", "--seed")]
     parts = [f"{flag} {config[key]}" for key, flag in flags if config.get(key) is not None]
     return "python -m alexnet train " + " ".join(parts)
+
+
+def korean_figures(made: dict[str, str | None], folder: Path) -> dict[str, str]:
+    """The Korean edition's figure files by name: each figure's Korean drawing
+    (korean.edition_file) where the build made one, else the English file (a figure
+    copied from the run folder, ``augmented.png``)."""
+    files = {}
+    for name, file in made.items():
+        if file is not None:
+            drawn = korean.edition_file(Path(file)).name
+            files[name] = drawn if (Path(folder) / drawn).is_file() else file
+    return files
 
 
 def _ratio(value: float) -> str:
@@ -253,10 +268,12 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
                            train and len(train.files))
     record |= evidence_data(others, config, history, train and len(train.files), notes,
                             project / "benchmarks" / "results")
+    record["figures_ko"] = korean_figures(made, build_dir / "figures")
     record |= studied["record"] | {
         "recipe_settings": headline.recipe_settings(),
         "smoothing_floor": headline.smoothing_floor(config),
-        "errors": headline.errors(metrics, made["mistakes"] is not None)}
+        "errors": headline.errors(metrics, made["mistakes"] is not None),
+        "curve": headline.curve(history)}
     (build_dir / "report.json").write_text(json.dumps(record, indent=1) + "\n")
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,14 +3,18 @@
 accuracy curves, the 2012 recipe's first steps, one image under every augmentation.
 
 Every figure keeps plots.py's styles: training dashed, validation solid; a figure of
-several runs gives each run one colour, the same in every figure.
+several runs gives each run one colour, the same in every figure. Each is drawn twice
+(``_save``): for the English edition, and in Korean for the Korean one (korean.py), to
+``<name>.ko.<ext>`` beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -24,18 +28,33 @@ from alexnet import plots
 from alexnet.data import augment, batches
 from alexnet.data.names import display_names
 from alexnet.data.splits import Split
+from alexnet.harness.report import korean, runs
 from alexnet.harness.report import model_figures as figures
-from alexnet.harness.report import runs
 
 FIGURES = ("architecture", "augmentations", "augmented", "ablation", "curves", "errors",
            "confusion", "per_class", "first_steps", "recipes", "conv1_filters", "neighbours")
 
 
-def _save(fig, path: Path) -> str:
-    """Saves at print resolution; photographs as JPEG, which keeps the PDF small."""
-    fig.savefig(path, dpi=200, **({"pil_kwargs": {"quality": 90}}
-                                  if path.suffix == ".jpg" else {}))
-    plt.close(fig)
+TIGHT: dict = {}  # fig.tight_layout()'s defaults: how most figures are laid out
+
+
+def _save(make: Callable[[], plt.Figure | None], path: Path,
+          layout: dict | None = TIGHT) -> str | None:
+    """Draws ``make()`` at print resolution twice: to ``path`` for the English edition,
+    and in Korean (korean.style, korean.translate, laid out again with
+    ``tight_layout(**layout)``; ``None``: as drawn) to ``korean.edition_file(path)``.
+    Photographs as JPEG, which keeps the PDF small. Returns the English file's name, or
+    None (nothing written) when ``make`` gives no figure."""
+    for language in ("en", "ko"):
+        with korean.style() if language == "ko" else contextlib.nullcontext():
+            fig = make()
+            if fig is None:
+                return None
+            if language == "ko":
+                korean.translate(fig, layout)
+            fig.savefig(path if language == "en" else korean.edition_file(path), dpi=200,
+                        **({"pil_kwargs": {"quality": 90}} if path.suffix == ".jpg" else {}))
+            plt.close(fig)
     return path.name
 
 
@@ -135,11 +154,15 @@ def per_class(metrics: dict, max_classes: int = 30) -> plt.Figure:
     return fig
 
 
-def augmentation_grid(path: Path, image_size: int, columns: int = 6) -> plt.Figure:
-    """One training image as the augmentations give it: the original, its centre crop
-    (``none``), random draws of the paper's crops (``paper``) and of random-resized crops
-    (``rrc``), and the paper's five test crops (their mirror images, the other five, left
-    out)."""
+GRID_LAYOUT = {"pad": 0.2, "h_pad": 0.4, "w_pad": 0.3}
+
+
+def augmentation_cells(path: Path, image_size: int, columns: int = 6
+                       ) -> list[tuple[str, np.ndarray | None]]:
+    """One training image as the augmentations give it, titled: the original, its centre
+    crop (``none``), random draws of the paper's crops (``paper``) and of random-resized
+    crops (``rrc``), and the paper's five test crops (their mirror images, the other
+    five, left out); empty cells fill the last row."""
     square = batches.decode_square(path, augment.resize_size(image_size))
     layers = {name: augment.augmentation(name, image_size, seed=0)
               for name in ("none", "paper", "rrc")}
@@ -151,7 +174,12 @@ def augmentation_grid(path: Path, image_size: int, columns: int = 6) -> plt.Figu
     cells = [("decoded square", square), ("none: centre", draw("none"))]
     cells += [("paper", draw("paper")) for _ in range(columns - 2)]
     cells += [("rrc", draw("rrc")) for _ in range(columns)]
-    cells += [("test crop", image) for image in tests] + [("", None)] * (columns - len(tests))
+    return cells + [("test crop", image) for image in tests] + [("", None)] * (columns - len(tests))
+
+
+def augmentation_grid(cells: list[tuple[str, np.ndarray | None]], columns: int = 6
+                      ) -> plt.Figure:
+    """augmentation_cells' images in rows of ``columns``, each titled."""
     rows = len(cells) // columns
     fig, axes = plt.subplots(rows, columns, figsize=(6.5, rows * 6.5 / columns * 1.1))
     for ax, (title, image) in zip(axes.flat, cells, strict=True):
@@ -159,7 +187,7 @@ def augmentation_grid(path: Path, image_size: int, columns: int = 6) -> plt.Figu
         if image is not None:
             ax.imshow(np.clip(image, 0, 255).astype("uint8"))
             ax.set_title(title, fontsize=7, pad=2)
-    fig.tight_layout(pad=0.2, h_pad=0.4, w_pad=0.3)
+    fig.tight_layout(**GRID_LAYOUT)
     return fig
 
 
@@ -178,22 +206,24 @@ def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: Split
     is at hand (for the augmented samples, drawn afresh, sized for print; otherwise
     training's ``augmented.png``); ``others``: runs.collect's other runs."""
     made: dict[str, str | None] = dict.fromkeys(FIGURES)
-    made["architecture"] = _save(figures.architecture(paper), out / "architecture.png")
-    made["curves"] = _save(_fit(plots.curves(history)), out / "curves.png")
-    made["errors"] = _save(_fit(plots.errors(history), 5), out / "errors.png")
-    made["confusion"] = _save(_fit(plots.confusion(metrics), 5), out / "confusion.png")
-    made["per_class"] = _save(per_class(metrics), out / "per_class.png")
+    made["architecture"] = _save(lambda: figures.architecture(paper), out / "architecture.png",
+                                 layout=None)
+    made["curves"] = _save(lambda: _fit(plots.curves(history)), out / "curves.png")
+    made["errors"] = _save(lambda: _fit(plots.errors(history), 5), out / "errors.png")
+    made["confusion"] = _save(lambda: _fit(plots.confusion(metrics), 5), out / "confusion.png")
+    made["per_class"] = _save(lambda: per_class(metrics), out / "per_class.png")
 
     if train is not None:
         augmentation = config.get("augmentation", "basic")
         sample = batches.decode(train.spread(12), config["image_size"])
         layer = augment.augmentation(augmentation, config["image_size"], seed=0)
         images = np.stack([np.asarray(layer(image)) for image in sample.images])
-        labels = sample.labels
-        made["augmented"] = _save(_fit(samples(images, labels, train.class_names,
-                                                     columns=6)), out / "augmented.jpg")
-        made["augmentations"] = _save(augmentation_grid(train.files[0], config["image_size"]),
-                                      out / "augmentations.jpg")
+        made["augmented"] = _save(lambda: _fit(samples(images, sample.labels,
+                                                       train.class_names, columns=6)),
+                                  out / "augmented.jpg")
+        cells = augmentation_cells(train.files[0], config["image_size"])  # drawn once
+        made["augmentations"] = _save(lambda: augmentation_grid(cells),
+                                      out / "augmentations.jpg", layout=GRID_LAYOUT)
     elif (run_dir / "augmented.png").is_file():
         made["augmented"] = Path(shutil.copy(run_dir / "augmented.png", out)).name
     if train is None:
@@ -205,18 +235,19 @@ def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: Split
     ablation = [(row["label"], found[row["folder"]]["history"], colours[row["folder"]])
                 for row in others["ablation"] if row["measured"]]
     if ablation:
-        made["ablation"] = _save(accuracy_curves(ablation), out / "ablation.png")
+        made["ablation"] = _save(lambda: accuracy_curves(ablation), out / "ablation.png")
     else:
         notes.append("no ablation run under results/; ablation figure left out")
     recipes = [(run_label(row, found[row["folder"]]["config"]), found[row["folder"]]["history"],
                 colours[row["folder"]]) for row in others["recipes"] if row["measured"]]
     if recipes:
-        made["recipes"] = _save(accuracy_curves(recipes, training=False), out / "recipes.png")
+        made["recipes"] = _save(lambda: accuracy_curves(recipes, training=False),
+                                 out / "recipes.png")
     else:
         notes.append("no recipe run under results/; the recipes' figure left out")
     if others["first_steps"] is not None:
-        made["first_steps"] = _save(first_steps(others["first_steps"],
-                                                len(config["class_names"])),
+        made["first_steps"] = _save(lambda: first_steps(others["first_steps"],
+                                                        len(config["class_names"])),
                                     out / "first_steps.png")
     else:
         notes.append(f"results/{runs.FIRST_STEPS}: not there, or no finite loss per step in "
@@ -229,16 +260,17 @@ def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: Split
         partner = others["conv1_partner"]
         if partner is not None:
             kernels.append(partner)
-        made["conv1_filters"] = _save(figures.conv1_side_by_side(kernels),
+        made["conv1_filters"] = _save(lambda: figures.conv1_side_by_side(kernels),
                                       out / "conv1_filters.png")
     else:
         notes.append(f"{kernel_file.name}: not in the run folder (nor best.keras and the "
                      "dataset to make it from); conv1 figure left out")
     if neighbours_file.is_file():
-        fig = figures.neighbours_figure(json.loads(neighbours_file.read_text()),
-                                        config["class_names"], roots, notes)
-        if fig is not None:
-            made["neighbours"] = _save(fig, out / "neighbours.jpg")
+        record, found = json.loads(neighbours_file.read_text()), []
+        made["neighbours"] = _save(lambda: figures.neighbours_figure(
+            record, config["class_names"], roots, found), out / "neighbours.jpg",
+            layout=figures.NEIGHBOURS_LAYOUT)
+        notes.extend(dict.fromkeys(found))  # drawn twice: each note once
     else:
         notes.append(f"{neighbours_file.name}: not in the run folder (nor best.keras and the "
                      "dataset to make it from); nearest-neighbour figure left out")

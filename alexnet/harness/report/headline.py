@@ -1,7 +1,8 @@
 """The headline run's own parts of ``report.json`` that are not in build.py's tables, as
-data for a document written in two languages: its errors (weakest and strongest classes,
-largest confusions), the floor of its label-smoothed loss, and the settings of the
-recipes it is compared with.
+data for a document written in two languages: what its curves did (best epoch, largest
+fall, last gap), its errors (weakest and strongest classes, largest confusions, class
+names in English and Korean), the floor of its label-smoothed loss, and the settings of
+the recipes it is compared with.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import math
 
 import numpy as np
 
-from alexnet.data.names import display_names
+from alexnet import reading
+from alexnet.data.names import display_names, korean_names
 from alexnet.harness.report import evidence
 from alexnet.recipes import RECIPES, from_recipe
 
@@ -44,13 +46,15 @@ def errors(metrics: dict, mistakes: bool) -> dict:
     confusions (share: of the true class's images), and whether the mistakes figure
     is there."""
     wnids = metrics["class_names"]
-    names = display_names(wnids)
+    names, korean = display_names(wnids), korean_names(wnids)
+    ko = dict(zip(names, korean, strict=True))
     accuracy = [(metrics["per_class_accuracy"].get(w), w, n) for w, n in zip(wnids, names,
                                                                               strict=True)]
     ranked = sorted((a for a in accuracy if a[0] is not None), key=lambda a: a[0])
 
     def entries(chosen):
-        return [{"class": n, "wnid": w, "accuracy": evidence.percent(a)} for a, w, n in chosen]
+        return [{"class": n, "class_ko": ko[n], "wnid": w, "accuracy": evidence.percent(a)}
+                for a, w, n in chosen]
 
     matrix = np.asarray(metrics["confusion_matrix"], float)
     off = matrix.copy()
@@ -59,6 +63,7 @@ def errors(metrics: dict, mistakes: bool) -> dict:
     strongest = sorted(ranked, key=lambda a: -a[0])[:2]  # ties: in the classes' order
     return {"weakest": entries(ranked[:3]), "strongest": entries(strongest),
             "confusions": [{"true": names[i], "predicted": names[j],
+                            "true_ko": korean[i], "predicted_ko": korean[j],
                             "true_wnid": wnids[i], "predicted_wnid": wnids[j],
                             "count": f"{int(off[i, j]):,}",
                             "share": evidence.percent(off[i, j] / matrix[i].sum())}
@@ -66,3 +71,33 @@ def errors(metrics: dict, mistakes: bool) -> dict:
             "mistakes": mistakes}
 
 
+
+
+def curve(history: dict) -> dict:
+    """What the run's validation curve did, as data (reading.curves words the same in the
+    notebook): the best epoch and whether it is the last; the largest fall below the best
+    so far of more than reading.COLLAPSE (its epoch, points, whether the learning rate was
+    at least half its peak then, the epoch that regained the best or None); and the last
+    epoch's training minus validation accuracy, in points, with its kind: "below",
+    "equal" (to one decimal), "small" (up to reading.GAP) or "large"."""
+    val, train = np.asarray(history["val_accuracy"]), np.asarray(history["accuracy"])
+    best = int(np.argmax(val))
+    drops = [(e, np.max(val[:e]) - val[e]) for e in range(1, len(val))
+             if np.max(val[:e]) - val[e] > reading.COLLAPSE]
+    drop = None
+    if drops:
+        epoch, points = max(drops, key=lambda d: d[1])
+        before = np.max(val[:epoch])
+        rate = history.get("learning_rate")
+        back = next((e for e in range(epoch + 1, len(val)) if val[e] >= before), None)
+        drop = {"epoch": str(epoch + 1), "points": f"{100 * points:.1f}",
+                "peak_rate": bool(rate is not None and np.all(np.isfinite(rate))
+                                  and rate[epoch] >= 0.5 * np.max(rate)),
+                "regained": None if back is None else str(back + 1)}
+    gap = round(100 * float(train[-1] - val[-1]), 1)
+    kind = ("below" if gap < 0 else "equal" if gap == 0 else
+            "small" if gap <= 100 * reading.GAP else "large")
+    return {"best_epoch": str(best + 1), "epochs": str(len(val)),
+            "peak_last": best == len(val) - 1, "drop": drop,
+            "collapse": f"{100 * reading.COLLAPSE:.0f}", "limit": f"{100 * reading.GAP:.0f}",
+            "gap": f"{abs(gap):.1f}", "gap_kind": kind}

@@ -158,6 +158,9 @@ def conv1_side_by_side(kernels: list[tuple[str, np.ndarray]], rows: int = 8) -> 
     return fig
 
 
+NEIGHBOURS_LAYOUT = {"pad": 0.3, "h_pad": 0.3, "w_pad": 0.3}
+
+
 def neighbours(queries: list[np.ndarray], found: list[list[np.ndarray | None]],
                query_titles: list[str], found_titles: list[list[str]]) -> plt.Figure:
     """One validation image per row, then its nearest training images (the paper's
@@ -184,7 +187,7 @@ def neighbours(queries: list[np.ndarray], found: list[list[np.ndarray | None]],
             else:
                 ax.imshow(image)
             ax.set_title(title, fontsize=7, linespacing=1.1)
-    fig.tight_layout(pad=0.3, h_pad=0.3, w_pad=0.3)
+    fig.tight_layout(**NEIGHBOURS_LAYOUT)
     return fig
 
 

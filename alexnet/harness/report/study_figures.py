@@ -1,9 +1,9 @@
 """The studies' figures (studies.py's data): the small-data study's curves, the quick
 recipe's time to accuracy, and the headline run's most confident mistakes.
 
-They keep plots.py's styles (training dashed, validation solid) and English labels, which
-both editions of the document share; each is sized for the full text width of an A4 page,
-so that its text prints at its nominal size.
+They keep plots.py's styles (training dashed, validation solid); each is sized for the
+full text width of an A4 page, so that its text prints at its nominal size, and drawn
+once per edition (figures._save: English, then Korean).
 """
 
 from __future__ import annotations
@@ -100,6 +100,9 @@ def time_to_accuracy(quick: dict[str, dict], modern: dict | None) -> plt.Figure 
     return fig
 
 
+MISTAKES_LAYOUT = {"pad": 0.3, "h_pad": 0.6, "w_pad": 0.4}
+
+
 def mistakes(record: dict, roots: list[Path], notes: list[str], columns: int = 4,
              count: int = 8) -> plt.Figure | None:
     """The most confident mistakes of ``mistakes.json``, each titled "true → predicted
@@ -129,7 +132,7 @@ def mistakes(record: dict, roots: list[Path], notes: list[str], columns: int = 4
     for ax, (image, title) in zip(axes.flat, shown, strict=False):
         ax.imshow(image)
         ax.set_title(title, fontsize=8, pad=3)
-    fig.tight_layout(pad=0.3, h_pad=0.6, w_pad=0.4)
+    fig.tight_layout(**MISTAKES_LAYOUT)
     return fig
 
 
@@ -140,22 +143,23 @@ def draw(studied: dict, run_dir: Path, roots: list[Path], out: Path, notes: list
     made: dict[str, str | None] = dict.fromkeys(FIGURES)
     rows = studied["record"]["smalldata"]["rows"]
     if any(row["measured"] for row in rows):
-        made["smalldata"] = _save(smalldata(rows, studied["smalldata_runs"]),
+        made["smalldata"] = _save(lambda: smalldata(rows, studied["smalldata_runs"]),
                                   out / "smalldata.png")
     else:
         notes.append("no small-data run under results/ (imagenette-tenth-*) yet; the "
                      "small-data figure left out")
-    fig = time_to_accuracy(studied["quick_runs"], studied["modern_cpu"])
-    if fig is not None:
-        made["time_to_accuracy"] = _save(fig, out / "time_to_accuracy.png")
-    else:
+    made["time_to_accuracy"] = _save(
+        lambda: time_to_accuracy(studied["quick_runs"], studied["modern_cpu"]),
+        out / "time_to_accuracy.png")
+    if made["time_to_accuracy"] is None:
         notes.append("no quick-recipe run with epoch_seconds under results/; the time to "
                      "accuracy figure left out")
     path = Path(run_dir) / "mistakes.json"
     if path.is_file():
-        fig = mistakes(json.loads(path.read_text()), roots, notes)
-        if fig is not None:
-            made["mistakes"] = _save(fig, out / "mistakes.jpg")
+        record, found = json.loads(path.read_text()), []
+        made["mistakes"] = _save(lambda: mistakes(record, roots, found), out / "mistakes.jpg",
+                                 layout=MISTAKES_LAYOUT)
+        notes.extend(dict.fromkeys(found))  # drawn twice: each note once
     else:
         notes.append("mistakes.json: not in the run folder (nor best.keras and the dataset "
                      "to make it from); the mistakes figure left out")
