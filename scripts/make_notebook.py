@@ -414,7 +414,7 @@ def cells(executed: str) -> list:
     return made
 
 
-def executed_words(run_dir: Path, command: str) -> str:
+def executed_words(run_dir: Path, command: str, note_ko: str = "", note_en: str = "") -> str:
     """The first cell's record of the execution, from the run folder's files."""
     config = json.loads((run_dir / "config.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -425,18 +425,22 @@ def executed_words(run_dir: Path, command: str) -> str:
     units = ("AMX" if details.get("amx_bf16") else "AVX512-BF16"
              if details.get("avx512_bf16") else None)
     precision = config.get("precision_used", config.get("precision"))
-    where = f"{config['machine']}" + (f" ({units})" if units else "")
-    return (f"이 노트북은 `{command}`로 {where}에서 처음부터 끝까지 실행했다. 정밀도는 "
-            f"{precision}, 전체 데이터셋에서 {len(lines) - 1} 에포크, 학습 시간 "
-            f"{seconds / 60:.1f}분, 가장 좋은 체크포인트의 검증 이미지 "
-            f"{metrics['examples']:,}장 Top-1 정확도는 **{metrics['top1']:.1%}**(10-crop "
-            f"{metrics['ten_crop']['top1']:.1%}), Top-5 정확도는 {metrics['top5']:.1%}다"
-            f"(`results/{run_dir.name}`). This copy was executed from start to end by "
-            f"`{command}` on {where}, in {precision}, on the full dataset: "
-            f"{len(lines) - 1} epochs, {seconds / 60:.1f} minutes of training; best checkpoint "
-            f"**{metrics['top1']:.1%} top-1** ({metrics['ten_crop']['top1']:.1%} with ten "
-            f"crops), {metrics['top5']:.1%} top-5 on {metrics['examples']:,} validation "
-            "images.")
+    cpu = config["machine"].replace(", 2 cores", "")
+    where_ko = f"{cpu}" + (f"({units})" if units else "") + " 2코어 CPU"
+    where_en = f"{config['machine']}" + (f" ({units})" if units else "")
+    ko = (f"이 노트북은 `{command}` 명령으로 {where_ko}에서 처음부터 끝까지 실행했다. "
+          f"정밀도는 {precision}이고, 전체 데이터셋에서 {len(lines) - 1} 에포크를 학습하는 데 "
+          f"{seconds / 60:.1f}분이 걸렸다. 가장 좋은 체크포인트는 검증 이미지 "
+          f"{metrics['examples']:,}장에서 Top-1 정확도 **{metrics['top1']:.1%}**(10-crop "
+          f"{metrics['ten_crop']['top1']:.1%}), Top-5 정확도 {metrics['top5']:.1%}를 냈다"
+          f"(`results/{run_dir.name}`).")
+    en = (f"This copy was executed from start to end by `{command}` on {where_en}, in "
+          f"{precision}, on the full dataset: {len(lines) - 1} epochs, {seconds / 60:.1f} "
+          f"minutes of training; best checkpoint **{metrics['top1']:.1%} top-1** "
+          f"({metrics['ten_crop']['top1']:.1%} with ten crops), {metrics['top5']:.1%} top-5 "
+          f"on {metrics['examples']:,} validation images.")
+    return (" ".join(part for part in (ko, note_ko) if part) + "\n\n"
+            + " ".join(part for part in (en, note_en) if part))
 
 
 def main() -> None:
@@ -446,10 +450,13 @@ def main() -> None:
                              "first from RUN_DIR's files")
     parser.add_argument("--command", default="jupyter nbconvert --execute AlexNet.ipynb",
                         help="the command that executed it, for the first cell")
+    parser.add_argument("--note-ko", default="", help="a sentence on the execution (Korean)")
+    parser.add_argument("--note-en", default="", help="the same sentence in English")
     args = parser.parse_args()
     path = PROJECT / "AlexNet.ipynb"
     if args.text_only:
-        made = cells(EXECUTED.format(when=executed_words(Path(args.text_only), args.command)))
+        made = cells(EXECUTED.format(when=executed_words(
+            Path(args.text_only), args.command, args.note_ko, args.note_en)))
         notebook = nbformat.read(path, as_version=4)
         old = [c.source for c in notebook.cells if c.cell_type == "code"]
         if old != [c.source for c in made if c.cell_type == "code"]:

@@ -14,6 +14,7 @@ where it measured no faster and compiles twice as long: docs/performance.md).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from alexnet.data.batches import Squares
-from alexnet.data.splits import Split
 from alexnet.recipes import STRATEGIES
 
 
@@ -127,8 +127,10 @@ def shard(data, index: int, count: int, global_batch: int):
     if isinstance(data, Squares):
         return Squares(data.images[index::count][:size], data.labels[index::count][:size],
                        data.split)
-    return Split(data.files[index::count][:size], data.labels[index::count][:size],
-                 data.class_names)
+    if data.records is not None:  # TFRecord shards: every count-th file, a share of records
+        return dataclasses.replace(data, files=data.files[index::count], records=size)
+    return dataclasses.replace(data, files=data.files[index::count][:size],
+                               labels=data.labels[index::count][:size])
 
 
 def resolve_jit_compile(jit_compile: str = "auto") -> bool | str:

@@ -5,7 +5,8 @@ when asked, and pixels stay on the 0-255 scale (the model normalises them)."""
 
 from __future__ import annotations
 
-import keras
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,6 +14,8 @@ from PIL import Image
 from alexnet.data import augment, batches
 from alexnet.data.datasets import Dataset
 from alexnet.data.splits import Split
+from alexnet.harness import train
+from alexnet.recipes import TrainConfig
 
 
 def test_decode_square_is_resize_256_then_centre_256(sample_photo):
@@ -162,12 +165,13 @@ def test_the_same_seed_gives_the_same_batches_streamed_from_disk(tiny_dataset):
 
 @pytest.mark.parametrize("mixup, cutmix", [(0.4, 0.0), (0.0, 1.0), (0.4, 1.0)])
 def test_mixed_batches_mix_images_and_labels_alike(mixup, cutmix):
+    """The command line's mixing (harness/train.train_batches: Keras' MixUp and CutMix
+    over the core's batches)."""
     n = 10
-    mixers = tuple(layer for alpha, layer in (
-        (mixup, lambda: keras.layers.MixUp(mixup, seed=0)),
-        (cutmix, lambda: keras.layers.CutMix((cutmix, cutmix), seed=0))) if alpha)
-    ds = batches.training(numbered(n, 16), 16, 4, augment.augmentation("none", 16), seed=0,
-                          mixers=tuple(make() for make in mixers))
+    config = TrainConfig(image_size=16, batch_size=4, augmentation="none", mixup=mixup,
+                         cutmix=cutmix, seed=0)
+    ds = train.train_batches(SimpleNamespace(config=config, train_data=numbered(n, 16),
+                                             first_epoch=0))
     kinds = set()
     for _ in range(4):  # epochs
         rows_with_class = np.zeros(n, int)

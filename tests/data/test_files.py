@@ -14,6 +14,7 @@ from PIL import Image
 from alexnet.data import augment, batches, files
 from alexnet.data.datasets import Dataset
 from alexnet.data.splits import Split
+from alexnet.harness import shards
 from conftest import huge_header_jpeg
 
 GOOD = ("good.JPEG", "grey.JPEG", "cmyk.JPEG", "png.JPEG")
@@ -61,8 +62,8 @@ def test_pixel_limit_applies_before_decoding(bad_tree):
     good = bad_tree / "train" / "tench" / "good.JPEG"  # 500 x 375
     assert files.problem(good, max_pixels=500 * 375) is None
     assert "500x375 is over 187,499 pixels" in files.problem(good, max_pixels=500 * 375 - 1)
-    with pytest.raises(ValueError, match="bomb.JPEG: too large"):
-        files.load_rgb(bad_tree / "train" / "tench" / "bomb.JPEG")
+    with pytest.raises(ValueError, match="too large"):
+        batches.decode_square(bad_tree / "train" / "tench" / "bomb.JPEG", 64)
 
 
 def test_listing_skips_and_reports_by_name(bad_tree, capsys):
@@ -137,15 +138,15 @@ def test_cmyk_png_and_grey_decode_to_the_right_pixels(bad_tree):
     assert np.abs(grey[..., 0] - good.mean(axis=-1)).mean() < 8
 
 
-def test_decode_problem_reads_bytes(bad_tree):
-    """Why bytes do not decode (Pillow's word), or None when they do."""
+def test_the_decoder_names_what_is_wrong_with_bytes(bad_tree):
+    """Why bytes do not decode (batches.decode_square, the one decoder), or a square."""
     folder = bad_tree / "train" / "tench"
-    assert files.decode_problem((folder / "good.JPEG").read_bytes()) is None
-    assert files.decode_problem(b"") == "empty file"
-    assert files.decode_problem((folder / "text.JPEG").read_bytes()).startswith("not decodable")
-    assert files.decode_problem((folder / "truncated.JPEG").read_bytes()).startswith(
-        "not decodable")
-    assert files.decode_problem(huge_header_jpeg()) == "too large"
+    assert batches.decode_square((folder / "good.JPEG").read_bytes(), 32).shape == (32, 32, 3)
+    for name in ("text.JPEG", "truncated.JPEG"):
+        with pytest.raises(ValueError, match="not decodable"):
+            batches.decode_square((folder / name).read_bytes(), 32)
+    with pytest.raises(ValueError, match="too large"):
+        batches.decode_square(huge_header_jpeg(), 32)
 
 
 def test_broken_and_looping_links_are_named(tmp_path, sample_photo, capsys):
@@ -160,7 +161,7 @@ def test_broken_and_looping_links_are_named(tmp_path, sample_photo, capsys):
     assert files.problem(folder / "dead.JPEG") == f"broken symbolic link (to {gone})"
     assert files.problem(folder / "loop.JPEG") == "looping symbolic link"
     with pytest.raises(ValueError, match="dead.JPEG: broken symbolic link"):
-        files.load_rgb(folder / "dead.JPEG")
+        shards.load_rgb(folder / "dead.JPEG")
     split = Dataset.open(tmp_path).folder("train")
     assert [Path(f).name for f in split.files] == ["good.JPEG"]
     assert sorted((Path(f).name, r.split(" (")[0]) for f, r in split.skipped) == [
