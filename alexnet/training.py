@@ -1,6 +1,6 @@
-"""What training needs beyond Keras' own: the recipe's learning-rate schedule, the number
-format a machine trains in, what the machine is, and an epoch timer (Keras' ``History``
-keeps no times)."""
+"""What training needs beyond Keras' own: the recipe's learning-rate schedule and its
+``compile``, the number format a machine trains in, what the machine is, and an epoch
+timer (Keras' ``History`` keeps no times)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 
 from alexnet.recipes import TrainConfig
 
@@ -27,6 +26,27 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
         warmup_target=config.lr if warmup else None, warmup_steps=warmup)
 
 
+def jit_compile(setting: str = "auto") -> bool | str:
+    """``Model.compile``'s ``jit_compile`` for a ``jit_compile`` setting: ``auto`` leaves
+    XLA to Keras (on for GPUs; off for TensorFlow on a CPU, where it measured no faster
+    and compiles twice as long: docs/performance.md)."""
+    return {"auto": "auto", "on": True, "off": False}[setting]
+
+
+def compile_network(net: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+    """``model.compile`` as the notebook's cell writes it, for the command line and the
+    benchmarks: SGD with momentum on the recipe's schedule, cross-entropy with label
+    smoothing, Top-1 and Top-5 accuracy; XLA as the config asks."""
+    net.compile(
+        optimizer=keras.optimizers.SGD(learning_rate(config, steps_per_epoch),
+                                       momentum=config.momentum),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
+                 keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
+        jit_compile=jit_compile(config.jit_compile))
+    return net
+
+
 def cpu_flags() -> set[str]:
     """The CPU's feature flags (Linux: /proc/cpuinfo; elsewhere none known)."""
     try:
@@ -37,18 +57,37 @@ def cpu_flags() -> set[str]:
     return set(found.group(1).split()) if found else set()
 
 
+def _gpus() -> list[dict]:
+    """The Keras backend's GPUs as {"name", "capability"}; the backend's own module is
+    imported here, as each machine has only the backend it runs (JAX without TensorFlow
+    on a GPU box, for one)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        details = [tf.config.experimental.get_device_details(gpu)
+                   for gpu in tf.config.list_physical_devices("GPU")]
+        return [{"name": d.get("device_name"), "capability": d.get("compute_capability")}
+                for d in details]
+    if backend == "jax":
+        import jax
+
+        return [{"name": d.device_kind, "capability": tuple(
+                    int(part) for part in str(getattr(d, "compute_capability", "0.0"))
+                    .split("."))} for d in jax.devices() if d.platform == "gpu"]
+    return []
+
+
 def gpu_capability() -> tuple[int, int] | None:
-    """CUDA compute capability of the first GPU TensorFlow sees, or None."""
-    gpus = tf.config.list_physical_devices("GPU")
-    capability = tf.config.experimental.get_device_details(gpus[0]).get(
-        "compute_capability") if gpus else None
-    return tuple(capability) if capability else None
+    """CUDA compute capability of the first GPU the Keras backend sees, or None."""
+    gpus = _gpus()
+    return tuple(gpus[0]["capability"]) if gpus and gpus[0]["capability"] else None
 
 
 def machine() -> dict:
     """What trains, for the record: the GPU's name or the CPU's model, the threads this
     process may use, and the CPU's bfloat16 units (AMX, AVX512-BF16)."""
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = _gpus()
     cpu = platform.processor() or platform.machine()
     try:
         models = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
@@ -56,8 +95,7 @@ def machine() -> dict:
     except OSError:
         pass
     flags = cpu_flags()
-    return {"gpu": tf.config.experimental.get_device_details(gpus[0]).get("device_name")
-            if gpus else None,
+    return {"gpu": gpus[0]["name"] if gpus else None,
             "cpu": cpu, "threads": len(os.sched_getaffinity(0)),
             "amx_bf16": "amx_bf16" in flags, "avx512_bf16": "avx512_bf16" in flags}
 

@@ -91,9 +91,9 @@ def training_rate(variant: str, size: int, batch_size: int, steps: int) -> float
     """Images per second one SGD step of the model takes (random data, 1000 classes)."""
     import keras
 
-    from alexnet.harness.train import compile_network
     from alexnet.models.alexnet import build
     from alexnet.recipes import TrainConfig
+    from alexnet.training import compile_network
 
     net = compile_network(build(variant, 1000, size), TrainConfig(variant=variant), 1)
     images = np.random.default_rng(0).normal(size=(batch_size, size, size, 3)).astype("float32")

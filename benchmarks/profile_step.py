@@ -61,7 +61,7 @@ def main(argv=None) -> None:
 
     from alexnet.models.alexnet import build
     from alexnet.recipes import TrainConfig
-    from alexnet.harness.train import compile_network
+    from alexnet.training import compile_network
 
     config = TrainConfig(variant=args.variant, image_size=args.image_size)
     net = compile_network(build(args.variant, 1000, config.image_size), config, 1)

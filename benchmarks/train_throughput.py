@@ -244,8 +244,8 @@ def synthetic_training(net, variant: str, image_size: int, batch_size: int, clas
     import keras
     import numpy as np
 
-    from alexnet.harness.train import compile_network
     from alexnet.recipes import TrainConfig
+    from alexnet.training import compile_network
 
     compile_network(net, TrainConfig(variant=variant, image_size=image_size), 1)
     rng = np.random.default_rng(0)
@@ -299,11 +299,10 @@ def keras_worker(spec: dict):
     import numpy as np
 
     from alexnet import training
-    from alexnet.harness import devices
-    from alexnet.harness.train import compile_network
     from alexnet.models.alexnet import build
     from alexnet.models.summary import count_macs
     from alexnet.recipes import TrainConfig
+    from alexnet.training import compile_network
 
     variant, batch_size, image_size = spec["variant"], spec["batch_size"], spec["image_size"]
     classes = spec["classes"]
@@ -341,7 +340,7 @@ def keras_worker(spec: dict):
         parts["pipeline"] = per_second(batch_size, train_on(dataset))
     if "inference" in spec["parts"]:
         parts["inference"] = per_second(batch_size, infer)
-    jit_compile = devices.resolve_jit_compile(spec["jit_compile"])
+    jit_compile = training.jit_compile(spec["jit_compile"])
     ready = {"policy": policy, "on_gpu": on_gpu, "jit_compile": net.jit_compile,
              "train_flops": 6 * count_macs(net),
              "info": keras_info(policy, jit_compile, on_gpu)}

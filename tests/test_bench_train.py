@@ -128,37 +128,3 @@ def test_bad_counts_are_refused(bench, flag):
         bench.parse_args([flag, "0"])
 
 
-def test_kernel_gradient_benchmark_on_a_tiny_model(tmp_path):
-    """Both models train, the JSON holds both figures and their ratio, and the switch the
-    benchmark forces while tracing is put back."""
-    from alexnet.models import fast as layers
-
-    spec = importlib.util.spec_from_file_location(
-        "kernel_gradient", SCRIPT.parent / "kernel_gradient.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    switch = layers.kernel_gradient_by_matmuls
-    path = module.main(["--variant", "owt", "--batch-size", "2", "--image-size", "96",
-                        "--classes", "10", "--warmup", "0", "--steps", "1", "--repeats", "2",
-                        "--out", str(tmp_path), "--name", "kg.json"])
-    record = json.loads(path.read_text())
-    assert set(record["images_per_s"]) == set(module.NAMES.values())
-    assert all(len(runs) == 2 and min(runs) > 0 for runs in record["runs"].values())
-    assert math.isclose(record["ratio"], record["images_per_s"]["matmul_kernel_gradient"]
-                        / record["images_per_s"]["backend_kernel_gradient"])
-    assert layers.kernel_gradient_by_matmuls is switch
-
-
-def test_fused_batchnorm_benchmark_runs(tmp_path):
-    """The benchmark writes both figures (the layer itself: tests/models/test_fast.py)."""
-    spec = importlib.util.spec_from_file_location(
-        "fused_batchnorm", SCRIPT.parent / "fused_batchnorm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path = module.main(["--batch-size", "2", "--image-size", "96", "--classes", "10",
-                        "--warmup", "0", "--steps", "1", "--repeats", "2",
-                        "--out", str(tmp_path), "--name", "fbn.json"])
-    record = json.loads(path.read_text())
-    assert set(record["images_per_s"]) == set(module.NAMES.values())
-    assert math.isclose(record["ratio"], record["images_per_s"]["fused_batchnorm"]
-                        / record["images_per_s"]["keras_batchnorm"])

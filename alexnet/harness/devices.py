@@ -1,5 +1,5 @@
-"""How a run uses the machine: on how many devices (``--strategy``) and compiled or not
-(``--jit-compile``); the number format is the core's (``training.precision``).
+"""How a run uses the machine's devices (``--strategy``); the number format and XLA are
+the core's (``training.precision``, ``training.jit_compile``).
 
 Devices: tf.distribute, data-parallel. ``mirrored``: every local GPU (or, with none,
 every logical CPU) holds a replica; Keras splits each global batch across them and
@@ -7,9 +7,6 @@ all-reduces the gradients. ``multiworker``: ``MultiWorkerMirroredStrategy`` over
 machines ``TF_CONFIG`` names; each worker reads its own shard of the files and the
 gradients are all-reduced over the network; only the chief writes the run folder. Batch
 sizes are global throughout: ``--batch-size 256`` on 8 replicas is 32 per replica.
-
-``--jit-compile auto``: XLA as Keras decides (on for GPUs; off for TensorFlow on a CPU,
-where it measured no faster and compiles twice as long: docs/performance.md).
 """
 
 from __future__ import annotations
@@ -131,8 +128,3 @@ def shard(data, index: int, count: int, global_batch: int):
         return dataclasses.replace(data, files=data.files[index::count], records=size)
     return dataclasses.replace(data, files=data.files[index::count][:size],
                                labels=data.labels[index::count][:size])
-
-
-def resolve_jit_compile(jit_compile: str = "auto") -> bool | str:
-    """``Model.compile``'s ``jit_compile`` for a ``--jit-compile`` setting."""
-    return {"auto": "auto", "on": True, "off": False}[jit_compile]

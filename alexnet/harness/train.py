@@ -156,7 +156,7 @@ def load_data(run: Run) -> None:
     run.class_names = train.class_names
     policy, machine = training.precision(config.precision), training.machine()
     record = {**dataclasses.asdict(config), "precision_used": policy,
-              "jit_compile_used": devices.resolve_jit_compile(config.jit_compile),
+              "jit_compile_used": training.jit_compile(config.jit_compile),
               "keras_backend": keras.backend.backend(), "optimizer": "SGD",
               "machine": machine["gpu"] or f"{machine['cpu']}, {machine['threads']} cores",
               "machine_details": machine,
@@ -198,24 +198,11 @@ def build_model(run: Run) -> keras.Model:
 
 
 def compile_model(run: Run) -> keras.Model:
-    """``model.compile`` for the run (``compile_network``), under its strategy's scope."""
+    """``model.compile`` for the run (core: ``training.compile_network``, the notebook's
+    cell), under its strategy's scope."""
     with run.scope():
-        return compile_network(run.model, run.config,
+        return training.compile_network(run.model, run.config,
                                math.ceil(len(run.train_data) / run.config.batch_size))
-
-
-def compile_network(net: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
-    """``model.compile`` as the notebook's cell writes it: SGD with momentum on the
-    recipe's schedule (core: training), cross-entropy with label smoothing, Top-1 and
-    Top-5 accuracy; XLA as the run asks."""
-    net.compile(
-        optimizer=keras.optimizers.SGD(training.learning_rate(config, steps_per_epoch),
-                                       momentum=config.momentum),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
-                 keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")],
-        jit_compile=devices.resolve_jit_compile(config.jit_compile))
-    return net
 
 
 def make_callbacks(run: Run, estimate: bool = True) -> list[keras.callbacks.Callback]:

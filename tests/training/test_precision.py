@@ -7,7 +7,7 @@ import keras
 import pytest
 
 from alexnet import training
-from alexnet.harness import devices, train
+from alexnet.harness import train
 from alexnet.recipes import TrainConfig
 from conftest import compiled
 
@@ -31,7 +31,7 @@ def test_precision_and_xla_settings():
             "mixed_bfloat16" if {"amx_bf16", "avx512_bf16"} & training.cpu_flags()
             else "float32")
     assert training.precision("mixed_bfloat16") == "mixed_bfloat16"
-    settings = [devices.resolve_jit_compile(s) for s in ("auto", "on", "off")]
+    settings = [training.jit_compile(s) for s in ("auto", "on", "off")]
     assert settings == ["auto", True, False]
     with pytest.raises(ValueError, match="--precision 'fp8'"):
         TrainConfig(precision="fp8")  # the one check of a setting: the config's
