@@ -76,7 +76,7 @@ def schedule(learning_rate, steps_per_epoch: int, epochs: int) -> plt.Figure:
 
 def errors(history: dict[str, np.ndarray]) -> plt.Figure:
     """Top-1 and Top-5 validation (and training) error per epoch, as the paper reports."""
-    epochs = np.arange(1, len(history["loss"]) + 1)
+    epochs = np.arange(1, len(history["val_accuracy"]) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
     for key, label, marker in (("accuracy", "top-1", "o"), ("top5_accuracy", "top-5", "s")):
         validation = 100 * (1 - history[f"val_{key}"])

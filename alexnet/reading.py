@@ -4,12 +4,9 @@ so that what it says is always this run's."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from alexnet.data.names import display_names, korean_names
-from alexnet.runs import load_config, load_metrics, read_history
 
 COLLAPSE = 0.05  # a drop of validation accuracy below its best so far worth naming
 GAP = 0.05  # a lead of training over validation accuracy above which overfitting shows
@@ -230,23 +227,3 @@ def mistakes(probabilities: np.ndarray, labels: np.ndarray, count: int = 8) -> n
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     return wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:count]
-
-
-def runs_table(folders: list[Path]) -> str:
-    """Finished runs side by side as a Markdown table, from their files: what differs,
-    top-1 (centre and 10-crop), training and validation accuracy in the last epoch, and
-    minutes of training. Folders without metrics.json are left out."""
-    lines = ["| run | recipe | epochs | px | top-1 | 10-crop | train (last) | val (last) "
-             "| minutes |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for folder in map(Path, folders):
-        if not (folder / "metrics.json").is_file():
-            continue
-        config, metrics = load_config(folder), load_metrics(folder)
-        history = read_history(folder)
-        ten = (metrics.get("ten_crop") or {}).get("top1")
-        lines.append(
-            f"| {folder.name} | {config.get('recipe') or '-'} | {len(history['epoch'])} | "
-            f"{config['image_size']} | {metrics['top1']:.1%} | "
-            f"{f'{ten:.1%}' if ten is not None else '-'} | {history['accuracy'][-1]:.1%} | "
-            f"{history['val_accuracy'][-1]:.1%} | {history['epoch_seconds'].sum() / 60:.1f} |")
-    return "\n".join(lines)

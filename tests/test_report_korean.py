@@ -108,11 +108,11 @@ def test_run_figures_in_korean():
     assert {"오류율", "오류 (%)", "Top-1 검증", "Top-5 학습"} <= set(texts)
     texts = check(lambda: plots.confusion(metrics()))
     assert "혼동 행렬 (Top-1 정확도 75.2%)" in texts and "전기톱" in texts and "낙하산" in texts
-    texts = check(lambda: plots.per_class(metrics()))
+    texts = check(lambda: report_figures.per_class(metrics()))
     assert "텐치" in texts and "점선: 전체 75.2%" in texts
     images = np.zeros((4, 16, 16, 3))
-    texts = check(lambda: plots.samples(images, [0, 1, 2, 3], list(IMAGENETTE_WNIDS),
-                                        columns=2))
+    texts = check(lambda: report_figures.samples(images, [0, 1, 2, 3],
+                                                 list(IMAGENETTE_WNIDS), columns=2))
     assert {"텐치", "잉글리시 스프링어", "카세트 플레이어", "전기톱",
             "증강된 학습 샘플"} <= set(texts)
     probabilities = np.full((2, 10), 0.01)
