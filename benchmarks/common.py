@@ -1,7 +1,7 @@
 """What the benchmark scripts share, free of heavy imports so that their ``--help`` is quick:
 alexnet's choices without importing Keras, the results folder, the host's description.
 TensorFlow's start-up (quiet C++ logs, oneDNN) is alexnet's: each script imports alexnet
-before anything that loads TensorFlow (alexnet/environment.py).
+before anything that loads TensorFlow (alexnet/__init__.py).
 
 benchmarks/ is a folder of scripts, not a package: each imports this file as ``common``
 (a script's own folder is on the import path, and pytest's ``pythonpath`` adds it for the

@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=2, help="profiled steps")
     parser.add_argument("--top", type=int, default=15, help="slowest single ops to list")
     args = parser.parse_args(argv)
-    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/environment.py)
+    import alexnet  # noqa: F401, I001  first: how TensorFlow loads (alexnet/__init__.py)
     import keras
     import tensorflow as tf
     import numpy as np

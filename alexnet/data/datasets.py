@@ -7,7 +7,7 @@ held-out ``val/<class>/*`` (or ``validation/``, ``test/``, ``--val-dir``), perha
 the Kaggle ILSVRC-2012 archive's deep folder or as a flat ``val/`` with ImageNet's label
 file (ilsvrc.py), or TFRecord shards written by ``prepare`` (shards.py). ``Dataset.open``
 works out which, once; its ``splits`` list the images (splits.py), classes in sorted
-folder (wnid) order. No Keras or TensorFlow here: pipeline.py makes the batches.
+folder (wnid) order. No Keras or TensorFlow here: batches.py makes the batches.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 and the seeded ways of taking part of one: a held-out fraction of each class
 (``--validation-split``), a training fraction (``--train-fraction``), an even spread.
 
-Every step after ``datasets`` passes ``Split`` objects along (pipeline.py, arrays.py,
-shards.py), so it stands alone here: plain data, no file system, no TensorFlow.
+Every step after ``datasets`` passes ``Split`` objects along (batches.py, and the
+harness's shards and packs), so it stands alone here: plain data, no file system, no
+TensorFlow.
 """
 
 from __future__ import annotations

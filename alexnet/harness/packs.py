@@ -1,9 +1,8 @@
-"""In-memory datasets: every image decoded once into one uint8 array.
-
-For datasets that fit in RAM (Imagenette: 9,469 training images are 0.5 GB at
-128 px) and for Keras backends without TensorFlow (JAX or PyTorch on a GPU box):
-augmentation then runs on the accelerator inside the model (augment.Augment).
-Decoding uses Pillow in a process pool; no TensorFlow is imported.
+"""Packed datasets: splits decoded once into squares and stored as WebP in one ``.npz``
+(``pack``), read back as images and splits (``unpack``) that a run holds as the core's
+``batches.Squares``: how the GPU runs
+carried Imagenette to a machine with a transfer limit. Decoding uses Pillow in a process
+pool (the command line's own process, so no user script is re-run); no TensorFlow.
 """
 
 from __future__ import annotations
