@@ -1,7 +1,7 @@
 """Packed datasets: splits decoded once into squares and stored as WebP in one ``.npz``
 (``pack``), read back as images and splits (``unpack``) that a run holds as the core's
-``batches.Squares``: how the GPU runs
-carried Imagenette to a machine with a transfer limit. Decoding uses Pillow in a process
+``batches.Squares``: how the GPU runs carried Imagenette to a machine with a transfer
+limit. Decoding uses Pillow in a process
 pool (the command line's own process, so no user script is re-run); no TensorFlow.
 """
 
