@@ -48,17 +48,17 @@ with ReLUs, dropout, data augmentation and a network split over two GPUs.
 {executed}"""),
     ("md", """## 0. 설정 / Parameters
 
-바꿔 볼 값은 모두 바로 아래 셀에 있다. `quick` 레시피는 GPU 없는 2코어 CPU에서 15분
-안팎에 결과를 내도록 정했고, `modern`은 GPU에서 80 에포크를 학습하는 레시피, `paper`는
+바꿔 볼 값은 모두 바로 아래 셀에 있다. `quick` 레시피는 GPU 없는 2코어 CPU에서 10분
+남짓에 결과를 내도록 정했고, `modern`은 GPU에서 80 에포크를 학습하는 레시피, `paper`는
 2012년 논문의 레시피다. `None`은 레시피의 값을 그대로 쓴다는 뜻이다. `PRECISION`의
 `auto`는 하드웨어가 bfloat16 연산 장치(CPU의 AMX나 AVX512-BF16, Ampere 이후의 GPU)를
 갖추었으면 혼합 정밀도 bfloat16으로, 아니면 float32로 학습한다.
 
 Every value to change is in the cell below. `quick` is sized for a 2-core CPU without a GPU
-(about 15 minutes), `modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps
+(about ten minutes), `modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps
 the recipe's value. `PRECISION = "auto"` trains in mixed bfloat16 where the hardware has
 bfloat16 units (AMX or AVX512-BF16 on a CPU, an Ampere or later GPU), else in float32."""),
-    ("code", """RECIPE = "quick"      # quick (a CPU, ~15 min) | modern (a GPU) | paper (2012)
+    ("code", """RECIPE = "quick"      # quick (a CPU, ~10 min) | modern (a GPU) | paper (2012)
 DATA = "imagenette"   # a dataset folder, or a name looked up in $ALEXNET_DATA and data/
 EPOCHS = None         # None: the recipe's
 IMAGE_SIZE = None     # crop size in pixels; None: the recipe's
@@ -163,7 +163,8 @@ plots.augmentations(train_data.images[0], config.image_size, seed=config.seed);"
 다섯 개의 합성곱(convolution) 층과 세 개의 완전 연결(FC) 층이다. 아래 셀이 `bn` 변형 전체를
 Keras 층으로 쓴 것이다. 이 셀을 고쳐 다시 실행하면 그 네트워크가 학습된다. 층마다 합성곱 뒤에
 배치 정규화(batch normalization)와 ReLU가 오고, 겹치는 최대 풀링(3×3, stride 2)이
-크기를 줄이며, fc6와 fc7 앞에 드롭아웃(dropout) 0.5가 있다. 첫 층이 픽셀을 ImageNet의
+크기를 줄이며, fc6와 fc7 앞에 드롭아웃(dropout)이 있다(논문은 0.5, `quick` 레시피는
+0.25). 첫 층이 픽셀을 ImageNet의
 평균과 표준편차로 정규화하므로 저장된 `best.keras`는 0-255 RGB 사진을 그대로 받는다.
 가중치 감쇠(weight decay)는 Keras의 L2 규제(`kernel_regularizer`)로 건다. 그 기울기
 2 × (wd/2) × w가 손실의 기울기에 더해진 뒤 모멘텀을 거치므로 논문의 갱신 식과 같다. 패키지의
@@ -173,7 +174,8 @@ torchvision의 `owt`를 담고 있으며, 테스트가 이 셀의 네트워크�
 Five convolutional and three fully connected layers: the cell below is the whole `bn`
 variant in Keras layers; edit it and re-run, and that is the network that trains. Each
 convolution is followed by BatchNormalization and ReLU, overlapping max pooling (3×3,
-stride 2) shrinks the maps, and dropout 0.5 comes before fc6 and fc7. The first layer
+stride 2) shrinks the maps, and dropout comes before fc6 and fc7 (0.5 in the paper, 0.25
+in `quick`). The first layer
 normalises the pixels with ImageNet's mean and standard deviation, so a saved `best.keras`
 takes a photo's 0-255 RGB values as they are. Weight decay is Keras' L2 kernel regularizer:
 its gradient, 2 × (wd/2) × w, joins the loss's before momentum, as in the paper's update.
