@@ -161,7 +161,7 @@ def test_study_figures_in_korean(tmp_path):
     assert {"드롭아웃 + 자르기", "자르기만", "드롭아웃만", "둘 다 없음", "측정 전"} <= set(texts)
     texts = check(lambda: study_figures.time_to_accuracy({"a": history(), "b": history()},
                                                          history()))
-    assert "20분" in texts and "학습 시간 (분, 검증 포함)" in texts
+    assert "10분" in texts and "학습 시간 (분, 검증 포함)" in texts
     for i, wnid in enumerate(IMAGENETTE_WNIDS[:2]):
         write_image(tmp_path / "val" / wnid / f"{i}.JPEG", (20, 20), seed=i)
     record = {"mistakes": [{"file": f"val/{IMAGENETTE_WNIDS[0]}/0.JPEG",

@@ -263,7 +263,7 @@ def test_study_figures(studied, tmp_path):
     assert [len(ax.lines) for ax in fig.axes] == [2, 0, 0, 2]
     assert fig.axes[1].texts[0].get_text() == "not yet measured"
     fig = study_figures.time_to_accuracy(studied["quick_runs"], studied["modern_cpu"])
-    assert len(fig.axes[0].lines) == 3 + 2  # two seeds, the modern run, 75 % and 20 min
+    assert len(fig.axes[0].lines) == 3 + 2  # two seeds, the modern run, 75 % and 10 min
     np.testing.assert_allclose(fig.axes[0].lines[2].get_xdata(), [200 / 60, 400 / 60])
     no_seconds = {"epoch": np.arange(2), "val_accuracy": np.ones(2)}
     assert study_figures.time_to_accuracy({"x": no_seconds}, None) is None
