@@ -135,13 +135,12 @@ def confusion(metrics: dict, max_classes: int = 20) -> plt.Figure:
 
 def augmentations(square: np.ndarray, image_size: int, columns: int = 5,
                   seed: int = 0) -> plt.Figure:
-    """One decoded square under each training augmentation (``columns`` draws a row, by
-    augment.py's ``augmentation``, the layers training uses), then the paper's ten test
-    crops (two rows: the five crops, then their mirror images)."""
-    rows = {}
-    for name in augment.AUGMENTATIONS:
-        layer = augment.augmentation(name, image_size, seed=seed)
-        rows[name] = [layer(square) for _ in range(columns)]
+    """One decoded square under each training augmentation (a row: a batch of
+    ``columns`` copies through augment.py's ``augmentation``, the layers training uses),
+    then the paper's ten test crops (two rows: the five crops, then their mirror images)."""
+    copies = np.repeat(square[None], columns, axis=0)
+    rows = {name: list(augment.augmentation(name, image_size, seed=seed)(copies))
+            for name in augment.AUGMENTATIONS}
     crops = list(augment.ten_crops(square[None].astype("float32"), image_size)[0])
     rows["10 test crops"], rows["mirrored"] = crops[:5], crops[5:]
     width = max(columns, 5) + 1  # the ten crops take five columns a row

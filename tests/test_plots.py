@@ -78,15 +78,16 @@ def test_augmentation_grid(tmp_path, sample_photo):
 
 def test_the_grid_draws_the_augmentation_that_trains(sample_photo):
     """The figure's crops are the pixels of augment.py's ``augmentation`` with the same
-    seed: the one training runs, not another implementation of it."""
+    seed, given a batch of the square's copies: the one training runs, not another
+    implementation of it."""
     square = decode_square(sample_photo, augment.resize_size(64))
     fig = plots.augmentations(square, 64, columns=3, seed=5)
     rows = fig.axes[1:]  # after the decoded square: each augmentation's row, in order
     width = len(fig.axes) // (len(AUGMENTATIONS) + 2)
     for index, name in enumerate(AUGMENTATIONS):
         layer = augment.augmentation(name, 64, seed=5)
-        expected = [np.clip(np.asarray(layer(square)), 0, 255).astype("uint8")
-                    for _ in range(3)]
+        expected = np.clip(np.asarray(layer(np.repeat(square[None], 3, axis=0))), 0, 255
+                           ).astype("uint8")
         drawn = [np.asarray(ax.images[0].get_array())
                  for ax in rows[index * width:(index + 1) * width] if ax.images]
         drawn = [image for image in drawn if image.shape == (64, 64, 3)][-3:]

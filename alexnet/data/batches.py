@@ -4,9 +4,9 @@ Every image is decoded the same way, by Pillow (``decode_square``): the shorter 
 resized to ``resize_size(image_size)``, the centre square cut, as uint8 RGB. A split that
 fits in memory is decoded once (``decode``, in threads: Pillow decodes without the GIL,
 and no worker process re-runs the user's script); a larger one is read and decoded each
-epoch (``training`` and ``evaluation`` given a ``Split``). Either way the squares then go
-through augment.py's layers, one image at a time, in order (each draw comes from the
-layer's seed, so a seed gives the same crops on every run). A file that cannot be decoded
+epoch (``training`` and ``evaluation`` given a ``Split``). Either way the squares are
+batched and each batch goes through augment.py's layers, one batch after another (each
+draw comes from the layer's seed, so a seed gives the same crops on every run). A file that cannot be decoded
 is named on standard error, listed in ``split.skipped`` and left out, on every path.
 """
 
@@ -189,9 +189,8 @@ def _parse(record):
 
 def _pairs(data: Squares | Split, image_size: int, shuffle: bool, seed: int | None,
            cache: bool = False):
-    if isinstance(data, Squares):
-        ds = tf.data.Dataset.from_tensor_slices((data.images, data.labels))
-        return ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True) if shuffle else ds
+    if isinstance(data, Squares):  # in order: training gathers its shuffled batches itself
+        return tf.data.Dataset.from_tensor_slices((data.images, data.labels))
     ds = _streamed(data, image_size, shuffle and not cache, seed)
     if cache:  # decoded squares kept after the first pass
         ds = ds.cache()
@@ -202,18 +201,24 @@ def _pairs(data: Squares | Split, image_size: int, shuffle: bool, seed: int | No
 
 def training(data: Squares | Split, image_size: int, batch_size: int,
              augment: keras.layers.Layer, seed: int | None = None, cache: bool = False):
-    """Shuffled ``(images, one-hot labels)`` batches, each image through ``augment``
-    (augment.py's ``augmentation``) in turn; an epoch is ``len(data)`` images. ``data``:
-    squares in memory, or a split read from disk (then ``cache`` keeps the decoded
-    squares after the first epoch)."""
+    """Shuffled ``(images, one-hot labels)`` batches, each batch of squares through
+    ``augment`` (augment.py's ``augmentation``) in turn; an epoch is ``len(data)``
+    images. ``data``: squares in memory (a batch gathered from them by shuffled index), or
+    a split read from disk (then ``cache`` keeps the decoded squares after the first
+    epoch)."""
     split = data.split if isinstance(data, Squares) else data
     classes = len(split.class_names)
-    ds = _pairs(data, image_size, True, seed, cache)
+    if isinstance(data, Squares):
+        images, labels = tf.convert_to_tensor(data.images), tf.convert_to_tensor(data.labels)
+        ds = tf.data.Dataset.range(len(data)).shuffle(len(data), seed=seed,
+                                                      reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size).map(lambda rows: (tf.gather(images, rows),
+                                                    tf.gather(labels, rows)))
+    else:  # an image left out is replaced by one of the next pass
+        ds = _pairs(data, image_size, True, seed, cache).repeat(2).take(len(data))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(data))).batch(batch_size)
     ds = ds.map(lambda x, y: (augment(x), tf.one_hot(y, classes)))
-    if not isinstance(data, Squares):  # an image left out is replaced by one of the next pass
-        ds = ds.repeat(2).take(len(data)).apply(tf.data.experimental.assert_cardinality(
-            len(data)))
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def evaluation(data: Squares | Split, batch_size: int, image_size: int,

@@ -156,7 +156,6 @@ def load_data(run: Run) -> None:
     run.class_names = train.class_names
     policy, machine = training.precision(config.precision), training.machine()
     record = {**dataclasses.asdict(config), "precision_used": policy,
-              "jit_compile_used": training.jit_compile(config.jit_compile),
               "keras_backend": keras.backend.backend(), "optimizer": "SGD",
               "machine": machine["gpu"] or f"{machine['cpu']}, {machine['threads']} cores",
               "machine_details": machine,
@@ -199,10 +198,16 @@ def build_model(run: Run) -> keras.Model:
 
 def compile_model(run: Run) -> keras.Model:
     """``model.compile`` for the run (core: ``training.compile_network``, the notebook's
-    cell), under its strategy's scope."""
+    cell), under its strategy's scope; the config.json ``load_data`` wrote records
+    whether XLA is on (Keras resolves ``auto`` when compiling)."""
     with run.scope():
-        return training.compile_network(run.model, run.config,
-                               math.ceil(len(run.train_data) / run.config.batch_size))
+        net = training.compile_network(run.model, run.config,
+                                       math.ceil(len(run.train_data) / run.config.batch_size))
+    if (run.write_dir / "config.json").is_file():
+        record = runs.load_config(run.write_dir)
+        runfolder.save_config(run.write_dir, {**record,
+                                              "jit_compile_used": bool(net.jit_compile)})
+    return net
 
 
 def make_callbacks(run: Run, estimate: bool = True) -> list[keras.callbacks.Callback]:

@@ -167,13 +167,13 @@ def augmentation_cells(path: Path, image_size: int, columns: int = 6
     layers = {name: augment.augmentation(name, image_size, seed=0)
               for name in ("none", "paper", "rrc")}
 
-    def draw(name: str) -> np.ndarray:
-        return np.asarray(layers[name](square))
+    def draw(name: str, count: int) -> list[np.ndarray]:
+        return list(np.asarray(layers[name](np.repeat(square[None], count, axis=0))))
 
     tests = np.asarray(augment.ten_crops(square[None].astype("float32"), image_size)[0, :5])
-    cells = [("decoded square", square), ("none: centre", draw("none"))]
-    cells += [("paper", draw("paper")) for _ in range(columns - 2)]
-    cells += [("rrc", draw("rrc")) for _ in range(columns)]
+    cells = [("decoded square", square), ("none: centre", draw("none", 1)[0])]
+    cells += [("paper", image) for image in draw("paper", columns - 2)]
+    cells += [("rrc", image) for image in draw("rrc", columns)]
     return cells + [("test crop", image) for image in tests] + [("", None)] * (columns - len(tests))
 
 
@@ -217,7 +217,7 @@ def draw(run_dir: Path, config: dict, metrics: dict, history: dict, train: Split
         augmentation = config.get("augmentation", "basic")
         sample = batches.decode(train.spread(12), config["image_size"])
         layer = augment.augmentation(augmentation, config["image_size"], seed=0)
-        images = np.stack([np.asarray(layer(image)) for image in sample.images])
+        images = np.asarray(layer(sample.images))
         made["augmented"] = _save(lambda: _fit(samples(images, sample.labels,
                                                        train.class_names, columns=6)),
                                   out / "augmented.jpg")
