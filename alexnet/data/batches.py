@@ -6,8 +6,9 @@ fits in memory is decoded once (``decode``, in threads: Pillow decodes without t
 and no worker process re-runs the user's script); a larger one is read and decoded each
 epoch (``training`` and ``evaluation`` given a ``Split``). Either way the squares are
 batched and each batch goes through augment.py's layers, one batch after another (each
-draw comes from the layer's seed, so a seed gives the same crops on every run). A file that cannot be decoded
-is named on standard error, listed in ``split.skipped`` and left out, on every path.
+draw comes from the layer's seed, so a seed gives the same crops on every run). A file
+that cannot be decoded is named on standard error, listed in ``split.skipped`` and left
+out, on every path.
 """
 
 from __future__ import annotations
