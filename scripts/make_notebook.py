@@ -135,21 +135,25 @@ print(f"{len(train_data)} training and {len(val_data)} validation images of "
     ("md", """## 2. 데이터 증강 / Data augmentation
 
 과적합(overfitting)을 막는 논문의 첫 번째 수단이 데이터 증강(data augmentation)이다. 정사각형
-이미지에서 무작위 위치의 조각을 잘라 내고(`RandomCrop`) 절반의 확률로 좌우를 뒤집는다
-(`RandomFlip`). 이것이 `basic`이다. 논문은 여기에 PCA 색 잡음을 더하고(`paper`), `rrc`는
-넓이 25-100 %, 가로세로 비 3/4-4/3의 창을 잘라 크기를 맞춘다. 모두 Keras 전처리 층이고,
-Keras에 없는 PCA 색 잡음과 무작위 크기 자르기만 `alexnet/data/augment.py`에 직접 만들었다.
-평가는 가운데 조각(`CenterCrop`)을 쓰고, 논문의 10-crop 평가는 네 모서리와 가운데, 그리고
-그 좌우 반전을 평균한다. 아래 그림의 한 행은 한 이미지에서 다섯 번 뽑은 결과이고, 학습에
-쓰는 바로 그 함수(`augment.augmentation`)로 그렸다.
+이미지의 무작위 위치에서 조각을 잘라 내고 절반의 확률로 좌우를 뒤집는다. 논문이 학습에 쓴
+조각 그대로이고, 이것이 `basic`이다(`RandomCropAndFlip`). 논문은 여기에 PCA 색 잡음을
+더하고(`paper`), `rrc`는 넓이 25-100 %, 가로세로 비 3/4-4/3의 창을 잘라 크기를 맞춘다. 세
+층 모두 `alexnet/data/augment.py`에 직접 만든 Keras 층이며, 배치 안의 이미지마다 따로
+뽑는다. Keras의 `RandomCrop`은 배치 전체에 창 하나를 쓰고, `RandomFlip`은 뒤집은 배치를
+통째로 계산한 뒤 고르느라 학습에 필요한 CPU 시간을 더 쓴다. 평가는 Keras의 가운데
+자르기(`CenterCrop`)를 쓰고, 논문의 10-crop 평가는 네 모서리와 가운데, 그리고 그 좌우
+반전을 평균한다. 아래 그림의 한 행은 한 이미지의 복사본 다섯 장을 한 배치로 넣은 결과이고,
+학습에 쓰는 바로 그 함수(`augment.augmentation`)로 그렸다.
 
-The paper's first defence against overfitting is data augmentation: a crop at a random place
-of the square (`RandomCrop`), flipped with probability 1/2 (`RandomFlip`): `basic`. The paper
-adds PCA colour noise (`paper`); `rrc` takes windows of 25-100 % of the area. These are Keras
-preprocessing layers; only the PCA noise and the random-resized crop, which Keras lacks, are
-ours (`alexnet/data/augment.py`). Evaluation takes the centre crop (`CenterCrop`); the
-paper's 10-crop test averages the four corners, the centre and their mirror images. Each
-row: five draws on one image, by the very function training uses (`augment.augmentation`)."""),
+The paper's first defence against overfitting is data augmentation: a patch at a random
+place of the square, mirrored with probability 1/2, the paper's training patches: `basic`
+(`RandomCropAndFlip`). The paper adds PCA colour noise (`paper`); `rrc` takes windows of
+25-100 % of the area. All three are Keras layers of our own (`alexnet/data/augment.py`)
+that draw for each image of a batch: Keras' `RandomCrop` draws one window for the whole
+batch, and its `RandomFlip` computes the mirrored batch to choose from, CPU time the
+training step needs. Evaluation takes Keras' centre crop (`CenterCrop`); the paper's 10-crop
+test averages the four corners, the centre and their mirror images. Each row: a batch of
+five copies of one image, by the very function training uses (`augment.augmentation`)."""),
     ("code", """augmentation = augment.augmentation(config.augmentation, config.image_size,
                                     seed=config.seed)
 print(f"{config.augmentation}:", " -> ".join(type(layer).__name__

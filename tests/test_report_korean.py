@@ -20,10 +20,11 @@ from conftest import IMAGENETTE_WNIDS, write_image
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 # The Latin words a Korean figure keeps: code and recipe names, run folders' names, units,
-# layer names, the paper's measures, initialisations and the symbols of its formulas.
+# layer names, the paper's measures, initialisations, number formats (bfloat16, float32)
+# and the symbols of its formulas.
 KEPT = {"top", "bn", "paper", "owt", "quick", "modern", "rrc", "none", "basic", "px", "relu",
         "lrn", "conv", "fc", "groups", "he", "glorot", "ln", "n", "d", "cos", "pca",
-        "imagenette", "cpu"}
+        "imagenette", "cpu", "bfloat", "float"}
 
 
 def english_left(fig) -> list[str]:
@@ -159,9 +160,10 @@ def test_study_figures_in_korean(tmp_path):
     texts = check(lambda: study_figures.smalldata(rows, {f"tenth-{k}": history()
                                                          for k in range(3)}))
     assert {"드롭아웃 + 자르기", "자르기만", "드롭아웃만", "둘 다 없음", "측정 전"} <= set(texts)
-    texts = check(lambda: study_figures.time_to_accuracy({"a": history(), "b": history()},
-                                                         history()))
+    texts = check(lambda: study_figures.time_to_accuracy(
+        {"a": ("bfloat16", history()), "b": ("not recorded", history())}, history()))
     assert "10분" in texts and "학습 시간 (분, 검증 포함)" in texts
+    assert "quick, 128 px, 정밀도 기록 없음 (실행마다 선 하나)" in texts
     for i, wnid in enumerate(IMAGENETTE_WNIDS[:2]):
         write_image(tmp_path / "val" / wnid / f"{i}.JPEG", (20, 20), seed=i)
     record = {"mistakes": [{"file": f"val/{IMAGENETTE_WNIDS[0]}/0.JPEG",

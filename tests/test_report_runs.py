@@ -117,9 +117,11 @@ def test_results_table_rows_and_tied_top5(tmp_path):
     for name, tied in (("good", 0), ("diverged", 3516)):
         folder = tmp_path / name
         folder.mkdir()
+        precision = {"precision_used": "float32"} if name == "good" else {}  # older runs: none
         (folder / "config.json").write_text(json.dumps(
             {"variant": "bn", "recipe": "modern", "epochs": 3, "image_size": 128,
-             "machine": "a CPU", "command": f"python -m alexnet train --out {name}"}))
+             "machine": "a CPU", "command": f"python -m alexnet train --out {name}",
+             **precision}))
         (folder / "metrics.json").write_text(json.dumps(
             {"top1": 0.75, "top5": 0.97, "top5_tied": tied, "ten_crop": {"top1": 0.76}}))
         (folder / "history.csv").write_text("epoch,epoch_seconds\n0,60\n1,90\n")
@@ -128,4 +130,5 @@ def test_results_table_rows_and_tied_top5(tmp_path):
     assert len(lines) == 4
     assert lines[2].startswith("| good | bn | modern | 2 of 3 | 128 | 75.0% | 97.0% | 76.0% |")
     assert "2.5 min" in lines[2] and "`python -m alexnet train --out good`" in lines[2]
+    assert "| a CPU, float32 |" in lines[2] and "| a CPU |" in lines[3]
     assert "| tied, - |" in lines[3]

@@ -81,27 +81,39 @@ def test_smalldata_rows_are_data_and_missing_runs_are_rows(tmp_path):
 
 
 def test_quick_seeds_and_their_medians(tmp_path):
+    """The seeds' medians are taken within a precision, never across."""
+    bf16 = {"precision_used": "mixed_bfloat16",
+            "machine_details": {"gpu": None, "amx_bf16": False, "avx512_bf16": True}}
     for seed in (1, 2):
         write_run(tmp_path / f"{QUICK}-seed{seed}", seed=seed, top1=0.74 + seed / 100,
-                  seconds=(300, 300 + 60 * seed))
-    write_run(tmp_path / f"{QUICK}-notebook", top1=0.80, seconds=(600, 600))
+                  seconds=(300, 300 + 60 * seed), **bf16)
+    write_run(tmp_path / f"{QUICK}-notebook", top1=0.80, seconds=(600, 600), **bf16)
     notes: list[str] = []
     record, found = studies.quick(tmp_path, notes)
     assert [(r["folder"][len(QUICK) + 1:], r["seed"], r["source"], r["measured"])
-            for r in record["rows"]] == [("seed0", "0", "cli", False), ("seed1", "1", "cli", True),
-                                         ("seed2", "2", "cli", True),
-                                         ("notebook", "0", "notebook", True)]
-    assert record["median_minutes"] is None and record["median_top1"] is None  # 2 of 3
+            for r in record["rows"]] == [
+        ("seed0", "0", "cli", False), ("seed1", "1", "cli", True), ("seed2", "2", "cli", True),
+        *((f"float32-seed{seed}", str(seed), "cli", False) for seed in range(3)),
+        ("notebook", "0", "notebook", True)]
+    assert record["groups"] == [{"precision": "bfloat16", "seeds": 2, "units": ["AVX512-BF16"],
+                                 "median_minutes": None, "median_top1": None,
+                                 "median_ten_top1": None}]  # 2 of 3
     seed1 = record["rows"][1]
-    assert (seed1["minutes"], seed1["top1"], seed1["ten_top1"], seed1["epochs"]) == (
-        "11.0", "75.0", "77.0", "2")
+    assert (seed1["minutes"], seed1["top1"], seed1["ten_top1"], seed1["epochs"],
+            seed1["precision"]) == ("11.0", "75.0", "77.0", "2", "bfloat16")
     assert seed1["command"] == f"python -m alexnet train --out {QUICK}-seed1"  # as recorded
     assert record["machine"] == "Intel Xeon, 2 cores" and len(found) == 3
 
-    write_run(tmp_path / f"{QUICK}-seed0", seed=0, top1=0.70, seconds=(300, 300))
+    write_run(tmp_path / f"{QUICK}-seed0", seed=0, top1=0.70, seconds=(300, 300), **bf16)
+    for seed in range(3):
+        write_run(tmp_path / f"{QUICK}-float32-seed{seed}", seed=seed, top1=0.60,
+                  seconds=(900, 900), precision_used="float32",
+                  machine_details={"gpu": None, "amx_bf16": False, "avx512_bf16": False})
     record, _ = studies.quick(tmp_path, notes)
-    assert (record["median_minutes"], record["median_top1"], record["median_ten_top1"]) == (
-        "11.0", "75.0", "77.0")  # the notebook's 20 minutes and 80 % are not among them
+    medians = {g["precision"]: (g["median_minutes"], g["median_top1"], g["median_ten_top1"],
+                                g["units"]) for g in record["groups"]}
+    assert medians == {"bfloat16": ("11.0", "75.0", "77.0", ["AVX512-BF16"]),  # not the
+                       "float32": ("30.0", "60.0", "62.0", ["none"])}  # notebook's 80 %
     assert notes == []
 
 
@@ -250,7 +262,8 @@ def studied(tmp_path) -> dict:
     write_run(results / f"{TENTH}-neither", train_fraction=0.1, dropout=0.0,
               augmentation="none")
     for seed in (1, 2):
-        write_run(results / f"{QUICK}-seed{seed}", seed=seed)
+        write_run(results / f"{QUICK}-seed{seed}", seed=seed, precision_used="mixed_bfloat16")
+    write_run(results / f"{QUICK}-float32-seed0", precision_used="float32")
     write_run(results / BASELINE, recipe="modern", seconds=(200, 200))
     return studies.collect(results, lambda config: [], [])
 
@@ -263,10 +276,15 @@ def test_study_figures(studied, tmp_path):
     assert [len(ax.lines) for ax in fig.axes] == [2, 0, 0, 2]
     assert fig.axes[1].texts[0].get_text() == "not yet measured"
     fig = study_figures.time_to_accuracy(studied["quick_runs"], studied["modern_cpu"])
-    assert len(fig.axes[0].lines) == 3 + 2  # two seeds, the modern run, 75 % and 10 min
-    np.testing.assert_allclose(fig.axes[0].lines[2].get_xdata(), [200 / 60, 400 / 60])
+    lines = fig.axes[0].lines  # three seeds, the modern run, 75 % and 10 min
+    assert len(lines) == 4 + 2
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()  # by precision
+    np.testing.assert_allclose(lines[3].get_xdata(), [200 / 60, 400 / 60])
+    assert [text.get_text() for text in fig.axes[0].get_legend().get_texts()] == [
+        "quick, 128 px, bfloat16 (a line per run)", "quick, 128 px, float32 (a line per run)",
+        "modern, 128 px"]
     no_seconds = {"epoch": np.arange(2), "val_accuracy": np.ones(2)}
-    assert study_figures.time_to_accuracy({"x": no_seconds}, None) is None
+    assert study_figures.time_to_accuracy({"x": ("float32", no_seconds)}, None) is None
 
     root = square_dataset(tmp_path / "data", per_class=0)
     record = {"mistakes": [{"file": f"val/{w}/0.JPEG", "true": w, "predicted": IMAGENETTE_WNIDS[0],

@@ -15,11 +15,11 @@ image such that the shorter side was of length 256, and then cropped out the cen
 
 Evaluation takes ``CenterCrop``, or the paper's ten crops (``ten_crops``, a function).
 The three training layers are ours: Keras has neither the PCA lighting nor random-resized
-crops, its ``RandomCrop`` draws one window per batch (calling it image by image fed
-training at 0.77x of its speed on two cores), and its ``RandomFlip`` computes the mirrored
-batch in float32 to select from (0.64 ms of CPU per image with our crops, 0.20 with the
-mirror folded into the crop's index: docs/performance.md). Pixels stay on the 0-255
-scale, as float32: the model normalises them.
+crops, its ``RandomCrop`` draws one window per batch (called image by image instead, it
+slowed training on two cores), and its ``RandomFlip`` computes the whole mirrored batch
+to select from, where a crop's index can run backwards for nothing (the CPU time of each:
+benchmarks/augment_cost.py, docs/performance.md). Pixels stay on the 0-255 scale, as
+float32: the model normalises them.
 """
 
 from __future__ import annotations

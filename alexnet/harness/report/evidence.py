@@ -147,8 +147,8 @@ def top5_text(metrics: dict) -> str:
 
 def results_table(folders: list[Path]) -> str:
     """A Markdown table of finished runs (e.g. every folder under ``results/`` with a
-    ``metrics.json``): settings, centre-crop and 10-crop accuracy, machine, training time
-    and command. README's results table is this."""
+    ``metrics.json``): settings, centre-crop and 10-crop accuracy, machine and the
+    precision it computed in, training time and command. README's results table is this."""
     lines = ["| run | variant | recipe | epochs | image size | top-1 | top-5 | 10-crop top-1 "
              "| machine | training time | command |",
              "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |"]
@@ -160,10 +160,12 @@ def results_table(folders: list[Path]) -> str:
         minutes = sum(float(epoch.get("epoch_seconds") or 0) for epoch in epochs) / 60
         ten = metrics.get("ten_crop") or {}
         ten_top1 = f"{ten['top1']:.1%}" if ten else "-"
+        machine = ", ".join(filter(None, (config.get("machine", "-"),
+                                          config.get("precision_used"))))
         lines.append(
             f"| {folder.name} | {config['variant']} | {config.get('recipe') or '-'} | "
             f"{len(epochs)} of {config['epochs']} | {config['image_size']} | "
             f"{metrics['top1']:.1%} | {top5_text(metrics)} | "
-            f"{ten_top1} | {config.get('machine', '-')} | "
+            f"{ten_top1} | {machine} | "
             f"{minutes:.1f} min | `{config.get('command') or '-'}` |")
     return "\n".join(lines)

@@ -69,7 +69,10 @@ LABELS = {
     "neither": "둘 다 없음", "not yet measured": "측정 전",
     "minutes of training (validation included)": "학습 시간 (분, 검증 포함)",
     "validation top-1 accuracy (%)": "검증 Top-1 정확도 (%)",
-    "quick, 128 px (a line per run)": "quick, 128 px (실행마다 선 하나)",
+    **{f"quick, 128 px, {precision} (a line per run)": f"quick, 128 px, {korean} (실행마다 "
+       "선 하나)" for precision, korean in (("bfloat16", "bfloat16"), ("float16", "float16"),
+                                          ("float32", "float32"),
+                                          ("not recorded", "정밀도 기록 없음"))},
 }
 INITS = {"N(0, 0.01), biases 1": "N(0, 0.01), 편향 1", "He": "He", "Glorot": "Glorot"}
 

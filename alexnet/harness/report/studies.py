@@ -35,9 +35,13 @@ SMALLDATA = ((f"{TENTH}-dropout-crops", True, True, ""),
 SMALLDATA_FRACTION, SMALLDATA_EPOCHS = 0.1, 50
 SMALLDATA_COMMAND = ("python -m alexnet train --recipe quick --train-fraction 0.1 --epochs 50 "
                      "--patience 50 --dropout 0.5 --seed 0 --data imagenette")
-# The quick recipe's runs: folder, seed, how it was run (the command line or the notebook).
-QUICK_RUNS = ((f"{QUICK}-seed0", 0, "cli"), (f"{QUICK}-seed1", 1, "cli"),
-              (f"{QUICK}-seed2", 2, "cli"), (f"{QUICK}-notebook", 0, "notebook"))
+# The quick recipe's runs: folder, seed, how it was run (the command line or the notebook):
+# three seeds in bfloat16 (a CPU with AVX512-BF16), three in float32 (one with AVX2 only).
+QUICK_RUNS = (*((f"{QUICK}-seed{seed}", seed, "cli") for seed in range(3)),
+              *((f"{QUICK}-float32-seed{seed}", seed, "cli") for seed in range(3)),
+              (f"{QUICK}-notebook", 0, "notebook"))
+PRECISION_WORDS = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16",
+                   "float32": "float32"}
 MODERN_CPU = BASELINE  # the modern recipe at 128 px on the CPU, in the time figure
 # Every run the document cites as a table row, in the order of the runs table.
 CITED = (*(name for name, *_ in QUICK_RUNS), BASELINE,
@@ -146,8 +150,9 @@ def _median(values: list[float], minimum: int = 3) -> float | None:
 
 def quick(results_dir: Path, notes: list[str]) -> tuple[dict, dict]:
     """The quick recipe's runs (QUICK_RUNS), with the medians over the measured
-    command-line seeds (None below three), and the histories by folder for the figure."""
-    rows, found, cli = [], {}, []
+    command-line seeds of each precision (None below three), and for the figure each
+    run's precision and history by folder."""
+    rows, found, cli = [], {}, {}
     for folder, seed, source in QUICK_RUNS:
         run = read(Path(results_dir) / folder, notes)
         if run is None:
@@ -156,25 +161,42 @@ def quick(results_dir: Path, notes: list[str]) -> tuple[dict, dict]:
             continue
         took = minutes(run["history"])
         centre, top5, ten = top1(run["metrics"])
+        used = run["config"].get("precision_used")
+        precision = PRECISION_WORDS.get(used, used or "not recorded")
         rows.append({"folder": folder, "seed": str(run["config"].get("seed", seed)),
-                     "source": source, "measured": True,
+                     "source": source, "measured": True, "precision": precision,
                      "minutes": f"{took:.1f}" if took is not None else None,
                      "top1": centre, "top5": top5, "ten_top1": ten,
                      "epochs": str(len(run["history"]["epoch"])),
                      "machine": runs.machine(run["config"]),
                      "command": run["config"].get("command")})
-        found[folder] = run["history"]
+        found[folder] = (precision, run["history"])
         if source == "cli":
-            cli.append((took, run["metrics"]))
-    spent = _median([took for took, _ in cli if took is not None])
-    best = _median([1 - evidence.top_errors(m)["top1"] for _, m in cli])
-    tens = [evidence.top_errors(m.get("ten_crop")) for _, m in cli]
-    ten = _median([1 - t["top1"] for t in tens if t])
+            cli.setdefault(precision, []).append((took, run["metrics"], run["config"]))
+    groups = []
+    for precision, measured in cli.items():
+        spent = _median([took for took, _, _ in measured if took is not None])
+        best = _median([1 - evidence.top_errors(m)["top1"] for _, m, _ in measured])
+        tens = [evidence.top_errors(m.get("ten_crop")) for _, m, _ in measured]
+        ten = _median([1 - t["top1"] for t in tens if t])
+        units = sorted({bfloat16_units(config) for _, _, config in measured})
+        groups.append({"precision": precision, "seeds": len(measured), "units": units,
+                       "median_minutes": f"{spent:.1f}" if spent is not None else None,
+                       "median_top1": evidence.percent(best) if best is not None else None,
+                       "median_ten_top1": evidence.percent(ten) if ten is not None else None})
     machines = {row["machine"] for row in rows if row["measured"]}
-    return {"rows": rows, "median_minutes": f"{spent:.1f}" if spent is not None else None,
-            "median_top1": evidence.percent(best) if best is not None else None,
-            "median_ten_top1": evidence.percent(ten) if ten is not None else None,
+    return {"rows": rows, "groups": groups,
             "machine": machines.pop() if len(machines) == 1 else None}, found
+
+
+def bfloat16_units(config: dict) -> str:
+    """The bfloat16 units of the CPU a run's config.json records: "AMX", "AVX512-BF16",
+    "none", or "not recorded" (a GPU's run, or one from before the record)."""
+    details = config.get("machine_details") or {}
+    if details.get("gpu") or "avx512_bf16" not in details:
+        return "not recorded"
+    return "AMX" if details.get("amx_bf16") else "AVX512-BF16" if details["avx512_bf16"] \
+        else "none"
 
 
 def data_words(config: dict, roots: list[Path]) -> dict:

@@ -65,14 +65,18 @@ def _minutes(history: dict) -> np.ndarray | None:
     return np.cumsum(seconds) / 60
 
 
-def time_to_accuracy(quick: dict[str, dict], modern: dict | None) -> plt.Figure | None:
+def time_to_accuracy(quick: dict[str, tuple[str, dict]], modern: dict | None
+                     ) -> plt.Figure | None:
     """Validation top-1 against minutes of training (the epochs' seconds added up,
-    validation included): the quick recipe's runs in one colour, a line each, the modern
-    recipe's CPU run in another; dotted lines at the quick recipe's aim (TARGET, BUDGET).
-    None when no run recorded its epochs' seconds."""
-    series = [(history, plots.RUN_COLOURS[0], "quick, 128 px (a line per run)")
-              for history in quick.values()]
-    series += [(modern, plots.RUN_COLOURS[1], "modern, 128 px")] if modern else []
+    validation included): the quick recipe's runs (``quick``: folder -> (precision,
+    history)) a line each, a colour for each precision, the modern recipe's CPU run in
+    another; dotted lines at the quick recipe's aim (TARGET, BUDGET). None when no run
+    recorded its epochs' seconds."""
+    precisions = list(dict.fromkeys(precision for precision, _ in quick.values()))
+    series = [(history, plots.RUN_COLOURS[precisions.index(precision)],
+               f"quick, 128 px, {precision} (a line per run)")
+              for precision, history in quick.values()]
+    series += [(modern, plots.RUN_COLOURS[len(precisions)], "modern, 128 px")] if modern else []
     series = [(minutes, h, c, label) for h, c, label in series
               if (minutes := _minutes(h)) is not None]
     if not series:
