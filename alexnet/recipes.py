@@ -96,11 +96,11 @@ class TrainConfig:
 # The other recipes: what they change of TrainConfig's defaults (the modern recipe).
 RECIPES = {
     "modern": {},
-    # A real result on a 2-core CPU in about ten minutes (docs/results.md#quick): the
-    # modern network at 128 px, batches of 128 (the CPU's best throughput), eight epochs
-    # of a short warm-up then cosine, crops and flips only (random-resized crops
-    # over-regularise a short run), dropout 0.25 (0.5 held a short run back 2 points),
-    # images decoded once into memory.
+    # A real result on a 2-core CPU in 10 (bfloat16) to 21 (float32) minutes
+    # (docs/results.md): the modern network at 128 px, batches of 128 (the CPU's best
+    # throughput), eight epochs of a short warm-up then cosine, crops and flips only
+    # (random-resized crops over-regularise a short run), dropout 0.25 (0.5 held a short
+    # run back 2 points), images decoded once into memory.
     "quick": dict(image_size=128, epochs=8, batch_size=128, lr=0.02, warmup_epochs=2,
                   dropout=0.25, augmentation="basic", in_memory=True, patience=5),
     # Krizhevsky et al. 2012, sec. 5, as far as a small dataset allows: SGD 0.01, weight

@@ -48,17 +48,18 @@ with ReLUs, dropout, data augmentation and a network split over two GPUs.
 {executed}"""),
     ("md", """## 0. 설정 / Parameters
 
-바꿔 볼 값은 모두 바로 아래 셀에 있다. `quick` 레시피는 GPU 없는 2코어 CPU에서 10분
-남짓에 결과를 내도록 정했고, `modern`은 GPU에서 80 에포크를 학습하는 레시피, `paper`는
-2012년 논문의 레시피다. `None`은 레시피의 값을 그대로 쓴다는 뜻이다. `PRECISION`의
+바꿔 볼 값은 모두 바로 아래 셀에 있다. `quick` 레시피는 GPU 없는 2코어 CPU에서 결과를
+내도록 정했다. bfloat16 연산 장치가 있는 CPU에서는 10분 남짓, 대부분의 노트북처럼 그런
+장치가 없는 CPU(float32)에서는 20분 남짓 걸린다. `modern`은 GPU에서 80 에포크를 학습하는
+레시피, `paper`는 2012년 논문의 레시피다. `None`은 레시피의 값을 그대로 쓴다는 뜻이다. `PRECISION`의
 `auto`는 하드웨어가 bfloat16 연산 장치(CPU의 AMX나 AVX512-BF16, Ampere 이후의 GPU)를
 갖추었으면 혼합 정밀도 bfloat16으로, 아니면 float32로 학습한다.
 
-Every value to change is in the cell below. `quick` is sized for a 2-core CPU without a GPU
-(about ten minutes), `modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps
-the recipe's value. `PRECISION = "auto"` trains in mixed bfloat16 where the hardware has
+Every value to change is in the cell below. `quick` is sized for a 2-core CPU without a GPU:
+about ten minutes where the CPU has bfloat16 units, about twenty in float32 (most laptops);
+`modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps the recipe's value. `PRECISION = "auto"` trains in mixed bfloat16 where the hardware has
 bfloat16 units (AMX or AVX512-BF16 on a CPU, an Ampere or later GPU), else in float32."""),
-    ("code", """RECIPE = "quick"      # quick (a CPU, ~10 min) | modern (a GPU) | paper (2012)
+    ("code", """RECIPE = "quick"      # quick (a CPU, 10-20 min) | modern (a GPU) | paper (2012)
 DATA = "imagenette"   # a dataset folder, or a name looked up in $ALEXNET_DATA and data/
 EPOCHS = None         # None: the recipe's
 IMAGE_SIZE = None     # crop size in pixels; None: the recipe's
