@@ -49,16 +49,17 @@ with ReLUs, dropout, data augmentation and a network split over two GPUs.
     ("md", """## 0. 설정 / Parameters
 
 바꿔 볼 값은 모두 바로 아래 셀에 있다. `quick` 레시피는 GPU 없는 2코어 CPU에서 결과를
-내도록 정했다. bfloat16 연산 장치가 있는 CPU에서는 10분 남짓, 대부분의 노트북처럼 그런
-장치가 없는 CPU(float32)에서는 20분 남짓 걸린다. `modern`은 GPU에서 80 에포크를 학습하는
-레시피, `paper`는 2012년 논문의 레시피다. `None`은 레시피의 값을 그대로 쓴다는 뜻이다. `PRECISION`의
-`auto`는 하드웨어가 bfloat16 연산 장치(CPU의 AMX나 AVX512-BF16, Ampere 이후의 GPU)를
-갖추었으면 혼합 정밀도 bfloat16으로, 아니면 float32로 학습한다.
+내도록 정했다. bfloat16 연산 장치가 있는 CPU에서는 10분 남짓, 대부분의 노트북 컴퓨터처럼
+그런 장치가 없는 CPU(float32)에서는 20분 남짓 걸린다. `modern`은 GPU에서 80 에포크를
+학습하는 레시피, `paper`는 2012년 논문의 레시피다. `None`은 레시피의 값을 그대로 쓴다는
+뜻이다. `PRECISION`의 `auto`는 하드웨어가 bfloat16 연산 장치(CPU의 AMX나 AVX512-BF16,
+Ampere 이후의 GPU)를 갖추었으면 혼합 정밀도 bfloat16으로, 아니면 float32로 학습한다.
 
 Every value to change is in the cell below. `quick` is sized for a 2-core CPU without a GPU:
 about ten minutes where the CPU has bfloat16 units, about twenty in float32 (most laptops);
-`modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps the recipe's value. `PRECISION = "auto"` trains in mixed bfloat16 where the hardware has
-bfloat16 units (AMX or AVX512-BF16 on a CPU, an Ampere or later GPU), else in float32."""),
+`modern` for a GPU (80 epochs), `paper` is the 2012 recipe; `None` keeps the recipe's value.
+`PRECISION = "auto"` trains in mixed bfloat16 where the hardware has bfloat16 units (AMX or
+AVX512-BF16 on a CPU, an Ampere or later GPU), else in float32."""),
     ("code", """RECIPE = "quick"      # quick (a CPU, 10-20 min) | modern (a GPU) | paper (2012)
 DATA = "imagenette"   # a dataset folder, or a name looked up in $ALEXNET_DATA and data/
 EPOCHS = None         # None: the recipe's
@@ -433,8 +434,11 @@ def executed_words(run_dir: Path, command: str, note_ko: str = "", note_en: str 
              if details.get("avx512_bf16") else None)
     precision = config.get("precision_used", config.get("precision"))
     cpu = config["machine"].replace(", 2 cores", "")
-    where_ko = f"{cpu}" + (f"({units})" if units else "") + " 2코어 CPU"
-    where_en = f"{config['machine']}" + (f" ({units})" if units else "")
+    if details.get("gpu"):
+        where_ko, where_en = config["machine"], config["machine"]
+    else:
+        where_ko = f"{cpu}({units or 'bfloat16 연산 장치 없음'}) 2코어 CPU"
+        where_en = f"{config['machine']} ({units or 'no bfloat16 units'})"
     ko = (f"이 노트북은 `{command}` 명령으로 {where_ko}에서 처음부터 끝까지 실행했다. "
           f"정밀도는 {precision}이고, 전체 데이터셋에서 {len(lines) - 1} 에포크를 학습하는 데 "
           f"{seconds / 60:.1f}분이 걸렸다. 가장 좋은 체크포인트는 검증 이미지 "
