@@ -69,12 +69,9 @@ LABELS = {
     "neither": "둘 다 없음", "not yet measured": "측정 전",
     "minutes of training (validation included)": "학습 시간 (분, 검증 포함)",
     "validation top-1 accuracy (%)": "검증 Top-1 정확도 (%)",
-    **{f"quick, 128 px, {precision} (a line per run)": f"quick, 128 px, {korean} (실행마다 "
-       "선 하나)" for precision, korean in (("bfloat16", "bfloat16"), ("float16", "float16"),
-                                          ("float32", "float32"),
-                                          ("not recorded", "정밀도 기록 없음"))},
 }
 INITS = {"N(0, 0.01), biases 1": "N(0, 0.01), 편향 1", "He": "He", "Glorot": "Glorot"}
+PRECISIONS = {"not recorded": "정밀도 기록 없음"}  # bfloat16, float32: as they are
 
 
 def _epochs(count: str) -> str:
@@ -98,6 +95,8 @@ PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"ln (\d+) = ([\d.]+): uniform guess"),
      lambda m: f"ln {m[1]} = {m[2]}: 균등 추측"),
     (re.compile(r"(\d+) min"), lambda m: f"{m[1]}분"),
+    (re.compile(r"quick, 128 px, (.+) \(a line per run\)"),  # (.+): the run's precision
+     lambda m: f"quick, 128 px, {PRECISIONS.get(m[1], m[1])} (실행마다 선 하나)"),
     (re.compile(r"(\S+) recipe, (\S+) network, (.+) init, (\d+) px"),
      lambda m: f"{m[1]} 레시피, {m[2]} 네트워크, {INITS.get(m[3], m[3])} 초기화, {m[4]} px"),
     (re.compile(r"the baseline again \((.+)\)"),
