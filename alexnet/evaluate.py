@@ -1,5 +1,5 @@
 """Evaluation: loss, Top-1/Top-5 accuracy and error, per-class accuracy and the confusion
-matrix, the paper's 10-crop test, and the classes of single image files. Models take raw
+matrix, a test-time flip and the paper's 10-crop test. Models take raw
 RGB pixels: no preprocessing here.
 """
 
@@ -12,6 +12,9 @@ import numpy as np
 
 from alexnet.data import batches
 from alexnet.data.splits import Split
+
+# The evaluations of several crops an image, in words (``summary``, the progress lines).
+CROP_WORDS = {"flip": "centre + mirror", "ten_crop": "10-crop"}
 
 
 def check_class_count(net: keras.Model, class_names: list[str], source: str) -> None:
@@ -26,7 +29,7 @@ def check_class_count(net: keras.Model, class_names: list[str], source: str) -> 
 def predict(net: keras.Model, dataset, batches: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities and integer labels for every example of a batched
     ``(image, one-hot label)`` dataset, with a progress bar. Examples of several crops
-    (``(batch, crops, h, w, 3)``, ``batches.evaluation(ten_crop=True)``) get the mean of their
+    (``(batch, crops, h, w, 3)``, ``batches.evaluation(crops="ten")``) get the mean of their
     crops' softmax outputs, as in the paper. ``batches``: how many to expect, for the
     progress bar (default: the dataset's length where it knows it)."""
     probabilities, labels = [], []
@@ -94,27 +97,27 @@ def evaluate(net: keras.Model, dataset, class_names: list[str],
 def evaluate_split(net: keras.Model, data: batches.Squares | Split, image_size: int,
                    batch_size: int = 128, ten_crop: bool = True) -> dict:
     """The metrics of a trained network (raw pixels in) on validation images (squares in
-    memory, or a split on disk): the centre crop, and under ``"ten_crop"`` the paper's
-    10-crop figures (the softmax averaged over the four corners, the centre and their
-    mirror images, sec. 4.1; a tenth of the batch size keeps the memory the same). The
-    one place a 10-crop evaluation is made."""
+    memory, or a split on disk): the centre crop; under ``"flip"`` the centre crop and its
+    mirror image, their softmax averaged (a test-time flip); and with ``ten_crop``, under
+    ``"ten_crop"``, the paper's 10-crop figures (the four corners, the centre and their
+    mirror images, sec. 4.1). Several crops an image take a batch as many times smaller,
+    so the memory stays the same. The one place these evaluations are made."""
     split = data.split if isinstance(data, batches.Squares) else data
     check_class_count(net, split.class_names, split.source or "the data")
     count = len(data)
     metrics = evaluate(net, batches.evaluation(data, batch_size, image_size),
                        split.class_names, -(-count // batch_size))
-    if ten_crop:
-        size = max(1, batch_size // 10)
-        print("10-crop evaluation (ten crops an image):")
-        metrics["ten_crop"] = ten_crop_summary(evaluate(
-            net, batches.evaluation(data, size, image_size, ten_crop=True),
-            split.class_names, -(-count // size)))
+    for key, crops, views in (("flip", "flip", 2), ("ten_crop", "ten", 10))[:1 + ten_crop]:
+        size = max(1, batch_size // views)
+        print(f"{CROP_WORDS[key].capitalize()} ({views} crops an image):")
+        metrics[key] = headline(evaluate(net, batches.evaluation(data, size, image_size, crops),
+                                         split.class_names, -(-count // size)))
     return metrics
 
 
-def ten_crop_summary(metrics: dict) -> dict:
-    """The headline figures of a 10-crop evaluation, kept under ``metrics["ten_crop"]``
-    beside the centre-crop figures."""
+def headline(metrics: dict) -> dict:
+    """The headline figures of an evaluation of several crops, kept under
+    ``metrics["flip"]`` or ``metrics["ten_crop"]`` beside the centre-crop figures."""
     return {key: metrics[key] for key in ("examples", "loss", "top1", "top5", "top1_error",
                                           "top5_error", "top1_tied", "top5_tied")}
 
@@ -130,10 +133,12 @@ def error_text(metrics: dict, k: int) -> str:
 
 
 def summary(metrics: dict) -> str:
-    """One line for people: Top-1/Top-5 error and loss (and the 10-crop figures)."""
+    """One line for people: Top-1/Top-5 error and loss (and those of several crops)."""
     line = (f"{metrics['examples']} images: {error_text(metrics, 1)}, "
             f"{error_text(metrics, 5)}, loss {metrics['loss']:.3f}")
-    if "ten_crop" in metrics:
-        ten = metrics["ten_crop"]
-        line += f"; 10-crop: {error_text(ten, 1)}, {error_text(ten, 5)}, loss {ten['loss']:.3f}"
+    for key, words in CROP_WORDS.items():
+        if key in metrics:
+            crops = metrics[key]
+            line += (f"; {words}: {error_text(crops, 1)}, {error_text(crops, 5)}, "
+                     f"loss {crops['loss']:.3f}")
     return line

@@ -13,7 +13,8 @@ image such that the shorter side was of length 256, and then cropped out the cen
   3/4 to 4/3), mirrored half of the time;
 - ``none``: Keras' ``CenterCrop``, no flip: the no-augmentation ablation.
 
-Evaluation takes ``CenterCrop``, or the paper's ten crops (``ten_crops``, a function).
+Evaluation takes ``CenterCrop``, the centre crop and its mirror image (``centre_and_mirror``,
+a test-time flip), or the paper's ten crops (``ten_crops``): functions, as Keras has none.
 The three training layers are ours: Keras has neither the PCA lighting nor random-resized
 crops, its ``RandomCrop`` draws one window per batch (called image by image instead, it
 slowed training on two cores), and its ``RandomFlip`` computes the whole mirrored batch
@@ -72,6 +73,14 @@ def augmentation(name: str, image_size: int, seed: int | None = None) -> layers.
 def centre_crop(image_size: int) -> layers.CenterCrop:
     """Evaluation's crop: the centre ``image_size`` square of the decoded square."""
     return layers.CenterCrop(image_size, image_size, dtype="float32")
+
+
+def centre_and_mirror(squares, image_size: int):
+    """The centre crop of each square of a batch and its mirror image, (B, 2, size, size,
+    3): the test-time flip, two of the paper's ten crops."""
+    start = (ops.shape(squares)[1] - image_size) // 2
+    crop = squares[:, start:start + image_size, start:start + image_size, :]
+    return ops.stack([crop, ops.flip(crop, axis=2)], axis=1)
 
 
 def ten_crops(squares, image_size: int):

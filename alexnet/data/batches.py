@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from alexnet.data.augment import centre_crop, resize_size, ten_crops
+from alexnet.data.augment import centre_and_mirror, centre_crop, resize_size, ten_crops
 from alexnet.data.files import MAX_PIXELS
 from alexnet.data.splits import Split
 
@@ -223,14 +223,19 @@ def training(data: Squares | Split, image_size: int, batch_size: int,
 
 
 def evaluation(data: Squares | Split, batch_size: int, image_size: int,
-               ten_crop: bool = False, cache: bool = False):
-    """``(images, one-hot labels)`` batches in order: the centre crop of each image, or
-    with ``ten_crop`` the paper's ten crops, shape (B, 10, size, size, 3)."""
+               crops: str = "centre", cache: bool = False):
+    """``(images, one-hot labels)`` batches in order: the centre crop of each image
+    (``crops="centre"``), or several crops of each, shape (B, n, size, size, 3): the centre
+    crop and its mirror image (``"flip"``, n = 2) or the paper's ten crops (``"ten"``)."""
+    several = {"flip": centre_and_mirror, "ten": ten_crops}
+    if crops != "centre" and crops not in several:
+        raise ValueError(f"unknown crops {crops!r}: choose 'centre', 'flip' or 'ten'")
     split = data.split if isinstance(data, Squares) else data
-    classes, crop = len(split.class_names), centre_crop(image_size)
+    classes, crop = len(split.class_names), several.get(crops)
+    centre = centre_crop(image_size)
     ds = _pairs(data, image_size, False, None, cache).batch(batch_size)
     return ds.map(lambda x, y: (
-        ten_crops(tf.cast(x, "float32"), image_size) if ten_crop else crop(x),
+        crop(tf.cast(x, "float32"), image_size) if crop else centre(x),
         tf.one_hot(y, classes))).prefetch(tf.data.AUTOTUNE)
 
 

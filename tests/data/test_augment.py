@@ -97,6 +97,9 @@ def test_ten_crops_are_corners_centre_and_their_flips(sample_photo):
     np.testing.assert_array_equal(crops[0], square[:224, :224])  # top left
     np.testing.assert_array_equal(crops[3], square[-224:, -224:])  # bottom right
     np.testing.assert_array_equal(crops[4], np.asarray(augment.centre_crop(224)(square)))
+    # the test-time flip: the centre crop and its mirror image, the tenth crop
+    flip = np.asarray(augment.centre_and_mirror(square[None].astype("float32"), 224))[0]
+    np.testing.assert_array_equal(flip, crops[[4, 9]])
 
 
 @pytest.mark.parametrize("name", augment.AUGMENTATIONS)

@@ -83,9 +83,9 @@ def test_in_memory_and_streamed_data_give_the_same_pixels(tiny_dataset):
     squares = batches.decode(val, 64, workers=2)
     assert len(squares) == len(val) and squares.images.shape == (len(val), 73, 73, 3)
     np.testing.assert_array_equal(squares.labels, val.labels)
-    for ten_crop in (False, True):
-        streamed = [np.asarray(x) for x, _ in batches.evaluation(val, 5, 64, ten_crop)]
-        decoded = [np.asarray(x) for x, _ in batches.evaluation(squares, 5, 64, ten_crop)]
+    for crops in ("centre", "flip", "ten"):
+        streamed = [np.asarray(x) for x, _ in batches.evaluation(val, 5, 64, crops)]
+        decoded = [np.asarray(x) for x, _ in batches.evaluation(squares, 5, 64, crops)]
         assert len(streamed) == len(decoded) == 3
         for a, b in zip(streamed, decoded, strict=True):
             np.testing.assert_array_equal(a, b)
@@ -98,9 +98,13 @@ def test_evaluation_is_deterministic_and_ordered(tiny_dataset):
     third = [np.asarray(x) for x, _ in batches.evaluation(val, 5, 32)]
     assert np.concatenate(first).tolist() == val.labels.tolist()
     assert all(np.array_equal(a, b) for a, b in zip(second, third, strict=True))
-    crops = next(iter(batches.evaluation(val, 5, 32, ten_crop=True)))[0]
+    crops = next(iter(batches.evaluation(val, 5, 32, "ten")))[0]
     assert crops.shape == (5, 10, 32, 32, 3)
     np.testing.assert_array_equal(np.asarray(crops)[:, 4], second[0])  # the centre crop
+    flipped = np.asarray(next(iter(batches.evaluation(val, 5, 32, "flip")))[0])
+    np.testing.assert_array_equal(flipped, np.asarray(crops)[:, [4, 9]])  # and its mirror
+    with pytest.raises(ValueError, match="unknown crops 'five'"):
+        batches.evaluation(val, 5, 32, "five")
 
 
 def test_examples_are_centre_crops_with_their_labels(tiny_dataset):

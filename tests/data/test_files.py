@@ -82,7 +82,7 @@ def cached_training(split):
 
 
 def ten_crop_evaluation(split):
-    return batches.evaluation(split, 3, 64, ten_crop=True)
+    return batches.evaluation(split, 3, 64, "ten")
 
 
 def in_memory_training(split):

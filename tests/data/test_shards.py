@@ -105,7 +105,7 @@ def test_training_and_evaluation_read_shards_automatically(shards):
         assert images.shape[1:] == (64, 64, 3)
         labels += list(np.argmax(one_hot, axis=-1))
     assert sorted(labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    images, one_hot = next(iter(batches.evaluation(val, 8, 64, ten_crop=True)))
+    images, one_hot = next(iter(batches.evaluation(val, 8, 64, "ten")))
     assert images.shape == (3, 10, 64, 64, 3) and sorted(np.argmax(one_hot, -1)) == [0, 1, 2]
     assert len(Dataset.open(shards).folder("train", limit=1)) == 3
 
