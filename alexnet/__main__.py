@@ -48,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
                        help="continue the run in RUN_DIR from its last completed epoch")
 
     evaluate = commands.add_parser("evaluate",
-                                   help="Top-1/Top-5 of a saved model on its validation images")
+                                   help="Top-1/Top-5 of a saved model on its validation "
+                                        "images (the centre crop, and with its mirror)")
     evaluate.add_argument("--model", required=True, help="a .keras file, e.g. RUN/best.keras")
     evaluate.add_argument("--data", help="dataset folder or name (default: the run's)")
     evaluate.add_argument("--batch-size", type=int, default=64)

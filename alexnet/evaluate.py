@@ -95,19 +95,20 @@ def evaluate(net: keras.Model, dataset, class_names: list[str],
 
 
 def evaluate_split(net: keras.Model, data: batches.Squares | Split, image_size: int,
-                   batch_size: int = 128, ten_crop: bool = True) -> dict:
+                   batch_size: int = 128, ten_crop: bool = True, flip: bool = False) -> dict:
     """The metrics of a trained network (raw pixels in) on validation images (squares in
-    memory, or a split on disk): the centre crop; under ``"flip"`` the centre crop and its
-    mirror image, their softmax averaged (a test-time flip); and with ``ten_crop``, under
-    ``"ten_crop"``, the paper's 10-crop figures (the four corners, the centre and their
-    mirror images, sec. 4.1). Several crops an image take a batch as many times smaller,
-    so the memory stays the same. The one place these evaluations are made."""
+    memory, or a split on disk): the centre crop; with ``flip``, under ``"flip"``, the
+    centre crop and its mirror image, their softmax averaged (a test-time flip); with
+    ``ten_crop``, under ``"ten_crop"``, the paper's 10-crop figures (the four corners, the
+    centre and their mirror images, sec. 4.1). Several crops an image take a batch as many
+    times smaller, so the memory stays the same. The one place these evaluations are made."""
     split = data.split if isinstance(data, batches.Squares) else data
     check_class_count(net, split.class_names, split.source or "the data")
     count = len(data)
     metrics = evaluate(net, batches.evaluation(data, batch_size, image_size),
                        split.class_names, -(-count // batch_size))
-    for key, crops, views in (("flip", "flip", 2), ("ten_crop", "ten", 10))[:1 + ten_crop]:
+    several = [("flip", "flip", 2)] * flip + [("ten_crop", "ten", 10)] * ten_crop
+    for key, crops, views in several:
         size = max(1, batch_size // views)
         print(f"{CROP_WORDS[key].capitalize()} ({views} crops an image):")
         metrics[key] = headline(evaluate(net, batches.evaluation(data, size, image_size, crops),

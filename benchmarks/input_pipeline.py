@@ -125,9 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     rates = {f"reference: PIL + RRC + flip, {args.workers}-process pool":
              reference(files, args.images, args.batch_size, args.image_size, args.workers)}
 
-    from alexnet.data.datasets import Dataset
     from alexnet.data.splits import Split
-    from alexnet.harness import shards  # noqa: F401
+    from alexnet.harness import shards
 
     repeats = -(-args.images * 2 // len(files)) + 1
     raw = Split(files * repeats, np.zeros(len(files) * repeats, "int32"), ["x"])
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
                 shards.prepare(tree.parent, Path(tmp) / "shards", shard_size=64)
             finally:
                 sys.stdout = stdout
-        sharded = Dataset.open(Path(tmp) / "shards").folder("train")
+        sharded = shards.open_dataset(Path(tmp) / "shards").folder("train")
         sharded.files, sharded.records = sharded.files * repeats, len(files) * repeats
         for augmentation in ("rrc", "paper"):
             rates[f"tf.data shards (shorter side 256), {augmentation}"] = tf_rate(

@@ -46,8 +46,9 @@ THRESHOLDS = (0.60, 0.70, 0.75)
 # keys a run folder may record the precision actually used under (issue 34's point 4),
 # before the setting itself ("auto" in older runs)
 PRECISION_USED = ("precision_used", "precision_resolved", "resolved_precision")
-# config fields that are not a training setting, or that the label names anyway
-NOT_SETTINGS = {"data", "out", "seed", "recipe", "image_size", "epochs", "precision"}
+# config fields that are not a training setting (a time limit stops a run, it does not
+# change it), or that the label names anyway
+NOT_SETTINGS = {"data", "out", "seed", "recipe", "image_size", "epochs", "precision", "time_limit"}
 
 
 def curve(run_dir: Path) -> dict:

@@ -176,9 +176,9 @@ def real_pipeline(root: Path, image_size: int, batch_size: int, num_classes: int
     import tensorflow as tf
 
     from alexnet.data import augment, batches
-    from alexnet.data.datasets import Dataset
+    from alexnet.harness.shards import open_dataset
 
-    train, _ = Dataset.open(root).splits()
+    train, _ = open_dataset(root).splits()
     if num_classes < len(train.class_names):
         raise ValueError(f"--classes {num_classes}: {root} has {len(train.class_names)} classes")
     pad = num_classes - len(train.class_names)

@@ -292,7 +292,7 @@ def shard_labels(dest: Path) -> dict[str, int]:
     labels = {}
     for shard in sorted(dest.glob("train-*.tfrecord")):
         for record in tf.data.TFRecordDataset(str(shard)):
-            _, label, name = batches._parse(record)
+            _, label, name = shards.parse_record(record)
             labels[name.numpy().decode()] = int(label)
     return labels
 
@@ -436,7 +436,7 @@ def test_a_16_bit_png_converts_the_same_on_every_path(hostile):
     assert (np.asarray(shards.load_rgb(deep)) == grey).all()  # prepare
     for shard in (hostile.parent / "shards").glob("train-*.tfrecord"):
         for record in tf.data.TFRecordDataset(str(shard)):
-            jpeg, _, name = batches._parse(record)
+            jpeg, _, name = shards.parse_record(record)
             if name.numpy().decode().endswith("deep.png"):  # the shards, read back
                 square = batches.decode_square(jpeg.numpy(), side).astype(int)
                 assert np.abs(square - grey).max() <= 2  # JPEG's rounding

@@ -32,8 +32,6 @@ from alexnet.data.augment import centre_and_mirror, centre_crop, resize_size, te
 from alexnet.data.files import MAX_PIXELS
 from alexnet.data.splits import Split
 
-SHUFFLE_BUFFER = 4096  # shard records shuffled in memory (JPEGs of some 30 kB at 256 px)
-
 
 def decode_square(source: str | Path | bytes, side: int) -> np.ndarray:
     """An image file (or its bytes) as a ``side`` x ``side`` uint8 RGB square: shorter
@@ -135,31 +133,25 @@ def decode(split: Split, image_size: int, workers: int | None = None) -> Squares
 
 
 def _streamed(split: Split, image_size: int, shuffle: bool, seed: int | None):
-    """``(square, label)`` for each readable image of a split on disk (files, or the
-    TFRecord shards of ``prepare``), decoded in parallel each time it is iterated."""
-    side = resize_size(image_size)
-    if split.records is None:
+    """``(square, label)`` for each readable image of a split on disk, decoded in parallel
+    each time it is iterated. Its files, or what its own ``sources(shuffle, seed)`` gives:
+    ``(encoded image, label, name)`` (the harness's TFRecord shards)."""
+    side, encoded = resize_size(image_size), hasattr(split, "sources")
+    if encoded:
+        ds = split.sources(shuffle, seed)
+    else:
         ds = tf.data.Dataset.from_tensor_slices((split.files, split.labels))
         if shuffle:
             ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
         ds = ds.map(lambda f, y: (f, y, f))
-    else:
-        ds = tf.data.Dataset.from_tensor_slices(split.files)
-        if shuffle:
-            ds = ds.shuffle(len(split.files), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.interleave(tf.data.TFRecordDataset, num_parallel_calls=tf.data.AUTOTUNE,
-                           deterministic=True).take(len(split)).map(_parse)
-        if shuffle:
-            ds = ds.shuffle(min(SHUFFLE_BUFFER, len(split)), seed=seed,
-                            reshuffle_each_iteration=True)
 
     def load(source, name):
         name = name.decode()
         try:
-            return decode_square(source if split.records is not None else name, side), True
+            return decode_square(source if encoded else name, side), True
         except ValueError as error:
             skip(split, name, str(error))
-            if split.records is None and len(split.skipped) >= len(split.files):
+            if not encoded and len(split.skipped) >= len(split.files):
                 _check_some_decode(split)
             return np.zeros((side, side, 3), "uint8"), False
 
@@ -178,14 +170,6 @@ def _readable(image, label, ok):
 
 def _image_and_label(image, label, ok):
     return image, label
-
-
-def _parse(record):
-    features = tf.io.parse_single_example(record, {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64),
-        "file": tf.io.FixedLenFeature([], tf.string)})
-    return features["image"], tf.cast(features["label"], tf.int32), features["file"]
 
 
 def _pairs(data: Squares | Split, image_size: int, shuffle: bool, seed: int | None,

@@ -5,15 +5,15 @@
 wins: code that downloads at run time fails offline). A root holds ``train/<class>/*`` and
 held-out ``val/<class>/*`` (or ``validation/``, ``test/``, ``--val-dir``), perhaps under
 the Kaggle ILSVRC-2012 archive's deep folder or as a flat ``val/`` with ImageNet's label
-file (ilsvrc.py), or TFRecord shards written by ``prepare`` (shards.py). ``Dataset.open``
-works out which, once; its ``splits`` list the images (splits.py), classes in sorted
-folder (wnid) order. No Keras or TensorFlow here: batches.py makes the batches.
+file (ilsvrc.py). ``Dataset.open`` works out which, once; its ``splits`` list the images
+(splits.py), classes in sorted folder (wnid) order. No Keras or TensorFlow here:
+batches.py makes the batches. (TFRecord shards, ``prepare``'s, are the command line's:
+harness/shards.py reads them through the same interface.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -27,7 +27,7 @@ from alexnet.data import files
 from alexnet.data.splits import Split, Splits, check_split_settings, hold_out
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
-SHARD_MANIFEST = "manifest.json"  # how a folder of TFRecord shards (shards.py) is known
+SHARD_MANIFEST = "manifest.json"  # how a folder of prepare's TFRecord shards is known
 VAL_FOLDERS = ("val", "validation", "test")  # looked for in this order
 KAGGLE_IMAGES = Path("ILSVRC", "Data", "CLS-LOC")  # the Kaggle ILSVRC-2012 archive's images
 # Official Imagenette archives; the md5 sums are those torchvision's Imagenette records.
@@ -114,12 +114,11 @@ def _md5(path: Path) -> str:
 @dataclass(frozen=True)
 class Dataset:
     """A dataset root, its layout worked out once: ``images`` holds ``train/`` and the
-    held-out folder (the root, or the Kaggle archive's deep folder); ``manifest``: the
-    shards' (None for image folders); ``folders``: its splits."""
+    held-out folder (the root, or the Kaggle archive's deep folder); ``folders``: its
+    splits."""
 
     root: Path
     images: Path
-    manifest: dict | None
     folders: frozenset[str]
 
     @classmethod
@@ -128,25 +127,15 @@ class Dataset:
         if not root.is_dir():
             raise DatasetNotFoundError(f"{root}: no such dataset folder")
         if (root / SHARD_MANIFEST).is_file():
-            path = root / SHARD_MANIFEST
-            try:
-                manifest = json.loads(path.read_text())
-            except (ValueError, UnicodeDecodeError) as error:
-                raise ValueError(f"{path}: not a shard manifest ({error})") from None
-            problem = _manifest_problem(manifest)
-            if problem:
-                raise ValueError(f"{path}: not a shard manifest ({problem}); run prepare "
-                                 "SRC DEST again to rewrite it")
-            return cls(root, root, manifest, frozenset(manifest["splits"]))
+            raise ValueError(f"{root}: TFRecord shards (prepare's), which the command line "
+                             f"reads: python -m alexnet train --data {root}")
         images = root / KAGGLE_IMAGES if (root / KAGGLE_IMAGES).is_dir() else root
-        return cls(root, images, None, frozenset(p.name for p in images.iterdir() if p.is_dir()))
+        return cls(root, images, frozenset(p.name for p in images.iterdir() if p.is_dir()))
 
     @property
     def descriptions(self) -> dict[str, str]:
-        """Class words by wnid, read when asked (training needs none): the shards'
-        manifest's, or ImageNet's label files' (ilsvrc.py)."""
-        if self.manifest:
-            return self.manifest.get("descriptions", {})
+        """Class words by wnid, read when asked (training needs none): ImageNet's label
+        files' (ilsvrc.py)."""
         from alexnet.data import ilsvrc  # ImageNet's label files: its layouts only
 
         return ilsvrc.descriptions(self.root, self.images)
@@ -154,25 +143,28 @@ class Dataset:
     def val_folder(self, val_dir: str | None = None) -> str:
         """The folder holding the held-out images: ``val_dir`` if given, else the first
         of ``VAL_FOLDERS`` there is. None there: one line naming the options."""
-        where = f"{self.root}: the shards have" if self.manifest else f"{self.images}:"
         if val_dir is not None:
             name = str(val_dir).strip("/")
             if name == "train":
                 raise ValueError("--val-dir train: the held-out images cannot be the training "
                                  "ones; hold out part of them with --validation-split 0.2")
             if name not in self.folders:
-                raise DatasetNotFoundError(f"{where} no {name!r} split (--val-dir)"
-                                           if self.manifest else
-                                           f"{self.images / name}: no such folder (--val-dir)")
+                raise DatasetNotFoundError(f"{self.images / name}: no such folder (--val-dir)")
             return name
         for name in VAL_FOLDERS:
             if name in self.folders:
                 return name
-        remedy = ("prepare the shards from a dataset with one, or with --validation-split 0.2"
-                  if self.manifest else "name another folder with --val-dir NAME, or hold "
-                  "out part of train/ with --validation-split 0.2")
-        raise DatasetNotFoundError(f"{where} no held-out images (none of "
-                                   f"{', '.join(f'{n}/' for n in VAL_FOLDERS)}): {remedy}")
+        raise DatasetNotFoundError(f"{self.where} no held-out images (none of "
+                                   f"{', '.join(f'{n}/' for n in VAL_FOLDERS)}): "
+                                   f"{self.held_out_remedy}")
+
+    @property
+    def where(self) -> str:
+        """The start of a line naming what is missing."""
+        return f"{self.images}:"
+
+    held_out_remedy = ("name another folder with --val-dir NAME, or hold out part of train/ "
+                       "with --validation-split 0.2")
 
     def splits(self, limit: int | None = None, val_dir: str | None = None,
                validation_split: float | None = None, seed: int = 0) -> Splits:
@@ -203,10 +195,6 @@ class Dataset:
         if validation_split is None:
             name = "train" if role == "train" else self.val_folder(val_dir)
             return self.folder(name, class_names, limit, check, role)
-        if self.manifest:
-            raise ValueError(f"{self.root}: shards cannot be split when training; hold out "
-                             "the validation images when making them: prepare SRC DEST "
-                             f"--validation-split {validation_split}")
         folder, class_names, per_class = self._listing("train", class_names)
         kept, held = hold_out(per_class, class_names, validation_split, seed)
         held_out = f"{100 * validation_split:g}% of train/ (seed {seed})"
@@ -218,9 +206,7 @@ class Dataset:
     def folder(self, name: str, class_names: list[str] | None = None,
                limit: int | None = None, check: str | None = "header",
                role: str = "val") -> Split:
-        """The images of the split folder (or shards) ``name``, e.g. ``"test"``."""
-        if self.manifest:
-            return self._shards(name, class_names, limit)
+        """The images of the split folder ``name``, e.g. ``"test"``."""
         folder, class_names, per_class = self._listing(name, class_names)
         return self._split(folder, class_names, per_class, limit, check, f"{name}/", role)
 
@@ -288,40 +274,6 @@ class Dataset:
             print(f"warning: {folder}: no images of class(es) {', '.join(empty[:10])}; "
                   "their accuracy cannot be measured", file=sys.stderr)
         return Split(paths, labels, class_names, skipped, source=source)
-
-    def _shards(self, split: str, class_names: list[str] | None, limit: int | None) -> Split:
-        """One split of the shards as a ``Split``; ``limit`` (images per class) keeps
-        ``limit x classes`` images."""
-        if class_names is not None and class_names != self.manifest["class_names"]:
-            raise ValueError(f"{self.root / SHARD_MANIFEST}: classes differ from the "
-                             "training classes")
-        info = self.manifest["splits"][split]
-        records = info["images"]
-        if limit is not None:
-            records = min(records, limit * len(self.manifest["class_names"]))
-        return Split([str(self.root / s["file"]) for s in info["shards"]], np.zeros(0, "int32"),
-                     self.manifest["class_names"],
-                     [tuple(s) for s in info.get("skipped", [])], records,
-                     f"{split}/ shards" + (f" ({info['source']})" if "source" in info else ""))
-
-
-def _manifest_problem(manifest) -> str | None:
-    """What a shard folder's manifest.json lacks of what ``_shards`` reads, or None."""
-    if not isinstance(manifest, dict):
-        return "not a JSON object"
-    if not (isinstance(manifest.get("class_names"), list)
-            and all(isinstance(name, str) for name in manifest["class_names"])):
-        return "no list of class_names"
-    if not isinstance(manifest.get("splits"), dict):
-        return "no splits"
-    for name, info in manifest["splits"].items():
-        if not (isinstance(info, dict) and isinstance(info.get("images"), int)
-                and isinstance(info.get("shards"), list)
-                and all(isinstance(s, dict) and isinstance(s.get("file"), str)
-                        for s in info["shards"])
-                and isinstance(info.get("skipped", []), list)):
-            return f"split {name!r} lacks its images, shards or skipped files"
-    return None
 
 
 def _files(folder: Path) -> list[Path]:

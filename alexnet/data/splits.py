@@ -19,35 +19,27 @@ import numpy as np
 
 @dataclass
 class Split:
-    """The images of one split, with integer labels into ``class_names``.
-
-    Raw folders: ``files`` are images, ``labels`` theirs; TFRecord shards: ``files`` are
-    shards holding ``records`` images and labels (``labels`` empty). ``skipped``: ``(file,
-    reason)`` left out; ``source``: where the images came from, ``"val/"``, ...
+    """The images of one split: ``files``, and their integer ``labels`` into
+    ``class_names``. ``skipped``: ``(file, reason)`` left out; ``source``: where the images
+    came from, ``"val/"``, ... (The harness's ``ShardSplit`` holds TFRecord shards.)
     """
 
     files: list[str]
     labels: np.ndarray
     class_names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    records: int | None = None
     source: str = ""
 
     def __len__(self) -> int:
-        return len(self.files) if self.records is None else self.records
+        return len(self.files)
 
     def spread(self, count: int) -> Split:
-        """``count`` images evenly spaced through the split (so across classes); for
-        shards (written in shuffled order), the first ``count``."""
-        if self.records is not None:
-            return replace(self, records=min(count, self.records))
+        """``count`` images evenly spaced through the split (so across classes)."""
         index = np.linspace(0, len(self) - 1, min(count, len(self))).astype(int)
         return replace(self, files=[self.files[i] for i in index], labels=self.labels[index])
 
     def fraction(self, fraction: float, seed: int = 0) -> Split:
         """A seeded ``fraction`` of each class (``hold_out``'s draw): a small-data study."""
-        if self.records is not None:
-            raise ValueError("--train-fraction thins image folders, not TFRecord shards")
         per_class = [[Path(f) for f, y in zip(self.files, self.labels, strict=True) if y == i]
                      for i in range(len(self.class_names))]
         chosen = hold_out(per_class, self.class_names, fraction, seed)[1]

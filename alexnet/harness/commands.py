@@ -15,7 +15,7 @@ import numpy as np
 from alexnet import evaluate, plots, runs, training
 from alexnet.data import batches, files
 from alexnet.data.augment import resize_size
-from alexnet.data.datasets import Dataset, locate
+from alexnet.data.datasets import locate
 from alexnet.data.names import display_names
 from alexnet.data.splits import split_settings
 from alexnet.harness import port, runfolder, shards, train
@@ -67,12 +67,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     settings = split_settings(saved)  # the run's own validation images
     if args.val_dir:
         settings.update(val_dir=args.val_dir, validation_split=None)
-    split = Dataset.open(root).split("val", saved.get("class_names"), limit=args.limit,
+    split = shards.open_dataset(root).split("val", saved.get("class_names"), limit=args.limit,
                                      **settings)
     print(f"Evaluating on {len(split)} images from {split.source}")
     try:
         metrics = evaluate.evaluate_split(net, split, net.input_shape[1], args.batch_size,
-                                          args.ten_crop)
+                                          args.ten_crop, flip=True)
     except Exception as error:
         if type(error).__name__ != "DataLossError":  # tf.data: a truncated or corrupt shard
             raise

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from alexnet.data.batches import Squares
+from alexnet.harness.shards import ShardSplit
 from alexnet.recipes import STRATEGIES
 
 
@@ -124,7 +125,7 @@ def shard(data, index: int, count: int, global_batch: int):
     if isinstance(data, Squares):
         return Squares(data.images[index::count][:size], data.labels[index::count][:size],
                        data.split)
-    if data.records is not None:  # TFRecord shards: every count-th file, a share of records
+    if isinstance(data, ShardSplit):  # TFRecord shards: every count-th file, a share of records
         return dataclasses.replace(data, files=data.files[index::count], records=size)
     return dataclasses.replace(data, files=data.files[index::count][:size],
                                labels=data.labels[index::count][:size])

@@ -1,4 +1,6 @@
-"""``python -m alexnet prepare SRC DEST``: a raw dataset as TFRecord shards.
+"""TFRecord shards: ``python -m alexnet prepare SRC DEST`` writes them from a raw
+dataset, and ``open_dataset`` reads a folder of them as the core reads image folders
+(``ShardDataset``, whose ``ShardSplit`` streams its records through batches.py).
 
 Each image is decoded in full (which verifies it), resized to a shorter side of
 256 (never enlarged) and stored as an RGB JPEG with its label, in shards of about
@@ -7,7 +9,7 @@ and listed. A shard is written to a temporary name and renamed when complete,
 with a small record beside it (its counts, and the name, size, modification time and
 label of each of its files), so a rerun redoes only the shards that are unfinished or
 whose files changed. ``manifest.json`` (counts per class, skipped files, shard
-sizes) is written last; its presence is how ``Dataset.open`` knows a shard
+sizes) is written last; its presence is how ``open_dataset`` knows a shard
 folder. Reading the manifest needs no TensorFlow.
 
 Only files ``prepare`` wrote are replaced: a ``manifest.json`` or a shard it did not
@@ -18,6 +20,7 @@ naming it; a second ``prepare`` into a folder one is writing to is refused at on
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import json
@@ -34,12 +37,146 @@ import tensorflow as tf
 from PIL import Image
 
 from alexnet.data import batches, files
-from alexnet.data.datasets import SHARD_MANIFEST, VAL_FOLDERS, Dataset
+from alexnet.data.datasets import SHARD_MANIFEST, VAL_FOLDERS, Dataset, DatasetNotFoundError
 from alexnet.data.splits import Split, check_split_settings
 from alexnet.harness import runfolder
 
 MANIFEST = SHARD_MANIFEST
 FORMAT = "alexnet-tfrecord-1"
+SHUFFLE_BUFFER = 4096  # records shuffled in memory (JPEGs of some 30 kB at 256 px)
+
+
+def open_dataset(root: str | Path) -> Dataset:
+    """A dataset root as the command line reads it: a folder of shards (``ShardDataset``),
+    else an image folder (the core's ``Dataset``)."""
+    return (ShardDataset if (Path(root) / MANIFEST).is_file() else Dataset).open(root)
+
+
+@dataclasses.dataclass
+class ShardSplit(Split):
+    """A split of the shards: ``files`` are shards holding ``records`` images, their
+    labels inside (``labels`` empty)."""
+
+    records: int = 0
+
+    def __len__(self) -> int:
+        return self.records
+
+    def spread(self, count: int) -> ShardSplit:
+        """The first ``count`` images (shards are written in shuffled order)."""
+        return dataclasses.replace(self, records=min(count, self.records))
+
+    def fraction(self, fraction: float, seed: int = 0) -> Split:
+        raise ValueError("--train-fraction thins image folders, not TFRecord shards")
+
+    def sources(self, shuffle: bool, seed: int | None) -> tf.data.Dataset:
+        """``(JPEG bytes, label, file name)`` of each record, for batches.py to decode:
+        the shards in a seeded order, their records shuffled in a buffer."""
+        ds = tf.data.Dataset.from_tensor_slices(self.files)
+        if shuffle:
+            ds = ds.shuffle(len(self.files), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.interleave(tf.data.TFRecordDataset, num_parallel_calls=tf.data.AUTOTUNE,
+                           deterministic=True).take(self.records).map(parse_record)
+        if shuffle:
+            ds = ds.shuffle(min(SHUFFLE_BUFFER, self.records), seed=seed,
+                            reshuffle_each_iteration=True)
+        return ds
+
+
+def parse_record(record):
+    """A shard's record as ``(JPEG bytes, label, file name)``."""
+    features = tf.io.parse_single_example(record, {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.int64),
+        "file": tf.io.FixedLenFeature([], tf.string)})
+    return features["image"], tf.cast(features["label"], tf.int32), features["file"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardDataset(Dataset):
+    """A folder of shards with the core ``Dataset``'s interface; ``manifest``: what
+    ``prepare`` wrote of them."""
+
+    manifest: dict = dataclasses.field(default_factory=dict)
+    held_out_remedy = ("prepare the shards from a dataset with one, or with "
+                       "--validation-split 0.2")
+
+    @classmethod
+    def open(cls, root: str | Path) -> ShardDataset:
+        path = Path(root) / MANIFEST
+        try:
+            manifest = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: not a shard manifest ({error})") from None
+        problem = _manifest_problem(manifest)
+        if problem:
+            raise ValueError(f"{path}: not a shard manifest ({problem}); run prepare "
+                             "SRC DEST again to rewrite it")
+        return cls(Path(root), Path(root), frozenset(manifest["splits"]), manifest)
+
+    @property
+    def where(self) -> str:
+        return f"{self.root}: the shards have"
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        return self.manifest.get("descriptions", {})
+
+    def val_folder(self, val_dir: str | None = None) -> str:
+        name = None if val_dir is None else str(val_dir).strip("/")
+        if name not in (None, "train", *self.folders):
+            raise DatasetNotFoundError(f"{self.where} no {name!r} split (--val-dir)")
+        return super().val_folder(val_dir)
+
+    def split(self, role: str, class_names: list[str] | None = None, limit: int | None = None,
+              val_dir: str | None = None, validation_split: float | None = None,
+              seed: int = 0, check: str | None = "header") -> Split:
+        if validation_split is not None:
+            raise ValueError(f"{self.root}: shards cannot be split when training; hold out "
+                             "the validation images when making them: prepare SRC DEST "
+                             f"--validation-split {validation_split}")
+        return super().split(role, class_names, limit, val_dir, None, seed, check)
+
+    def folder(self, name: str, class_names: list[str] | None = None,
+               limit: int | None = None, check: str | None = "header",
+               role: str = "val") -> ShardSplit:
+        """One split of the shards; ``limit`` (images per class) keeps ``limit x classes``
+        images."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"--limit {limit}: must be at least 1 (images per class)")
+        if class_names is not None and class_names != self.manifest["class_names"]:
+            raise ValueError(f"{self.root / MANIFEST}: classes differ from the training "
+                             "classes")
+        if name not in self.folders:
+            raise DatasetNotFoundError(f"{self.where} no {name}/")
+        info = self.manifest["splits"][name]
+        records = info["images"]
+        if limit is not None:
+            records = min(records, limit * len(self.manifest["class_names"]))
+        return ShardSplit([str(self.root / s["file"]) for s in info["shards"]],
+                          np.zeros(0, "int32"), self.manifest["class_names"],
+                          [tuple(s) for s in info.get("skipped", [])],
+                          f"{name}/ shards" + (f" ({info['source']})" if "source" in info
+                                               else ""), records)
+
+
+def _manifest_problem(manifest) -> str | None:
+    """What a shard folder's manifest.json lacks of what ``ShardDataset`` reads, or None."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    if not (isinstance(manifest.get("class_names"), list)
+            and all(isinstance(name, str) for name in manifest["class_names"])):
+        return "no list of class_names"
+    if not isinstance(manifest.get("splits"), dict):
+        return "no splits"
+    for name, info in manifest["splits"].items():
+        if not (isinstance(info, dict) and isinstance(info.get("images"), int)
+                and isinstance(info.get("shards"), list)
+                and all(isinstance(s, dict) and isinstance(s.get("file"), str)
+                        for s in info["shards"])
+                and isinstance(info.get("skipped", []), list)):
+            return f"split {name!r} lacks its images, shards or skipped files"
+    return None
 
 
 def load_rgb(path: str | Path, max_pixels: int = files.MAX_PIXELS) -> Image.Image:
@@ -301,7 +438,7 @@ def damaged_shards(split: Split) -> list[str]:
     """The TFRecord shards of ``split`` that do not read to their end (truncated or
     corrupt records); none for a split of image files."""
     damaged = []
-    for shard in split.files if split.records is not None else []:
+    for shard in split.files if isinstance(split, ShardSplit) else []:
         try:
             tf.data.TFRecordDataset(shard).reduce(np.int64(0), lambda count, _: count + 1)
         except tf.errors.DataLossError:
@@ -312,7 +449,7 @@ def damaged_shards(split: Split) -> list[str]:
 def shard_error(error: Exception, *splits: Split | None) -> OSError:
     """The one line for a ``DataLossError`` met reading ``splits``: the damaged shards
     by name, and how to mend them."""
-    splits = [split for split in splits if split is not None and split.records is not None]
+    splits = [split for split in splits if isinstance(split, ShardSplit)]
     damaged = [shard for split in splits for shard in damaged_shards(split)]
     if not damaged:  # it reads whole now (the disk, the network)
         folders = sorted({str(Path(shard).parent) for split in splits for shard in split.files})

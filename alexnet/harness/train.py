@@ -31,10 +31,10 @@ import tensorflow as tf
 
 from alexnet import evaluate, plots, runs, training
 from alexnet.data import augment, batches
-from alexnet.data.datasets import Dataset, locate
+from alexnet.data.datasets import locate
 from alexnet.data.files import report
 from alexnet.data.splits import Split
-from alexnet.harness import callbacks, devices, packs, resume, runfolder
+from alexnet.harness import callbacks, devices, packs, resume, runfolder, shards
 from alexnet.models.alexnet import build, check_settings
 from alexnet.recipes import TrainConfig
 
@@ -137,7 +137,7 @@ def load_data(run: Run) -> None:
     else:
         root = locate(config.data)
         # the run's seed, not a resumed epoch's: a resumed run holds out the same images
-        train, val = Dataset.open(root).splits(config.limit, config.val_dir,
+        train, val = shards.open_dataset(root).splits(config.limit, config.val_dir,
                                                config.validation_split, config.seed)
         if config.train_fraction is not None:
             train = train.fraction(config.train_fraction, config.seed)
@@ -222,13 +222,13 @@ def make_callbacks(run: Run, estimate: bool = True) -> list[keras.callbacks.Call
     return run.callbacks
 
 
-def train_batches(run: Run, shard: int = 0, shards: int = 1, batch_size: int | None = None):
+def train_batches(run: Run, worker: int = 0, workers: int = 1, batch_size: int | None = None):
     """The run's training batches (core: ``batches.training``), each batch then mixed by
     Keras' ``MixUp`` or ``CutMix`` (one of them at random where both are asked for); or
-    worker ``shard`` of ``shards``' share of them at ``batch_size`` a replica."""
+    worker ``worker`` of ``workers``' share of them at ``batch_size`` a replica."""
     config = run.config
     ds = batches.training(
-        devices.shard(run.train_data, shard, shards, config.batch_size), config.image_size,
+        devices.shard(run.train_data, worker, workers, config.batch_size), config.image_size,
         batch_size or config.batch_size,
         augment.augmentation(config.augmentation, config.image_size, seed=config.seed),
         seed=(config.seed + run.first_epoch) % 2**32, cache=config.cache)
@@ -252,10 +252,10 @@ def train_batches(run: Run, shard: int = 0, shards: int = 1, batch_size: int | N
     return ds.map(mix, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def val_batches(run: Run, shard: int = 0, shards: int = 1, batch_size: int | None = None):
+def val_batches(run: Run, worker: int = 0, workers: int = 1, batch_size: int | None = None):
     """The run's validation batches, or a worker's share of them (as ``train_batches``)."""
     size = 2 * run.config.batch_size
-    return batches.evaluation(devices.shard(run.val_data, shard, shards, size),
+    return batches.evaluation(devices.shard(run.val_data, worker, workers, size),
                               batch_size or size, run.config.image_size, cache=run.config.cache)
 
 
@@ -286,8 +286,6 @@ def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
     except Exception as error:
         if type(error).__name__ != "DataLossError":  # tf.data: a truncated or corrupt shard
             raise
-        from alexnet.harness import shards  # TFRecord shards: it raised reading one
-
         raise shards.shard_error(error, run.train_data, run.val_data) from None
     finally:  # a save cut short (a full disk) leaves no temporary file behind
         for stale in run.write_dir.glob(f"*{runfolder.TMP}*"):
@@ -296,9 +294,9 @@ def fit(run: Run, verbose: int | str = 2) -> keras.callbacks.History:
 
 
 def finish(run: Run) -> dict | None:
-    """On the chief: the best model's centre-crop and 10-crop metrics in metrics.json,
-    the figures, a report of unreadable images, and the minutes of each part in
-    config.json; returns the metrics (None on other workers)."""
+    """On the chief: the best model's metrics in metrics.json (the centre crop, a test-time
+    flip, ten crops), the figures, a report of unreadable images, and the minutes of each
+    part in config.json; returns the metrics (None on other workers)."""
     try:
         if not run.chief:
             shutil.rmtree(run.write_dir, ignore_errors=True)
@@ -307,7 +305,7 @@ def finish(run: Run) -> dict | None:
         best = runfolder.load_model(run.run_dir / "best.keras")
         begun = time.perf_counter()
         metrics = evaluate.evaluate_split(best, run.val_data, run.config.image_size,
-                                          2 * run.config.batch_size)
+                                          2 * run.config.batch_size, flip=True)
         runfolder.save_metrics(run.run_dir, metrics)
         for split, name in ((run.train_data, "training"), (run.val_data, "validation")):
             split = split.split if isinstance(split, batches.Squares) else split

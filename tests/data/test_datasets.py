@@ -39,7 +39,7 @@ def test_class_folders_must_match_between_splits(tiny_dataset):
 
 def test_a_folder_by_name_and_the_held_out_folder(tiny_dataset):
     dataset = Dataset.open(tiny_dataset)
-    assert dataset.folders == {"train", "val"} and dataset.manifest is None
+    assert dataset.folders == {"train", "val"}
     assert dataset.val_folder() == "val"
     test = dataset.folder("val", ["cat", "dog", "eel"], limit=1)
     assert len(test) == 3 and test.source == "val/"

@@ -20,6 +20,7 @@ from PIL import Image
 from alexnet.__main__ import main
 from alexnet.data import augment, batches
 from alexnet.data.datasets import Dataset
+from alexnet.harness.shards import open_dataset
 from conftest import PROJECT
 
 WNIDS = ("n01440764", "n01494475", "n01514859")
@@ -97,7 +98,7 @@ def test_every_image_verified_resized_and_labelled(shards):
 
 
 def test_training_and_evaluation_read_shards_automatically(shards):
-    train, val = Dataset.open(shards).splits()
+    train, val = open_dataset(shards).splits()
     assert (len(train), len(val)) == (9, 3) and train.records == 9
     assert train.class_names == list(WNIDS) and len(train.skipped) == 2
     labels = []
@@ -107,7 +108,13 @@ def test_training_and_evaluation_read_shards_automatically(shards):
     assert sorted(labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     images, one_hot = next(iter(batches.evaluation(val, 8, 64, "ten")))
     assert images.shape == (3, 10, 64, 64, 3) and sorted(np.argmax(one_hot, -1)) == [0, 1, 2]
-    assert len(Dataset.open(shards).folder("train", limit=1)) == 3
+    assert len(open_dataset(shards).folder("train", limit=1)) == 3
+    assert len(train.spread(4)) == 4  # the first four records
+    with pytest.raises(ValueError, match="--train-fraction thins image folders"):
+        train.fraction(0.5)
+    # the core reads image folders; a shard folder it names, for the command line
+    with pytest.raises(ValueError, match=f"{shards}: TFRecord shards"):
+        Dataset.open(shards)
 
 
 def test_rerun_redoes_only_unfinished_shards(raw, shards, tmp_path):

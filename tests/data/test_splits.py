@@ -14,6 +14,7 @@ import pytest
 from alexnet.__main__ import main
 from alexnet.data.datasets import Dataset, DatasetNotFoundError
 from alexnet.data.splits import Split, split_settings
+from alexnet.harness.shards import open_dataset
 from conftest import write_image
 
 CLASSES = ("cat", "dog", "eel")
@@ -38,8 +39,9 @@ def linked(root: Path, **folders: Path) -> Path:
 
 
 def load(root: Path, **settings):
-    """The training and validation images of the dataset at ``root``."""
-    return Dataset.open(root).splits(**settings)
+    """The training and validation images of the dataset (or the shards) at ``root``, as
+    the command line reads them."""
+    return open_dataset(root).splits(**settings)
 
 
 def names(split: Split) -> list[tuple[int, str]]:
@@ -192,7 +194,7 @@ def test_train_only_with_validation_split(imagenette_like, tmp_path, monkeypatch
     assert main(["evaluate", "--model", str(run / "best.keras"), "--out",
                  str(tmp_path / "eval")]) == 0
     assert "Evaluating on 20 images from 20% of train/ (seed 0)" in capsys.readouterr().out
-    assert evaluated == [expected_val.files] * 2  # centre crop, then 10-crop
+    assert evaluated == [expected_val.files] * 3  # centre crop, the flip, then 10-crop
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["examples"] == 20
 
     drawn = {}

@@ -23,9 +23,9 @@ import numpy as np
 from alexnet import evaluate
 from alexnet.data import batches
 from alexnet.data.augment import centre_crop
-from alexnet.data.datasets import VAL_FOLDERS, Dataset
+from alexnet.data.datasets import VAL_FOLDERS
 from alexnet.data.splits import Split, split_settings
-from alexnet.harness import runfolder
+from alexnet.harness import runfolder, shards
 from alexnet.models.alexnet import build
 
 FEATURE_LAYER = "fc7_relu"  # the paper's Figure 4 uses the last 4096-unit hidden layer
@@ -85,7 +85,7 @@ def artifacts_from_checkpoint(run_dir: Path, config: dict, root: Path, queries: 
         return images, [os.path.relpath(f, root) for f in split.files]
 
     settings = split_settings(config)  # the run's own validation images
-    dataset = Dataset.open(root)
+    dataset = shards.open_dataset(root)
     val = dataset.split("val", config["class_names"], **settings).spread(queries)
     limit = min(gallery_per_class, config.get("limit") or gallery_per_class)
     train = dataset.split("train", config["class_names"], limit=limit, **settings)
@@ -127,7 +127,7 @@ def mistakes_from_checkpoint(run_dir: Path, config: dict, root: Path,
     validation images, as centre crops (as metrics.json's top-1), file names relative
     to the dataset root as neighbours.json stores them."""
     net = net or runfolder.load_model(Path(run_dir) / "best.keras")
-    val = Dataset.open(root).split("val", config["class_names"], limit=config.get("limit"),
+    val = shards.open_dataset(root).split("val", config["class_names"], limit=config.get("limit"),
                                    **split_settings(config))  # as metrics.json's evaluation
     probabilities, labels = evaluate.predict(
         net, batches.evaluation(val, 64, net.input_shape[1]), -(-len(val) // 64))

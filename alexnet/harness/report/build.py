@@ -31,8 +31,8 @@ import keras
 import numpy as np
 
 from alexnet.data import augment as augmentation
-from alexnet.data.datasets import Dataset
 from alexnet.data.splits import split_settings
+from alexnet.harness import shards
 from alexnet.harness.report import (
     architecture,
     artifacts,
@@ -249,7 +249,7 @@ def build(run_dir: str | Path, project: Path, out: str | Path | None = None,
     root = artifacts.find_dataset(roots)
     notes: list[str] = []
     artifacts.make_model_files(run_dir, config, root, notes)
-    train = None if root is None else Dataset.open(root).split(
+    train = None if root is None else shards.open_dataset(root).split(
         "train", config["class_names"], **split_settings(config))
 
     _check_build_dir(build_dir)

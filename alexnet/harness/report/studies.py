@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from alexnet.data.datasets import Dataset
 from alexnet.data.splits import split_settings
+from alexnet.harness import shards
 from alexnet.harness.report import artifacts, evidence, runs
 from alexnet.harness.report.runs import BASELINE, QUICK, TENTH, points
 from alexnet.runs import read_history
@@ -97,7 +97,7 @@ def train_images(config: dict, roots: list[Path]) -> str | None:
     if root is None:
         return None
     try:
-        split = Dataset.open(root).split("train", config.get("class_names"),
+        split = shards.open_dataset(root).split("train", config.get("class_names"),
                                          limit=config.get("limit"), **split_settings(config))
     except (OSError, ValueError):
         return None
