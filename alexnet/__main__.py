@@ -68,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
                          help="resize larger images to this shorter side (default 256)")
     prepare.add_argument("--shard-size", type=int, default=1024, help="images per shard")
     prepare.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
-    prepare.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+    prepare.add_argument("--workers", type=int, help="decoding threads (default: all cores)")
     prepare.add_argument("--val-dir", metavar="NAME",
                          help="also convert this held-out folder (val/, validation/ and "
                               "test/ are converted when there)")

@@ -1,57 +1,42 @@
 """Packed datasets: splits decoded once into squares and stored as WebP in one ``.npz``
 (``pack``), read back as images and splits (``unpack``) that a run holds as the core's
 ``batches.Squares``: how the GPU runs carried Imagenette to a machine with a transfer
-limit. Decoding uses Pillow in a process
-pool (the command line's own process, so no user script is re-run); no TensorFlow.
+limit. Images are decoded as training decodes them (the core's ``decode_square``).
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from alexnet.data.batches import decode_square
 from alexnet.data.splits import Split
 
 
-def square(image: Image.Image, size: int) -> np.ndarray:
-    """Shorter side to ``size`` then the centre ``size`` x ``size`` square, as uint8 RGB."""
-    image = image.convert("RGB")
-    scale = size / min(image.size)
-    width, height = max(size, round(image.width * scale)), max(size, round(image.height * scale))
-    image = image.resize((width, height), Image.BICUBIC, reducing_gap=3.0)
-    left, top = (width - size) // 2, (height - size) // 2
-    return np.asarray(image.crop((left, top, left + size, top + size)))
+def _decode_all(sources: list, size: int, workers: int | None) -> np.ndarray:
+    """Each image file or encoded image as a ``size`` px square, decoded as training
+    decodes (the core's ``decode_square``), in threads: Pillow decodes without the GIL,
+    and no worker process re-imports the package and TensorFlow with it."""
+    def one(source):
+        try:
+            return decode_square(source, size)
+        except ValueError as error:
+            raise ValueError(f"{'an image of the pack' if isinstance(source, bytes) else source}"
+                             f": {error}") from None
 
-
-def _decode_file(job: tuple[str, int]) -> np.ndarray:
-    path, size = job
-    with Image.open(path) as image:
-        return square(image, size)
-
-
-def _decode_bytes(job: tuple[bytes, int]) -> np.ndarray:
-    blob, size = job
-    with Image.open(io.BytesIO(blob)) as image:
-        return square(image, size)
-
-
-def _decode_all(function, jobs: list, workers: int | None) -> np.ndarray:
-    # "spawn", not fork: forking a process that already runs JAX or TF threads can hang.
-    workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return np.stack(list(pool.map(function, jobs, chunksize=64)))
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        return np.stack(list(pool.map(one, sources)))
 
 
 def load(split: Split, size: int, workers: int | None = None) -> np.ndarray:
     """All images of ``split`` as a (N, size, size, 3) uint8 array."""
-    return _decode_all(_decode_file, [(f, size) for f in split.files], workers)
+    return _decode_all(split.files, size, workers)
 
 
 def pack(splits: dict[str, Split], path: Path, size: int, quality: int = 80,
@@ -143,11 +128,10 @@ def unpack(path: Path, workers: int | None = None) -> dict[str, tuple[np.ndarray
             for name in splits:
                 blobs, offsets = archive[f"{name}_blobs"], archive[f"{name}_offsets"]
                 jobs.setdefault(name, []).extend(
-                    (blobs[a:b].tobytes(), size)
-                    for a, b in zip(offsets[:-1], offsets[1:], strict=True))
+                    blobs[a:b].tobytes() for a, b in zip(offsets[:-1], offsets[1:], strict=True))
                 files.setdefault(name, []).extend(f.decode() for f in archive[f"{name}_files"])
                 labels.setdefault(name, []).append(archive[f"{name}_labels"])
-    return {name: (_decode_all(_decode_bytes, jobs[name], workers),
+    return {name: (_decode_all(jobs[name], size, workers),
                    Split(files[name], np.concatenate(labels[name]).astype("int32"), class_names))
             for name in jobs}
 

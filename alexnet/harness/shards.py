@@ -28,7 +28,7 @@ import os
 import re
 import stat
 import warnings
-from multiprocessing import get_context
+from multiprocessing.pool import ThreadPool
 from pathlib import Path
 
 import keras
@@ -222,7 +222,7 @@ def resized_jpeg(path: str | Path, shorter_side: int, quality: int = 90,
 
 
 def _encode(job: tuple[str, int, int, int]) -> tuple[str, int, bytes | None, str | None]:
-    """Worker: one file -> (file, label, JPEG bytes or None, reason or None)."""
+    """One file -> (file, label, JPEG bytes or None, reason or None), in a thread."""
     path, label, shorter_side, quality = job
     try:
         jpeg = resized_jpeg(path, shorter_side, quality)
@@ -358,8 +358,9 @@ def _convert(src: Path, dest: Path, dataset: Dataset, splits: dict[str, Split],
     workers = workers or os.cpu_count() or 1
     manifest = {**settings, "class_names": train.class_names,
                 "descriptions": dataset.descriptions, "splits": {}}
-    # Workers only need PIL; "spawn" keeps TensorFlow's threads out of them.
-    with get_context("spawn").Pool(workers) as pool:
+    # Threads: Pillow decodes, resizes and encodes without the GIL, and no worker process
+    # re-imports the package (and TensorFlow with it).
+    with ThreadPool(workers) as pool:
         for name, split in splits.items():
             order = np.random.default_rng(seed).permutation(len(split))
             count = max(1, -(-len(split) // shard_size))

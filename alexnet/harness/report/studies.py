@@ -90,6 +90,13 @@ def top1(metrics: dict) -> tuple[str, str, str | None]:
             evidence.percent(1 - ten["top1"]) if ten else None)
 
 
+def flip_top1(metrics: dict) -> str | None:
+    """Top-1 of the centre crop and its mirror image averaged (a test-time flip), in
+    percent; None where the run's metrics have none."""
+    flip = evidence.top_errors(metrics.get("flip"))
+    return evidence.percent(1 - flip["top1"]) if flip else None
+
+
 def train_images(config: dict, roots: list[Path]) -> str | None:
     """How many training images a run had, counted from its dataset as train counted
     them (its limit, split and fraction); None without the dataset."""
@@ -167,6 +174,7 @@ def quick(results_dir: Path, notes: list[str]) -> tuple[dict, dict]:
                      "source": source, "measured": True, "precision": precision,
                      "minutes": f"{took:.1f}" if took is not None else None,
                      "top1": centre, "top5": top5, "ten_top1": ten,
+                     "flip_top1": flip_top1(run["metrics"]),
                      "epochs": str(len(run["history"]["epoch"])),
                      "machine": runs.machine(run["config"]),
                      "command": run["config"].get("command")})
@@ -179,11 +187,14 @@ def quick(results_dir: Path, notes: list[str]) -> tuple[dict, dict]:
         best = _median([1 - evidence.top_errors(m)["top1"] for _, m, _ in measured])
         tens = [evidence.top_errors(m.get("ten_crop")) for _, m, _ in measured]
         ten = _median([1 - t["top1"] for t in tens if t])
+        flips = [evidence.top_errors(m.get("flip")) for _, m, _ in measured]
+        flip = _median([1 - f["top1"] for f in flips]) if all(flips) else None
         units = sorted({bfloat16_units(config) for _, _, config in measured})
         groups.append({"precision": precision, "seeds": len(measured), "units": units,
                        "median_minutes": f"{spent:.1f}" if spent is not None else None,
                        "median_top1": evidence.percent(best) if best is not None else None,
-                       "median_ten_top1": evidence.percent(ten) if ten is not None else None})
+                       "median_ten_top1": evidence.percent(ten) if ten is not None else None,
+                       "median_flip_top1": evidence.percent(flip) if flip is not None else None})
     machines = {row["machine"] for row in rows if row["measured"]}
     return {"rows": rows, "groups": groups,
             "machine": machines.pop() if len(machines) == 1 else None}, found
