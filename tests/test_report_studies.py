@@ -17,8 +17,10 @@ from conftest import IMAGENETTE_WNIDS, write_image
 
 
 def write_run(folder: Path, accuracy=(0.5, 0.9), val=(0.6, 0.55), val_loss=(1.2, 1.4),
-              seconds: tuple | None = (60, 90), top1: float = 0.58, **settings) -> Path:
-    """A small run folder as train writes it: config.json, history.csv, metrics.json."""
+              seconds: tuple | None = (60, 90), top1: float = 0.58, flip: float | None = None,
+              **settings) -> Path:
+    """A small run folder as train writes it: config.json, history.csv, metrics.json
+    (with a test-time flip's top-1 where ``flip`` is given, as train writes it now)."""
     folder.mkdir(parents=True, exist_ok=True)
     config = {"variant": "bn", "recipe": "quick", "epochs": 50, "image_size": 128,
               "dropout": 0.5, "augmentation": "basic", "seed": 0, "keras_backend": "tensorflow",
@@ -28,7 +30,8 @@ def write_run(folder: Path, accuracy=(0.5, 0.9), val=(0.6, 0.55), val_loss=(1.2,
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "metrics.json").write_text(json.dumps(
         {"top1": top1, "top5": 0.9, "top5_tied": 0, "examples": 3925,
-         "ten_crop": {"top1": top1 + 0.02, "top5": 0.92}}))
+         "ten_crop": {"top1": top1 + 0.02, "top5": 0.92}}
+        | ({"flip": {"top1": flip, "top5": 0.91}} if flip is not None else {})))
     columns = "epoch,accuracy,val_accuracy,val_loss" + (",epoch_seconds" if seconds else "")
     lines = [f"{e},{a},{v},{loss}" + (f",{seconds[e]}" if seconds else "")
              for e, (a, v, loss) in enumerate(zip(accuracy, val, val_loss, strict=True))]
@@ -97,23 +100,25 @@ def test_quick_seeds_and_their_medians(tmp_path):
         ("notebook", "0", "notebook", True)]
     assert record["groups"] == [{"precision": "bfloat16", "seeds": 2, "units": ["AVX512-BF16"],
                                  "median_minutes": None, "median_top1": None,
-                                 "median_ten_top1": None}]  # 2 of 3
+                                 "median_ten_top1": None, "median_flip_top1": None}]  # 2 of 3
     seed1 = record["rows"][1]
     assert (seed1["minutes"], seed1["top1"], seed1["ten_top1"], seed1["epochs"],
-            seed1["precision"]) == ("11.0", "75.0", "77.0", "2", "bfloat16")
+            seed1["precision"], seed1["flip_top1"]) == ("11.0", "75.0", "77.0", "2", "bfloat16",
+                                                       None)  # no flip recorded
     assert seed1["command"] == f"python -m alexnet train --out {QUICK}-seed1"  # as recorded
     assert record["machine"] == "Intel Xeon, 2 cores" and len(found) == 3
 
     write_run(tmp_path / f"{QUICK}-seed0", seed=0, top1=0.70, seconds=(300, 300), **bf16)
     for seed in range(3):
         write_run(tmp_path / f"{QUICK}-float32-seed{seed}", seed=seed, top1=0.60,
-                  seconds=(900, 900), precision_used="float32",
+                  flip=0.61 + seed / 100, seconds=(900, 900), precision_used="float32",
                   machine_details={"gpu": None, "amx_bf16": False, "avx512_bf16": False})
     record, _ = studies.quick(tmp_path, notes)
     medians = {g["precision"]: (g["median_minutes"], g["median_top1"], g["median_ten_top1"],
-                                g["units"]) for g in record["groups"]}
-    assert medians == {"bfloat16": ("11.0", "75.0", "77.0", ["AVX512-BF16"]),  # not the
-                       "float32": ("30.0", "60.0", "62.0", ["none"])}  # notebook's 80 %
+                                g["units"], g["median_flip_top1"]) for g in record["groups"]}
+    assert medians == {"bfloat16": ("11.0", "75.0", "77.0", ["AVX512-BF16"], None),  # not the
+                       "float32": ("30.0", "60.0", "62.0", ["none"], "62.0")}  # notebook's 80 %
+    # (bfloat16: no seed recorded a flip; float32: the median of 61, 62 and 63 %)
     assert notes == []
 
 
