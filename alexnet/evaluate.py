@@ -1,6 +1,6 @@
 """Evaluation: loss, Top-1/Top-5 accuracy and error, per-class accuracy and the confusion
-matrix, a test-time flip and the paper's 10-crop test. Models take raw
-RGB pixels: no preprocessing here.
+matrix, a test-time flip and the paper's 10-crop test. Models take raw RGB pixels: no
+preprocessing here.
 """
 
 from __future__ import annotations
